@@ -1,0 +1,3 @@
+module github.com/ksdoctor/ksdoctor
+
+go 1.26
