@@ -1,0 +1,107 @@
+package act
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+)
+
+// DockerAPI is the part of the Docker Engine API the executor uses.
+type DockerAPI interface {
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
+	ImageRemove(ctx context.Context, id string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
+	BuildCachePrune(ctx context.Context, opts build.CachePruneOptions) (*build.CachePruneReport, error)
+}
+
+var errNoDocker = errors.New("the Docker daemon is not reachable")
+
+// removeContainer removes a container only while it is still in one of the
+// previewed states. It never forces: the daemon itself refuses to remove a
+// container that started running in between.
+func removeContainer(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+	t := st.Container
+	if t == nil {
+		return "", "", nil, fmt.Errorf("step has no container")
+	}
+	if e.Docker == nil {
+		return "", "", nil, errNoDocker
+	}
+	in, err := e.Docker.ContainerInspect(ctx, t.ID)
+	if cerrdefs.IsNotFound(err) {
+		return diag.OutcomeNoop, "already gone", nil, nil
+	}
+	if err != nil {
+		return "", "", nil, fmt.Errorf("inspect %s: %w", t.Name, err)
+	}
+	state := ""
+	if in.State != nil {
+		state = in.State.Status
+		if in.State.Running || in.State.Restarting || in.State.Paused {
+			return diag.OutcomeSkipped, fmt.Sprintf("%s is %s now: left alone", t.Name, state), nil, nil
+		}
+	}
+	if len(t.OnlyIfState) > 0 && !slices.Contains(t.OnlyIfState, state) {
+		return diag.OutcomeSkipped, fmt.Sprintf("%s is %s now, not %v: left alone", t.Name, state, t.OnlyIfState), nil, nil
+	}
+	if err := e.Docker.ContainerRemove(ctx, t.ID, container.RemoveOptions{}); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return diag.OutcomeNoop, "already gone", nil, nil
+		}
+		return "", "", nil, fmt.Errorf("remove %s: %w", t.Name, err)
+	}
+	return diag.OutcomeDone, "removed " + t.Name, nil, nil
+}
+
+func removeImage(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+	t := st.Image
+	if t == nil {
+		return "", "", nil, fmt.Errorf("step has no image")
+	}
+	if e.Docker == nil {
+		return "", "", nil, errNoDocker
+	}
+	_, err := e.Docker.ImageRemove(ctx, t.ID, image.RemoveOptions{PruneChildren: true})
+	if cerrdefs.IsNotFound(err) {
+		return diag.OutcomeNoop, "already gone", nil, nil
+	}
+	if cerrdefs.IsConflict(err) {
+		return diag.OutcomeSkipped, "in use now: " + err.Error(), nil, nil
+	}
+	if err != nil {
+		return "", "", nil, fmt.Errorf("remove image %s: %w", shortID(t.ID), err)
+	}
+	return diag.OutcomeDone, "removed image " + shortID(t.ID), nil, nil
+}
+
+func pruneBuildCache(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+	if e.Docker == nil {
+		return "", "", nil, errNoDocker
+	}
+	rep, err := e.Docker.BuildCachePrune(ctx, build.CachePruneOptions{})
+	if err != nil {
+		return "", "", nil, fmt.Errorf("prune build cache: %w", err)
+	}
+	if rep == nil || len(rep.CachesDeleted) == 0 {
+		return diag.OutcomeNoop, "no unused build cache", nil, nil
+	}
+	return diag.OutcomeDone, fmt.Sprintf("pruned %d build-cache records, %d bytes", len(rep.CachesDeleted), rep.SpaceReclaimed), nil, nil
+}
+
+func shortID(id string) string {
+	if len(id) > 7 && id[:7] == "sha256:" {
+		id = id[7:]
+	}
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

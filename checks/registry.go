@@ -1,0 +1,22 @@
+package checks
+
+import "github.com/ksdoctor/ksdoctor/diag"
+
+// All returns every check, in the order sweeps run and list them.
+func All() []diag.Check {
+	return []diag.Check{
+		DockerDaemonUnreachable,
+		DiskDockerRootUsage,
+		DockerExitedContainers,
+	}
+}
+
+// ByID returns the check with the given ID.
+func ByID(id string) (diag.Check, bool) {
+	for _, c := range All() {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return diag.Check{}, false
+}

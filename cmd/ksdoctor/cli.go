@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/client"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ksdoctor/ksdoctor/act"
+	"github.com/ksdoctor/ksdoctor/checks"
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/gather"
+)
+
+// version is stamped by the Makefile.
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK       = 0 // no finding at warning or above
+	exitWarning  = 1 // the worst finding is a warning
+	exitCritical = 2 // the worst finding is critical
+	exitCannot   = 3 // the sweep could not run: bad flags, config or snapshot
+	exitFixFail  = 4 // a fix was refused, failed, or did not verify
+)
+
+// cliError is an error with a hint and an exit code.
+type cliError struct {
+	err  error
+	hint string
+	code int
+}
+
+func (e *cliError) Error() string { return e.err.Error() }
+func (e *cliError) Unwrap() error { return e.err }
+
+func fail(code int, hint string, format string, args ...any) error {
+	return &cliError{err: fmt.Errorf(format, args...), hint: hint, code: code}
+}
+
+// streams are the process's standard files, injected for tests.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+func (s streams) isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// globals are the flags every command takes.
+type globals struct {
+	hostRoot   string
+	dockerHost string
+	timeout    time.Duration
+	configPath string
+	exitCode   int // set by commands that report findings
+}
+
+func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
+	io := streams{in: in, out: out, err: errw}
+	g := &globals{}
+	root := newRoot(ctx, io, g)
+	root.SetArgs(args)
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(errw)
+	if err := root.ExecuteContext(ctx); err != nil {
+		var ce *cliError
+		code, hint := exitCannot, ""
+		if errors.As(err, &ce) {
+			code, hint = ce.code, ce.hint
+		} else if strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "arg(s)") {
+			hint = "run 'ksdoctor --help' for usage"
+		}
+		fmt.Fprintf(errw, "ksdoctor: error: %s\n", err)
+		if hint != "" {
+			fmt.Fprintf(errw, "ksdoctor: hint: %s\n", hint)
+		}
+		return code
+	}
+	return g.exitCode
+}
+
+func newRoot(ctx context.Context, io streams, g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ksdoctor",
+		Short: "A node doctor for Kubernetes and KubeSphere nodes that run Docker",
+		Long: `ksdoctor sweeps this node (and, with a kubeconfig, the cluster) for known
+failure modes, reports the findings, and fixes each one inside a safety
+envelope: preview, confirm, apply, re-check.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDefault(cmd, io, g)
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.hostRoot, "host-root", "/", "prefix for every host path (e.g. /host inside a pod)")
+	defHost := os.Getenv("DOCKER_HOST")
+	if defHost == "" {
+		defHost = client.DefaultDockerHost
+	}
+	pf.StringVar(&g.dockerHost, "docker-host", defHost, "Docker Engine address")
+	pf.DurationVar(&g.timeout, "timeout", 0, "deadline for the whole sweep (default from config, 30s)")
+	pf.StringVar(&g.configPath, "config", "", "YAML file with thresholds and options")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return fail(exitCannot, "run 'ksdoctor --help' for usage", "%v", err)
+	})
+	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io))
+	_ = ctx
+	return root
+}
+
+// runDefault is what plain "ksdoctor" does: a sweep with the defaults.
+func runDefault(cmd *cobra.Command, io streams, g *globals) error {
+	return runSweep(cmd.Context(), io, g, &sweepFlags{format: "text"})
+}
+
+// newDoctor builds the doctor for the selected checks.
+func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
+	cfg, err := diag.LoadConfig(g.configPath)
+	if err != nil {
+		return nil, fail(exitCannot, "fix the configuration file or leave out --config", "%v", err)
+	}
+	if fi, err := os.Stat(g.hostRoot); err != nil || !fi.IsDir() {
+		return nil, fail(exitCannot, "--host-root must be a directory holding the node's filesystem", "host root %s is not a directory", g.hostRoot)
+	}
+	timeout := cfg.Timeouts.Sweep.Duration
+	if g.timeout > 0 {
+		timeout = g.timeout
+	}
+	ga := gather.New(gather.Options{
+		HostRoot:      g.hostRoot,
+		DockerHost:    g.dockerHost,
+		SourceTimeout: min(cfg.Timeouts.Source.Duration, timeout),
+		SweepTimeout:  timeout,
+	})
+	ex := &act.Executor{HostRoot: g.hostRoot}
+	if cli, err := ga.DockerClient(); err == nil {
+		ex.Docker = cli
+	}
+	return &doctor.Doctor{
+		Tool:     diag.Tool{Name: "ksdoctor", Version: version},
+		Checks:   selected,
+		Config:   cfg,
+		Gatherer: ga,
+		Executor: ex,
+	}, nil
+}
+
+func splitIDs(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func selectChecks(include, skip string) ([]diag.Check, error) {
+	sel, err := diag.Select(checks.All(), splitIDs(include), splitIDs(skip))
+	if err != nil {
+		return nil, fail(exitCannot, "run 'ksdoctor checks' to list the check IDs", "%v", err)
+	}
+	return sel, nil
+}
+
+// exitFor maps a report's worst severity to the exit code.
+func exitFor(r *diag.Report) int {
+	switch r.Summary.Worst() {
+	case diag.Critical:
+		return exitCritical
+	case diag.Warning:
+		return exitWarning
+	}
+	return exitOK
+}
+
+func colorAllowed(io streams) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	return io.isTerminal(io.out)
+}

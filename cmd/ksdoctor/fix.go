@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ksdoctor/ksdoctor/checks"
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
+)
+
+var doctorNoProgress = doctor.Progress{}
+
+func allChecks() []diag.Check { return checks.All() }
+
+type fixFlags struct {
+	dryRun, yes bool
+}
+
+func newFixCmd(io streams, g *globals) *cobra.Command {
+	f := &fixFlags{}
+	cmd := &cobra.Command{
+		Use:   "fix REMEDIATION_ID...",
+		Short: "Apply remediations after a fresh look at the node",
+		Long: `Fix sweeps again with only the check that offers each remediation, prints
+exactly what will be done, asks y/N on a terminal, applies it, and runs the
+check again to verify. Without a terminal it refuses unless --yes is given.
+--dry-run only prints the preview. Exit code 0 when every fix verified, 4
+when one was refused, failed or did not verify, 3 when it could not run.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFix(cmd.Context(), io, g, f, args)
+		},
+	}
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the preview only")
+	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "apply without asking")
+	return cmd
+}
+
+func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []string) error {
+	for _, id := range ids {
+		if _, ok := checks.ByID(diag.CheckIDFromRemediation(id)); !ok || !strings.Contains(id, "/") {
+			return fail(exitCannot, "remediation IDs look like CHECK-ID/ACTION; 'ksdoctor sweep' lists them", "unknown remediation %q", id)
+		}
+	}
+	d, err := g.newDoctor(nil)
+	if err != nil {
+		return err
+	}
+	defer d.Gatherer.Close()
+	in := bufio.NewReader(io.in)
+	failed := false
+	for _, id := range ids {
+		cand, err := d.Prepare(ctx, id)
+		var nn *doctor.NotNeededError
+		if errors.As(err, &nn) {
+			fmt.Fprintf(io.out, "%s: nothing to do: %v\n", id, err)
+			continue
+		}
+		if err != nil {
+			return fail(exitFixFail, "run 'ksdoctor sweep' to see the node's state", "%s: %v", id, err)
+		}
+		rem := cand.Remediation
+		fmt.Fprintf(io.out, "%s (%s risk)\nFinding: %s\n\n%s\n\n", rem.Title, rem.Risk, cand.Finding.Title, rem.Preview)
+		if f.dryRun {
+			fmt.Fprintf(io.out, "dry run: nothing changed\n")
+			continue
+		}
+		if !f.yes {
+			if !io.isTerminal(io.in) {
+				return fail(exitFixFail, "pass --yes to apply without a terminal, or --dry-run to preview", "refusing to apply %s without confirmation: stdin is not a terminal", id)
+			}
+			ok, err := confirm(io, in, rem, cand)
+			if err != nil {
+				return fail(exitFixFail, "", "read confirmation: %v", err)
+			}
+			if !ok {
+				fmt.Fprintf(io.out, "not applied\n")
+				failed = true
+				continue
+			}
+		}
+		res := d.Apply(ctx, cand)
+		printResult(io, res)
+		if res.Error != "" || !res.Verified {
+			failed = true
+		}
+	}
+	if failed {
+		g.exitCode = exitFixFail
+	}
+	return nil
+}
+
+// confirm asks y/N; high-risk remediations need the node's hostname typed.
+func confirm(io streams, in *bufio.Reader, rem diag.Remediation, cand *doctor.Candidate) (bool, error) {
+	want := "y"
+	if rem.Risk == diag.RiskHigh {
+		host := ""
+		if cand.Snapshot.Host != nil {
+			host = cand.Snapshot.Host.Hostname
+		}
+		if host == "" {
+			host = "yes"
+		}
+		want = host
+		fmt.Fprintf(io.out, "This is a high-risk change. Type the node's hostname (%s) to apply: ", host)
+	} else {
+		fmt.Fprintf(io.out, "Apply? [y/N] ")
+	}
+	line, err := in.ReadString('\n')
+	if err != nil && line == "" {
+		return false, err
+	}
+	line = strings.TrimSpace(line)
+	if want == "y" {
+		return line == "y" || line == "Y" || line == "yes", nil
+	}
+	return line == want, nil
+}
+
+func printResult(io streams, res *diag.ApplyResult) {
+	fmt.Fprintf(io.out, "%s: %d done, %d skipped, %d already done, %d failed in %.0f ms\n", res.RemediationID,
+		res.Count(diag.OutcomeDone), res.Count(diag.OutcomeSkipped), res.Count(diag.OutcomeNoop), res.Count(diag.OutcomeFailed), res.DurationMs)
+	for _, s := range res.Steps {
+		if s.Outcome == diag.OutcomeSkipped || s.Outcome == diag.OutcomeFailed {
+			fmt.Fprintf(io.out, "  %s: %s: %s\n", s.Outcome, s.Step.Description, s.Detail)
+		}
+	}
+	if res.Error != "" {
+		fmt.Fprintf(io.out, "error: %s\n", res.Error)
+	}
+	if res.RolledBack {
+		fmt.Fprintf(io.out, "rolled back\n")
+	}
+	verdict := "NOT verified"
+	if res.Verified {
+		verdict = "verified"
+	}
+	fmt.Fprintf(io.out, "%s: %s\n", verdict, res.VerifyDetail)
+}

@@ -1,0 +1,4 @@
+package diag
+
+// ClusterFacts holds what the Kubernetes API said about the cluster.
+type ClusterFacts struct{}

@@ -1,0 +1,228 @@
+package diag
+
+import (
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RunOptions tunes Run.
+type RunOptions struct {
+	// OnCheck, when set, is called after each check ends (for progress UIs).
+	OnCheck func(CheckResult)
+}
+
+// Run judges snap with every check and builds the report. A check that
+// errors or panics is reported with status error; the others still run.
+func Run(checks []Check, snap *Snapshot, cfg *Config, opts RunOptions) *Report {
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	start := time.Now()
+	rep := &Report{
+		SchemaVersion: SchemaVersion,
+		Tool:          snap.Tool,
+		StartedAt:     snap.StartedAt,
+		Findings:      []Finding{},
+	}
+	if snap.Host != nil {
+		rep.Host = *snap.Host
+	}
+	for _, c := range checks {
+		res, fs := runOne(c, snap, cfg)
+		rep.Checks = append(rep.Checks, res)
+		rep.Findings = append(rep.Findings, fs...)
+		if opts.OnCheck != nil {
+			opts.OnCheck(res)
+		}
+	}
+	Link(rep.Findings)
+	SortFindings(rep.Findings)
+	rep.Sources = sourcesOf(snap)
+	rep.Summary = Summarize(rep.Findings)
+	gather := snap.FinishedAt.Sub(snap.StartedAt)
+	if gather < 0 {
+		gather = 0
+	}
+	rep.DurationMs = (gather + time.Since(start)).Milliseconds()
+	return rep
+}
+
+func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []Finding) {
+	res = CheckResult{ID: c.ID, Title: c.Title}
+	start := time.Now()
+	defer func() {
+		res.DurationMs = durationMs(time.Since(start))
+		if p := recover(); p != nil {
+			res.Status = StatusError
+			res.Error = fmt.Sprintf("check panicked: %v", p)
+			findings = nil
+			_ = debug.Stack
+		}
+		res.Findings = len(findings)
+	}()
+	for _, src := range c.Needs {
+		if err := snap.SourceError(src); err != nil {
+			res.Status = StatusSkipped
+			res.Reason = err.Error()
+			return res, nil
+		}
+	}
+	fs, err := c.Run(snap, cfg)
+	if err != nil {
+		if reason, ok := IsSkip(err); ok {
+			res.Status = StatusSkipped
+			res.Reason = reason
+			return res, nil
+		}
+		res.Status = StatusError
+		res.Error = err.Error()
+		return res, nil
+	}
+	res.Status = StatusPass
+	for i := range fs {
+		if fs[i].Check == "" {
+			fs[i].Check = c.ID
+		}
+		if fs[i].ID == "" {
+			fs[i].ID = c.ID
+		}
+		if fs[i].Severity.Rank() >= Warning.Rank() {
+			res.Status = StatusFail
+		}
+	}
+	return res, fs
+}
+
+// Link keeps only the CausedBy references that name a finding (or a check
+// with findings) present in fs, and fills the reverse Causes links.
+func Link(fs []Finding) {
+	byID := map[string]int{}
+	byCheck := map[string][]int{}
+	for i, f := range fs {
+		byID[f.ID] = i
+		byCheck[f.Check] = append(byCheck[f.Check], i)
+	}
+	for i := range fs {
+		fs[i].Causes = nil
+	}
+	for i := range fs {
+		var kept []string
+		for _, ref := range fs[i].CausedBy {
+			targets := byCheck[ref]
+			if j, ok := byID[ref]; ok {
+				targets = []int{j}
+			}
+			for _, j := range targets {
+				if j == i {
+					continue
+				}
+				kept = append(kept, fs[j].ID)
+				if !slices.Contains(fs[j].Causes, fs[i].ID) {
+					fs[j].Causes = append(fs[j].Causes, fs[i].ID)
+				}
+			}
+		}
+		slices.Sort(kept)
+		fs[i].CausedBy = slices.Compact(kept)
+	}
+}
+
+// SortFindings orders findings by severity (most urgent first), then ID.
+func SortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if a, b := fs[i].Severity.Rank(), fs[j].Severity.Rank(); a != b {
+			return a > b
+		}
+		return fs[i].ID < fs[j].ID
+	})
+}
+
+// Summarize counts findings per severity.
+func Summarize(fs []Finding) Summary {
+	var s Summary
+	for _, f := range fs {
+		switch f.Severity {
+		case Critical:
+			s.Critical++
+		case Warning:
+			s.Warning++
+		case Info:
+			s.Info++
+		}
+	}
+	return s
+}
+
+func sourcesOf(snap *Snapshot) []SourceStatus {
+	out := make([]SourceStatus, 0, len(snap.Sources))
+	for _, st := range snap.Sources {
+		if st != nil {
+			out = append(out, *st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
+	return out
+}
+
+// Select filters checks by ID lists: include (empty means all) and skip.
+// Unknown IDs are an error so a typo does not silently sweep nothing.
+func Select(all []Check, include, skip []string) ([]Check, error) {
+	known := map[string]bool{}
+	for _, c := range all {
+		known[c.ID] = true
+	}
+	var unknown []string
+	for _, id := range append(slices.Clone(include), skip...) {
+		if !known[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("unknown check %s", strings.Join(unknown, ", "))
+	}
+	var out []Check
+	for _, c := range all {
+		if len(include) > 0 && !slices.Contains(include, c.ID) {
+			continue
+		}
+		if slices.Contains(skip, c.ID) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// SourcesFor is the set of cheap sources the checks need or use.
+func SourcesFor(checks []Check) []Source {
+	var out []Source
+	for _, c := range checks {
+		for _, s := range c.Sources() {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// WantedSources asks every check with a Wants function which expensive
+// sources are worth gathering given what snap already holds.
+func WantedSources(checks []Check, snap *Snapshot, cfg *Config) []Source {
+	var out []Source
+	for _, c := range checks {
+		if c.Wants == nil {
+			continue
+		}
+		for _, s := range c.Wants(snap, cfg) {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+package diag
+
+import "time"
+
+// Risk grades what a remediation can break.
+type Risk string
+
+// Risks. High-risk remediations (restarting docker, moving the data-root)
+// need a stronger confirmation.
+const (
+	RiskLow    Risk = "low"
+	RiskMedium Risk = "medium"
+	RiskHigh   Risk = "high"
+)
+
+// Remediation is a fix offered by a finding: a plan, never code. Its ID is
+// "<check-id>/<action>".
+type Remediation struct {
+	ID    string `json:"id"`
+	Title string `json:"title"` // a verb phrase: "Remove 12 exited containers"
+	Risk  Risk   `json:"risk"`
+	// Preview says exactly what will be done, in the user's terms.
+	Preview string `json:"preview"`
+	Plan    Plan   `json:"plan"`
+}
+
+// Plan is the ordered list of steps an executor applies.
+type Plan struct {
+	Steps []Step `json:"steps"`
+	// Transactional plans stop at the first failed step and undo the steps
+	// already done; others apply every step independently.
+	Transactional bool `json:"transactional,omitempty"`
+}
+
+// StepKind names an action an executor knows how to apply.
+type StepKind string
+
+// Step kinds. Each kind uses one of the payload fields of Step.
+const (
+	// StepRemoveContainer removes one container, only if it is still not
+	// running (Container).
+	StepRemoveContainer StepKind = "docker.container.remove"
+	// StepRemoveImage removes one image by ID, without force (Image).
+	StepRemoveImage StepKind = "docker.image.remove"
+	// StepPruneBuildCache prunes unused build cache.
+	StepPruneBuildCache StepKind = "docker.buildcache.prune"
+)
+
+// Step is one action of a plan. Exactly one payload field matches Kind.
+type Step struct {
+	Kind StepKind `json:"kind"`
+	// Description is the one-line human form of the step.
+	Description string `json:"description"`
+
+	Container *ContainerTarget `json:"container,omitempty"`
+	Image     *ImageTarget     `json:"image,omitempty"`
+}
+
+// ContainerTarget names a container a step acts on and the states in which
+// acting is still safe.
+type ContainerTarget struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// OnlyIfState lists the states the container must still be in; in any
+	// other state the step is skipped.
+	OnlyIfState []string `json:"onlyIfState,omitempty"`
+}
+
+// ImageTarget names an image a step acts on.
+type ImageTarget struct {
+	ID   string `json:"id"`
+	Size int64  `json:"size"`
+}
+
+// StepOutcome is how one step went.
+type StepOutcome string
+
+// Step outcomes.
+const (
+	OutcomeDone    StepOutcome = "done"
+	OutcomeSkipped StepOutcome = "skipped" // no longer applicable (e.g. container running again)
+	OutcomeNoop    StepOutcome = "noop"    // already in the desired state
+	OutcomeFailed  StepOutcome = "failed"
+)
+
+// StepResult is the outcome of one step.
+type StepResult struct {
+	Step    Step        `json:"step"`
+	Outcome StepOutcome `json:"outcome"`
+	Detail  string      `json:"detail,omitempty"`
+}
+
+// ApplyResult is what applying a remediation did, and whether the check
+// agreed afterwards.
+type ApplyResult struct {
+	RemediationID string       `json:"remediationId"`
+	Title         string       `json:"title"`
+	StartedAt     time.Time    `json:"startedAt"`
+	DurationMs    float64      `json:"durationMs"`
+	Steps         []StepResult `json:"steps"`
+	Error         string       `json:"error,omitempty"`
+	RolledBack    bool         `json:"rolledBack,omitempty"`
+	// Verified is true when the check, run again on fresh facts, no longer
+	// reports the finding the remediation came from.
+	Verified bool `json:"verified"`
+	// VerifyDetail says what the re-check found.
+	VerifyDetail string `json:"verifyDetail,omitempty"`
+}
+
+// Count returns how many steps ended with outcome o.
+func (r *ApplyResult) Count(o StepOutcome) int {
+	n := 0
+	for _, s := range r.Steps {
+		if s.Outcome == o {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,251 @@
+package gather
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+)
+
+// inspectWorkers bounds concurrent per-container inspects.
+const inspectWorkers = 8
+
+var exitedStatus = regexp.MustCompile(`^Exited \((-?\d+)\)`)
+
+func gatherDocker(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+	facts := &diag.DockerFacts{Address: g.opts.DockerHost}
+	store := func(s *diag.Snapshot) { s.Docker = facts }
+	fail := func(err error) (func(*diag.Snapshot), error) {
+		facts.Error = err.Error()
+		return store, err
+	}
+	cli, err := g.DockerClient()
+	if err != nil {
+		return fail(err)
+	}
+	info, err := cli.Info(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("docker info: %w", err))
+	}
+	facts.Reachable = true
+	facts.Version = info.ServerVersion
+	facts.APIVersion = cli.ClientVersion()
+	facts.DataRoot = info.DockerRootDir
+	facts.StorageDriver = info.Driver
+	facts.LoggingDriver = info.LoggingDriver
+	facts.CgroupDriver = info.CgroupDriver
+	facts.LiveRestore = info.LiveRestoreEnabled
+
+	if nw, err := cli.NetworkInspect(ctx, "bridge", network.InspectOptions{}); err == nil {
+		for _, c := range nw.IPAM.Config {
+			if c.Subnet != "" && !strings.Contains(c.Subnet, ":") {
+				facts.BridgeSubnets = append(facts.BridgeSubnets, c.Subnet)
+			}
+		}
+	}
+
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		return fail(fmt.Errorf("list containers: %w", err))
+	}
+	facts.Containers = make([]diag.Container, len(list))
+	for i, c := range list {
+		facts.Containers[i] = containerFromSummary(c)
+	}
+	if err := inspectStopped(ctx, cli, facts.Containers); err != nil {
+		return fail(err)
+	}
+	sort.Slice(facts.Containers, func(i, j int) bool { return facts.Containers[i].Name < facts.Containers[j].Name })
+	return store, nil
+}
+
+func containerFromSummary(c container.Summary) diag.Container {
+	name := c.ID
+	if len(c.Names) > 0 {
+		name = strings.TrimPrefix(c.Names[0], "/")
+	}
+	out := diag.Container{
+		ID:        c.ID,
+		Name:      name,
+		Image:     c.Image,
+		State:     c.State,
+		Status:    c.Status,
+		CreatedAt: time.Unix(c.Created, 0).UTC(),
+		SizeRw:    c.SizeRw,
+		Labels:    c.Labels,
+	}
+	if m := exitedStatus.FindStringSubmatch(c.Status); m != nil {
+		out.ExitCode, _ = strconv.Atoi(m[1])
+	}
+	return out
+}
+
+// inspectStopped fills exit code, finish time and log path of containers
+// that are not running; the list API has neither.
+func inspectStopped(ctx context.Context, cli containerInspector, cs []diag.Container) error {
+	var (
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, inspectWorkers)
+		mu       sync.Mutex
+		firstErr error
+	)
+	for i := range cs {
+		if cs[i].State != "exited" && cs[i].State != "dead" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			in, err := cli.ContainerInspect(ctx, cs[i].ID)
+			if err != nil {
+				if isNotFound(err) { // removed since the list: keep what the list said
+					return
+				}
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("inspect container %s: %w", cs[i].Name, err)
+				}
+				mu.Unlock()
+				return
+			}
+			if in.State != nil {
+				cs[i].ExitCode = in.State.ExitCode
+				if t, err := time.Parse(time.RFC3339Nano, in.State.FinishedAt); err == nil && t.Year() > 1 {
+					cs[i].FinishedAt = t.UTC()
+				}
+			}
+			cs[i].LogPath = in.LogPath
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+type containerInspector interface {
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+}
+
+func gatherDockerSizes(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+	if s.Docker == nil || !s.Docker.Reachable {
+		return nil, fmt.Errorf("docker is not reachable")
+	}
+	cli, err := g.DockerClient()
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Size: true})
+	if err != nil {
+		return nil, fmt.Errorf("list containers with sizes: %w", err)
+	}
+	sizes := make(map[string]int64, len(list))
+	for _, c := range list {
+		sizes[c.ID] = c.SizeRw
+	}
+	return func(s *diag.Snapshot) {
+		for i := range s.Docker.Containers {
+			if v, ok := sizes[s.Docker.Containers[i].ID]; ok {
+				s.Docker.Containers[i].SizeRw = v
+			}
+		}
+		s.Docker.SizesGathered = true
+	}, nil
+}
+
+func gatherDockerDisk(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+	if s.Docker == nil || !s.Docker.Reachable {
+		return nil, fmt.Errorf("docker is not reachable")
+	}
+	cli, err := g.DockerClient()
+	if err != nil {
+		return nil, err
+	}
+	du, err := cli.DiskUsage(ctx, types.DiskUsageOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker disk usage: %w", err)
+	}
+	out := diskUsageFrom(du)
+	sizes := map[string]int64{}
+	for _, c := range du.Containers {
+		if c != nil {
+			sizes[c.ID] = c.SizeRw
+		}
+	}
+	return func(s *diag.Snapshot) {
+		s.DockerDisk = out
+		for i := range s.Docker.Containers {
+			if v, ok := sizes[s.Docker.Containers[i].ID]; ok {
+				s.Docker.Containers[i].SizeRw = v
+			}
+		}
+		s.Docker.SizesGathered = true
+	}, nil
+}
+
+// diskUsageFrom converts GET /system/df into the snapshot's breakdown, with
+// reclaimable bytes computed as the docker CLI's "system df" does.
+func diskUsageFrom(du types.DiskUsage) *diag.DockerDiskUsage {
+	out := &diag.DockerDiskUsage{LayersSize: du.LayersSize, Images: []diag.DiskImage{}}
+	var imagesInUse int64
+	for _, im := range du.Images {
+		if im == nil {
+			continue
+		}
+		out.Images = append(out.Images, diag.DiskImage{
+			ID: im.ID, RepoTags: im.RepoTags, Size: im.Size, SharedSize: im.SharedSize, Containers: im.Containers,
+		})
+		if im.Containers > 0 {
+			imagesInUse += im.Size - max(im.SharedSize, 0)
+		}
+	}
+	reclaimImages := du.LayersSize - imagesInUse
+	if reclaimImages < 0 {
+		reclaimImages = 0
+	}
+	var reclaimContainers int64
+	for _, c := range du.Containers {
+		if c == nil {
+			continue
+		}
+		out.ContainersRw += c.SizeRw
+		if c.State != "running" && c.State != "paused" && c.State != "restarting" {
+			reclaimContainers += c.SizeRw
+		}
+	}
+	var reclaimVolumes int64
+	for _, v := range du.Volumes {
+		if v == nil || v.UsageData == nil {
+			continue
+		}
+		out.Volumes++
+		if v.UsageData.Size > 0 {
+			out.VolumesSize += v.UsageData.Size
+			if v.UsageData.RefCount == 0 {
+				reclaimVolumes += v.UsageData.Size
+			}
+		}
+	}
+	var reclaimCache int64
+	for _, bc := range du.BuildCache {
+		if bc == nil {
+			continue
+		}
+		out.BuildCacheSize += bc.Size
+		out.BuildCacheItems = append(out.BuildCacheItems, diag.BuildCache{ID: bc.ID, Size: bc.Size, InUse: bc.InUse, Shared: bc.Shared})
+		if !bc.InUse && !bc.Shared {
+			reclaimCache += bc.Size
+		}
+	}
+	out.Reclaimable = reclaimImages + reclaimContainers + reclaimVolumes + reclaimCache
+	return out
+}

@@ -1,0 +1,7 @@
+package gather
+
+import (
+	cerrdefs "github.com/containerd/errdefs"
+)
+
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

@@ -1,0 +1,251 @@
+package gather
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+)
+
+// Options says where to look.
+type Options struct {
+	// HostRoot prefixes every host path ("/" on the node, "/host" in a pod).
+	HostRoot string
+	// DockerHost is the Docker Engine address (unix:///var/run/docker.sock).
+	DockerHost string
+	// SourceTimeout bounds each source; SweepTimeout the whole gathering.
+	SourceTimeout time.Duration
+	SweepTimeout  time.Duration
+}
+
+// Gatherer collects facts into snapshots.
+type Gatherer struct {
+	opts Options
+
+	mu     sync.Mutex
+	docker *client.Client
+}
+
+// New returns a Gatherer for opts, with defaults filled in.
+func New(opts Options) *Gatherer {
+	if opts.HostRoot == "" {
+		opts.HostRoot = "/"
+	}
+	if opts.DockerHost == "" {
+		opts.DockerHost = client.DefaultDockerHost
+	}
+	if opts.SourceTimeout <= 0 {
+		opts.SourceTimeout = 5 * time.Second
+	}
+	if opts.SweepTimeout <= 0 {
+		opts.SweepTimeout = 30 * time.Second
+	}
+	return &Gatherer{opts: opts}
+}
+
+// Options returns the options in effect.
+func (g *Gatherer) Options() Options { return g.opts }
+
+// HostPath maps a path as the node sees it to the path this process opens.
+func (g *Gatherer) HostPath(p string) string {
+	return filepath.Join(g.opts.HostRoot, p)
+}
+
+// DockerClient returns the shared Docker API client, created on first use.
+// It negotiates the API version, since nodes often run Docker 19.03–20.10.
+func (g *Gatherer) DockerClient() (*client.Client, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.docker != nil {
+		return g.docker, nil
+	}
+	c, err := client.NewClientWithOpts(client.WithHost(g.opts.DockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %s: %w", g.opts.DockerHost, err)
+	}
+	g.docker = c
+	return c, nil
+}
+
+// Close releases the Docker client.
+func (g *Gatherer) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.docker == nil {
+		return nil
+	}
+	err := g.docker.Close()
+	g.docker = nil
+	return err
+}
+
+// sourceFunc gathers one source. It may read the fields of s that its
+// dependencies filled, and returns a function that stores its result in the
+// snapshot (nil when there is nothing to store): results are stored only
+// when the source finished within its deadline, so an abandoned gatherer
+// never writes to a snapshot that checks are reading.
+type sourceFunc func(ctx context.Context, g *Gatherer, s *diag.Snapshot) (store func(*diag.Snapshot), err error)
+
+type sourceDef struct {
+	deps []diag.Source
+	fn   sourceFunc
+}
+
+// sources is the explicit registry of what can be gathered.
+var sources = map[diag.Source]sourceDef{
+	diag.SourceHost:        {fn: gatherHost},
+	diag.SourceDocker:      {fn: gatherDocker},
+	diag.SourceDockerSizes: {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerSizes},
+	diag.SourceDockerDisk:  {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerDisk},
+	diag.SourceFilesystems: {deps: []diag.Source{diag.SourceDocker}, fn: gatherFilesystems},
+}
+
+// Known reports whether src has a gatherer.
+func Known(src diag.Source) bool { _, ok := sources[src]; return ok }
+
+// NewSnapshot returns an empty snapshot stamped with tool and start time.
+func (g *Gatherer) NewSnapshot(tool diag.Tool) *diag.Snapshot {
+	return &diag.Snapshot{
+		SchemaVersion: diag.SchemaVersion,
+		Tool:          tool,
+		HostRoot:      g.opts.HostRoot,
+		StartedAt:     time.Now().UTC().Truncate(time.Millisecond),
+		Sources:       map[diag.Source]*diag.SourceStatus{},
+	}
+}
+
+// Progress, when set, hears about each source as it finishes.
+type Progress func(diag.SourceStatus)
+
+// Collect gathers the sources the checks need, then the expensive sources
+// the checks want given those facts, into a new snapshot.
+func (g *Gatherer) Collect(ctx context.Context, tool diag.Tool, checks []diag.Check, cfg *diag.Config, progress Progress) *diag.Snapshot {
+	ctx, cancel := context.WithTimeout(ctx, g.opts.SweepTimeout)
+	defer cancel()
+	snap := g.NewSnapshot(tool)
+	// Host facts are always gathered: every report names its node.
+	g.Gather(ctx, snap, append([]diag.Source{diag.SourceHost}, diag.SourcesFor(checks)...), progress)
+	if more := diag.WantedSources(checks, snap, cfg); len(more) > 0 {
+		g.Gather(ctx, snap, more, progress)
+	}
+	snap.FinishedAt = time.Now().UTC().Truncate(time.Millisecond)
+	return snap
+}
+
+// Gather fills snap with the requested sources (and their dependencies)
+// that it does not hold yet. Independent sources run concurrently; each
+// gets its own deadline. Failures are recorded in snap.Sources.
+func (g *Gatherer) Gather(ctx context.Context, snap *diag.Snapshot, want []diag.Source, progress Progress) {
+	todo := closure(want)
+	var mu sync.Mutex // guards snap.Sources and progress
+	done := map[diag.Source]chan struct{}{}
+	for _, src := range todo {
+		done[src] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	for _, src := range todo {
+		if st, ok := snap.Sources[src]; ok && st != nil {
+			close(done[src]) // gathered in an earlier pass
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[src])
+			def := sources[src]
+			for _, d := range def.deps {
+				if ch, ok := done[d]; ok {
+					select {
+					case <-ch:
+					case <-ctx.Done():
+					}
+				}
+			}
+			st, store := g.runSource(ctx, src, def, snap)
+			mu.Lock()
+			if store != nil {
+				store(snap)
+			}
+			snap.Sources[src] = &st
+			if progress != nil {
+				progress(st)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+}
+
+func (g *Gatherer) runSource(ctx context.Context, src diag.Source, def sourceDef, snap *diag.Snapshot) (st diag.SourceStatus, store func(*diag.Snapshot)) {
+	st.Source = src
+	start := time.Now()
+	defer func() { st.DurationMs = time.Since(start).Milliseconds() }()
+	if def.fn == nil {
+		st.Error = "no gatherer for this source in this build"
+		return st, nil
+	}
+	if err := ctx.Err(); err != nil {
+		st.Error = "sweep deadline passed before this source ran"
+		return st, nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, g.opts.SourceTimeout)
+	defer cancel()
+	type result struct {
+		store func(*diag.Snapshot)
+		err   error
+	}
+	resc := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				resc <- result{err: fmt.Errorf("gatherer panicked: %v", p)}
+			}
+		}()
+		store, err := def.fn(sctx, g, snap)
+		resc <- result{store, err}
+	}()
+	var err error
+	select {
+	case r := <-resc:
+		store, err = r.store, r.err
+	case <-sctx.Done():
+		// A gatherer stuck in a syscall that ignores ctx must not hold the
+		// sweep past its deadline; its result is dropped.
+		err = sctx.Err()
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("timed out after %s: %w", g.opts.SourceTimeout, err)
+		}
+		st.Error = err.Error()
+		return st, store
+	}
+	st.OK = true
+	return st, store
+}
+
+// closure returns want plus every dependency, dependencies first.
+func closure(want []diag.Source) []diag.Source {
+	var out []diag.Source
+	var visit func(diag.Source)
+	visit = func(s diag.Source) {
+		if slices.Contains(out, s) {
+			return
+		}
+		for _, d := range sources[s].deps {
+			visit(d)
+		}
+		out = append(out, s)
+	}
+	for _, s := range want {
+		visit(s)
+	}
+	return out
+}

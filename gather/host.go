@@ -1,0 +1,69 @@
+package gather
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+)
+
+func gatherHost(_ context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+	h := &diag.HostFacts{Arch: runtime.GOARCH}
+	// Inside a pod the container's hostname is not the node's: prefer the
+	// host's /etc/hostname when a host root is mounted.
+	if g.opts.HostRoot != "/" {
+		if b, err := os.ReadFile(g.HostPath("/etc/hostname")); err == nil {
+			h.Hostname = strings.TrimSpace(string(b))
+		}
+	}
+	if h.Hostname == "" {
+		name, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("hostname: %w", err)
+		}
+		h.Hostname = name
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil {
+		h.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if b, err := os.ReadFile(g.HostPath("/etc/os-release")); err == nil {
+		h.OS = osRelease(b)
+	}
+	if b, err := os.ReadFile(g.HostPath("/proc/uptime")); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+				h.UptimeSeconds = int64(v)
+			}
+		}
+	}
+	return func(s *diag.Snapshot) { s.Host = h }, nil
+}
+
+// osRelease returns PRETTY_NAME (else NAME VERSION) from os-release text.
+func osRelease(b []byte) string {
+	vals := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		vals[strings.TrimSpace(k)] = strings.Trim(v, `"'`)
+	}
+	if v := vals["PRETTY_NAME"]; v != "" {
+		return v
+	}
+	return strings.TrimSpace(vals["NAME"] + " " + vals["VERSION"])
+}

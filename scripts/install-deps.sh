@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the real parts the tests run against, from Debian's apt, when
+# they are missing. Safe to run again: it installs nothing that is present.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have dockerd     || need+=(docker.io)
+have iptables    || need+=(iptables)
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
+have etcd        || need+=(etcd-server)
+have tmux        || need+=(tmux)
+have hyperfine   || need+=(hyperfine)
+have rsync       || need+=(rsync)
+have ip          || need+=(iproute2)
+have nsenter     || need+=(util-linux)
+have mkfs.ext4   || need+=(e2fsprogs)
+have modprobe    || need+=(kmod)
+have kubectl     || need+=(kubernetes-client)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
