@@ -24,6 +24,7 @@ const (
 	SourceNetwork     Source = "net"          // links, routes, iptables, sysctls, dockerd flags
 	SourceDockerConf  Source = "docker.config"
 	SourceCluster     Source = "cluster"
+	SourceDockerdProc Source = "dockerd.process" // the running dockerd's PID and command line
 )
 
 // Snapshot is everything the gatherers saw during one sweep. It is the only
@@ -41,6 +42,7 @@ type Snapshot struct {
 	Docker      *DockerFacts     `json:"docker,omitempty"`
 	DockerDisk  *DockerDiskUsage `json:"dockerDisk,omitempty"`
 	Filesystems []Filesystem     `json:"filesystems,omitempty"`
+	Dockerd     *DockerdProcess  `json:"dockerd,omitempty"`
 	Network     *NetFacts        `json:"network,omitempty"`
 	DockerConf  *DockerConfFacts `json:"dockerConfig,omitempty"`
 	Cluster     *ClusterFacts    `json:"cluster,omitempty"`
@@ -226,4 +228,13 @@ func (s *Snapshot) FilesystemFor(purpose string) (Filesystem, bool) {
 		}
 	}
 	return Filesystem{}, false
+}
+
+// DockerdProcess is the running dockerd as /proc shows it.
+type DockerdProcess struct {
+	PID int `json:"pid"`
+	// Args is the full command line, argv[0] first.
+	Args []string `json:"args"`
+	// Found says how the process was found ("pidfile /var/run/docker.pid", "scan of /proc").
+	Found string `json:"found"`
 }

@@ -23,6 +23,9 @@ type Options struct {
 	// SourceTimeout bounds each source; SweepTimeout the whole gathering.
 	SourceTimeout time.Duration
 	SweepTimeout  time.Duration
+	// DockerdPIDFile is dockerd's pidfile as the node sees it
+	// (default /var/run/docker.pid); without it /proc is scanned.
+	DockerdPIDFile string
 }
 
 // Gatherer collects facts into snapshots.
@@ -40,6 +43,9 @@ func New(opts Options) *Gatherer {
 	}
 	if opts.DockerHost == "" {
 		opts.DockerHost = client.DefaultDockerHost
+	}
+	if opts.DockerdPIDFile == "" {
+		opts.DockerdPIDFile = "/var/run/docker.pid"
 	}
 	if opts.SourceTimeout <= 0 {
 		opts.SourceTimeout = 5 * time.Second
@@ -105,6 +111,7 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceDockerSizes: {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerSizes},
 	diag.SourceDockerDisk:  {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerDisk},
 	diag.SourceFilesystems: {deps: []diag.Source{diag.SourceDocker}, fn: gatherFilesystems},
+	diag.SourceDockerdProc: {fn: gatherDockerdProcess},
 }
 
 // Known reports whether src has a gatherer.

@@ -1,0 +1,72 @@
+package gather
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+)
+
+// gatherDockerdProcess finds the running dockerd: the PID in its pidfile
+// when that process is a dockerd, else the only dockerd in the host's /proc.
+func gatherDockerdProcess(_ context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+	proc := g.HostPath("/proc")
+	if b, err := os.ReadFile(g.HostPath(g.opts.DockerdPIDFile)); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			if args, err := readCmdline(proc, pid); err == nil && isDockerd(args) {
+				p := &diag.DockerdProcess{PID: pid, Args: args, Found: "pidfile " + g.opts.DockerdPIDFile}
+				return func(s *diag.Snapshot) { s.Dockerd = p }, nil
+			}
+		}
+	}
+	entries, err := os.ReadDir(proc)
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", proc, err)
+	}
+	var found []*diag.DockerdProcess
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(filepath.Join(proc, e.Name(), "comm"))
+		if err != nil || strings.TrimSpace(string(comm)) != "dockerd" {
+			continue
+		}
+		if args, err := readCmdline(proc, pid); err == nil && isDockerd(args) {
+			found = append(found, &diag.DockerdProcess{PID: pid, Args: args, Found: "scan of /proc"})
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("no running dockerd found (pidfile %s, scan of /proc)", g.opts.DockerdPIDFile)
+	case 1:
+		return func(s *diag.Snapshot) { s.Dockerd = found[0] }, nil
+	}
+	pids := make([]string, len(found))
+	for i, p := range found {
+		pids[i] = strconv.Itoa(p.PID)
+	}
+	return nil, fmt.Errorf("several dockerd processes (%s) and no pidfile at %s names one", strings.Join(pids, ", "), g.opts.DockerdPIDFile)
+}
+
+func readCmdline(proc string, pid int) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return nil, fmt.Errorf("read cmdline of %d: %w", pid, err)
+	}
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) == 0 {
+		return nil, fmt.Errorf("process %d has no command line", pid)
+	}
+	return strings.Split(string(b), "\x00"), nil
+}
+
+func isDockerd(args []string) bool {
+	return len(args) > 0 && filepath.Base(args[0]) == "dockerd"
+}
