@@ -63,6 +63,7 @@ type globals struct {
 	dockerHost string
 	timeout    time.Duration
 	configPath string
+	pidFile    string
 	exitCode   int // set by commands that report findings
 }
 
@@ -115,6 +116,7 @@ envelope: preview, confirm, apply, re-check.`,
 	pf.StringVar(&g.dockerHost, "docker-host", defHost, "Docker Engine address")
 	pf.DurationVar(&g.timeout, "timeout", 0, "deadline for the whole sweep (default from config, 30s)")
 	pf.StringVar(&g.configPath, "config", "", "YAML file with thresholds and options")
+	pf.StringVar(&g.pidFile, "dockerd-pidfile", "/var/run/docker.pid", "dockerd's pidfile, as a path on the node")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fail(exitCannot, "run 'ksdoctor --help' for usage", "%v", err)
 	})
@@ -142,10 +144,11 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 		timeout = g.timeout
 	}
 	ga := gather.New(gather.Options{
-		HostRoot:      g.hostRoot,
-		DockerHost:    g.dockerHost,
-		SourceTimeout: min(cfg.Timeouts.Source.Duration, timeout),
-		SweepTimeout:  timeout,
+		HostRoot:       g.hostRoot,
+		DockerHost:     g.dockerHost,
+		SourceTimeout:  min(cfg.Timeouts.Source.Duration, timeout),
+		SweepTimeout:   timeout,
+		DockerdPIDFile: g.pidFile,
 	})
 	ex := &act.Executor{HostRoot: g.hostRoot}
 	if cli, err := ga.DockerClient(); err == nil {
