@@ -22,6 +22,15 @@ type Remediation struct {
 	// Preview says exactly what will be done, in the user's terms.
 	Preview string `json:"preview"`
 	Plan    Plan   `json:"plan"`
+	// Input, when set, names a value the user must supply before the plan
+	// can be made (the plan is then empty until Prepare is given it).
+	Input *InputSpec `json:"input,omitempty"`
+}
+
+// InputSpec describes a value a remediation asks the user for.
+type InputSpec struct {
+	Name   string `json:"name"`   // key in Snapshot.Inputs, e.g. "to"
+	Prompt string `json:"prompt"` // e.g. "New data-root directory"
 }
 
 // Plan is the ordered list of steps an executor applies.

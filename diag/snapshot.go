@@ -35,6 +35,9 @@ type Snapshot struct {
 	HostRoot      string    `json:"hostRoot"`
 	StartedAt     time.Time `json:"startedAt"`
 	FinishedAt    time.Time `json:"finishedAt"`
+	// Inputs are values the user supplied for a remediation (e.g. "to": the
+	// new data-root directory); recorded so a replay sees them too.
+	Inputs map[string]string `json:"inputs,omitempty"`
 	// Sources records, for every source the sweep tried, whether it worked.
 	Sources map[Source]*SourceStatus `json:"sources"`
 

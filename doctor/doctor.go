@@ -50,14 +50,15 @@ type Candidate struct {
 
 // Prepare sweeps only the check that offers remediation id and returns the
 // remediation as it stands now. It fails when the check does not exist or
-// the node no longer needs the remediation.
-func (d *Doctor) Prepare(ctx context.Context, id string) (*Candidate, error) {
+// the node no longer needs the remediation. inputs carries values the
+// remediation asked for (Remediation.Input), or nil.
+func (d *Doctor) Prepare(ctx context.Context, id string, inputs map[string]string) (*Candidate, error) {
 	checkID := diag.CheckIDFromRemediation(id)
 	c, ok := checks.ByID(checkID)
 	if !ok {
 		return nil, fmt.Errorf("no check %q offers remediation %q", checkID, id)
 	}
-	snap := d.Gatherer.Collect(ctx, d.Tool, []diag.Check{c}, d.Config, nil)
+	snap := d.Gatherer.CollectWithInputs(ctx, d.Tool, []diag.Check{c}, d.Config, inputs, nil)
 	rep := diag.Run([]diag.Check{c}, snap, d.Config, diag.RunOptions{})
 	if len(rep.Checks) == 1 && rep.Checks[0].Status == diag.StatusSkipped {
 		return nil, fmt.Errorf("check %s was skipped: %s", checkID, rep.Checks[0].Reason)
@@ -89,7 +90,7 @@ func (d *Doctor) Apply(ctx context.Context, cand *Candidate) *diag.ApplyResult {
 		return res
 	}
 	vstart := time.Now()
-	snap := d.Gatherer.Collect(ctx, d.Tool, []diag.Check{cand.Check}, d.Config, nil)
+	snap := d.Gatherer.CollectWithInputs(ctx, d.Tool, []diag.Check{cand.Check}, d.Config, cand.Snapshot.Inputs, nil)
 	rep := diag.Run([]diag.Check{cand.Check}, snap, d.Config, diag.RunOptions{})
 	res.DurationMs += float64(time.Since(vstart).Microseconds()) / 1000
 	res.Verified, res.VerifyDetail = Verify(rep, cand)

@@ -134,9 +134,16 @@ type Progress func(diag.SourceStatus)
 // Collect gathers the sources the checks need, then the expensive sources
 // the checks want given those facts, into a new snapshot.
 func (g *Gatherer) Collect(ctx context.Context, tool diag.Tool, checks []diag.Check, cfg *diag.Config, progress Progress) *diag.Snapshot {
+	return g.CollectWithInputs(ctx, tool, checks, cfg, nil, progress)
+}
+
+// CollectWithInputs is Collect with user-supplied remediation inputs
+// recorded in the snapshot, where sources and checks can read them.
+func (g *Gatherer) CollectWithInputs(ctx context.Context, tool diag.Tool, checks []diag.Check, cfg *diag.Config, inputs map[string]string, progress Progress) *diag.Snapshot {
 	ctx, cancel := context.WithTimeout(ctx, g.opts.SweepTimeout)
 	defer cancel()
 	snap := g.NewSnapshot(tool)
+	snap.Inputs = inputs
 	// Host facts are always gathered: every report names its node.
 	g.Gather(ctx, snap, append([]diag.Source{diag.SourceHost}, diag.SourcesFor(checks)...), progress)
 	if more := diag.WantedSources(checks, snap, cfg); len(more) > 0 {

@@ -56,7 +56,7 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 	in := bufio.NewReader(io.in)
 	failed := false
 	for _, id := range ids {
-		cand, err := d.Prepare(ctx, id)
+		cand, err := d.Prepare(ctx, id, nil)
 		var nn *doctor.NotNeededError
 		if errors.As(err, &nn) {
 			fmt.Fprintf(io.out, "%s: nothing to do: %v\n", id, err)
