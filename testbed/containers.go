@@ -148,7 +148,7 @@ func (d *Dockerd) busyboxImage() error {
 
 // ContainerSpec describes one container for RunMany.
 type ContainerSpec struct {
-	Name     string
+	Name     string   // "" lets Docker choose; otherwise at least two characters
 	Running  bool     // true: keep running (`sleep 3600` unless Cmd is set)
 	ExitCode int      // when not Running: exit with this code
 	Cmd      []string // overrides the command

@@ -39,9 +39,25 @@
 // default location /var/tmp here, and [LoopFS]) and tmpfs both support
 // overlay2. Pass --storage-driver in ExtraArgs to choose yourself.
 //
-// # Busybox quirk
+// # Quirks callers must know
 //
-// Debian 12's busybox-static 1.35 wget crashes with SIGSEGV (exit code 139)
-// when given -T; bound a download with the timeout applet instead:
-// `timeout 5 wget -qO- http://…`.
+//   - Debian 12's busybox-static 1.35 wget crashes with SIGSEGV (exit code
+//     139) when given -T. Bound a download with the timeout applet instead,
+//     and run the container with --init (HostConfig.Init): as PID 1, wget
+//     ignores timeout's SIGTERM and waits for the kernel's connect timeout
+//     (about two minutes). `docker run --rm --init IMG timeout 3 wget -qO- URL`.
+//   - busybox sleep as PID 1 ignores SIGTERM, so stopping it takes the whole
+//     stop timeout (10 s by default). RunSleeping and RunMany set 1 s; with
+//     the CLI pass --stop-timeout 1 or --init.
+//   - Container names need at least two characters.
+//   - An image reference that is not present makes dockerd try to pull it;
+//     the test namespaces have no route out, so it fails fast. Use
+//     BusyboxImage.
+//   - The host has cgroup v1 (cgroupfs driver, hybrid with an unused
+//     cgroup2 at /sys/fs/cgroup/unified); dockerd warns that blkio weight is
+//     unsupported. Containers of all test daemons share the /docker cgroup
+//     parent (IDs are unique).
+//   - Timings depend heavily on machine load: on an idle two-core machine
+//     dockerd answers /_ping after about 1.5 s and a container starts in
+//     under a second; with other builds running, 3-4 s for either.
 package testbed

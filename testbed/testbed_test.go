@@ -207,13 +207,16 @@ func TestDockerd(t *testing.T) {
 		}
 
 		specs := []ContainerSpec{{Name: "run-1", Running: true}, {Name: "run-2", Running: true}}
-		for i, code := range []int{0, 1, 2, 137, 0, 1} {
+		for i, code := range []int{0, 3, 137} {
 			specs = append(specs, ContainerSpec{Name: fmt.Sprintf("exit-%d", i), ExitCode: code})
 		}
 		began = time.Now()
 		ids := d.RunMany(t, specs)
 		ids = append(ids, d.RunExited(t, "exit-42", 42), d.RunSleeping(t, "sleeper"))
-		t.Logf("10 containers took %v", time.Since(began))
+		t.Logf("7 containers took %v", time.Since(began))
+		if ci, err := c.ContainerInspect(ctx, ids[len(ids)-2]); err != nil || ci.State.ExitCode != 42 {
+			t.Errorf("exit-42: got exit code %v (%v)", ci.State, err)
+		}
 		list, err := c.ContainerList(ctx, container.ListOptions{All: true})
 		if err != nil {
 			t.Fatal(err)
@@ -222,7 +225,7 @@ func TestDockerd(t *testing.T) {
 		for _, s := range list {
 			state[strings.TrimPrefix(s.Names[0], "/")] = s.State
 		}
-		for name, want := range map[string]string{"run-1": "running", "sleeper": "running", "exit-3": "exited", "exit-42": "exited"} {
+		for name, want := range map[string]string{"run-1": "running", "sleeper": "running", "exit-1": "exited", "exit-42": "exited"} {
 			if state[name] != want {
 				t.Errorf("container %s: got state %q, want %q", name, state[name], want)
 			}
@@ -230,8 +233,8 @@ func TestDockerd(t *testing.T) {
 		if len(list) != len(ids) {
 			t.Errorf("containers: got %d, want %d", len(list), len(ids))
 		}
-		if out := d.CLI(t, "ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}"); strings.Count(out, "\n") != 7 {
-			t.Errorf("docker ps exited: got %q, want 7 names", out)
+		if out := d.CLI(t, "ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}"); strings.Count(out, "\n") != 4 {
+			t.Errorf("docker ps exited: got %q, want 4 names", out)
 		}
 
 		began = time.Now()
