@@ -23,7 +23,11 @@ func BenchmarkExitedRemove300(b *testing.B) {
 	img := d.BusyboxImage(b)
 	dir := b.TempDir()
 	out := filepath.Join(dir, "hyperfine.json")
-	prep := fmt.Sprintf("../../scripts/make-exited.sh %s %s 300", d.Host, img)
+	mk := filepath.Join(dir, "ksdt-mkexited")
+	if out, err := exec.Command("go", "build", "-o", mk, "../../testbed/ksdt-mkexited").CombinedOutput(); err != nil {
+		b.Fatalf("build ksdt-mkexited: %v\n%s", err, out)
+	}
+	prep := fmt.Sprintf("%s %s %s 300", mk, d.Host, img)
 	ours := fmt.Sprintf("%s fix docker.exited-containers/remove --yes --docker-host %s --dockerd-pidfile %s", bin, d.Host, d.PIDFile)
 	seed := fmt.Sprintf("docker -H %s rm $(docker -H %s ps -a | grep Exited | awk '{print $1}')", d.Host, d.Host)
 	for b.Loop() {
