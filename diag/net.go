@@ -224,3 +224,34 @@ func ParsePrefix(s string) (netip.Prefix, bool) {
 	}
 	return netip.Prefix{}, false
 }
+
+// NetConfig holds the network options.
+type NetConfig struct {
+	// Probe runs the active probe (a throwaway container fetching
+	// ProbeTarget) during sweeps and after fixes.
+	Probe       bool   `json:"probe"`
+	ProbeImage  string `json:"probeImage,omitempty"`  // a local image with wget; default busybox:latest
+	ProbeTarget string `json:"probeTarget,omitempty"` // HOST:PORT; default the default gateway, port 80
+}
+
+// IPTablesRule is one rule a step adds: "iptables -t Table -A Chain Rule…"
+// (or -I Chain Position when Position > 0).
+type IPTablesRule struct {
+	Table    string   `json:"table"`
+	Chain    string   `json:"chain"`
+	Rule     []string `json:"rule"`
+	Position int      `json:"position,omitempty"`
+}
+
+// SysctlChange sets one kernel parameter: now (under /proc/sys) or
+// persistently (in File, a sysctl.d file on the node).
+type SysctlChange struct {
+	Key   string `json:"key"` // e.g. "net.ipv4.ip_forward"
+	Value string `json:"value"`
+	File  string `json:"file,omitempty"`
+}
+
+// ProcPath is the /proc/sys path of the parameter.
+func (c SysctlChange) ProcPath() string {
+	return "/proc/sys/" + strings.ReplaceAll(c.Key, ".", "/")
+}
