@@ -230,7 +230,7 @@ type NetConfig struct {
 	// Probe runs the active probe (a throwaway container fetching
 	// ProbeTarget) during sweeps and after fixes.
 	Probe       bool   `json:"probe"`
-	ProbeImage  string `json:"probeImage,omitempty"`  // a local image with wget; default busybox:latest
+	ProbeImage  string `json:"probeImage,omitempty"`  // a local image with nc; default busybox:latest
 	ProbeTarget string `json:"probeTarget,omitempty"` // HOST:PORT; default the default gateway, port 80
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,13 +22,15 @@ import (
 // already be on the node: the probe never pulls.
 const DefaultProbeImage = "busybox:latest"
 
-// probeWait bounds the probe's fetch inside the container (wget -T).
+// probeWait bounds the probe's connect inside the container (nc -w).
 const probeWait = 3
 
 // gatherNetProbe starts a throwaway container on Docker's default bridge
-// that fetches http://TARGET/ with wget, records whether the target
-// answered (any HTTP answer or a refused connection proves the path works;
-// a timeout or no route does not), and removes the container. Without a
+// that connects to TARGET with "nc -w 3 HOST PORT" (argv, no shell; nc is
+// in every busybox, and busybox-static's wget crashes resolving names),
+// records whether the target answered (a connection or a refused one
+// proves packets came back; a timeout or no route does not), and removes
+// the container. Without a
 // local image it records why it was skipped instead.
 func gatherNetProbe(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
 	p := &diag.NetProbe{Image: g.opts.ProbeImage, Target: g.opts.ProbeTarget}
@@ -63,7 +66,7 @@ func gatherNetProbe(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*d
 	}
 	if _, err := cli.ImageInspect(ctx, p.Image); err != nil {
 		if cerrdefs.IsNotFound(err) {
-			p.Skipped = fmt.Sprintf("no local image %s (the probe never pulls); load one with wget, e.g. 'docker pull busybox', or pass --probe-image", p.Image)
+			p.Skipped = fmt.Sprintf("no local image %s (the probe never pulls); load one with nc, e.g. 'docker pull busybox', or pass --probe-image", p.Image)
 			return store, nil
 		}
 		return nil, fmt.Errorf("inspect probe image %s: %w", p.Image, err)
@@ -71,10 +74,10 @@ func gatherNetProbe(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*d
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	name := "ksdoctor-probe-" + hex.EncodeToString(suffix)
-	url := "http://" + p.Target + "/"
+	host, port, _ := net.SplitHostPort(p.Target)
 	created, err := cli.ContainerCreate(ctx, &container.Config{
 		Image:  p.Image,
-		Cmd:    []string{"wget", "-T", fmt.Sprint(probeWait), "-q", "-O", "/dev/null", url},
+		Cmd:    []string{"nc", "-w", strconv.Itoa(probeWait), host, port},
 		Labels: map[string]string{"io.ksdoctor.probe": "true"},
 	}, &container.HostConfig{NetworkMode: "bridge"}, nil, nil, name)
 	if err != nil {
@@ -112,12 +115,8 @@ func gatherNetProbe(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*d
 	return store, nil
 }
 
-// probeReached judges a wget exit: success, an HTTP error status or a
-// refused connection all mean packets came back.
+// probeReached judges nc's exit: a connection or a refused one both mean
+// packets came back.
 func probeReached(code int64, output string) bool {
-	if code == 0 {
-		return true
-	}
-	o := strings.ToLower(output)
-	return strings.Contains(o, "server returned error") || strings.Contains(o, "connection refused")
+	return code == 0 || strings.Contains(strings.ToLower(output), "connection refused")
 }

@@ -20,7 +20,7 @@ type netFlags struct {
 
 func addNetFlags(pf *pflag.FlagSet, f *netFlags) {
 	pf.BoolVar(&f.probe, "probe", false, "run the active network probe: a throwaway container on docker0 fetches --probe-target (fix repeats it after applying)")
-	pf.StringVar(&f.probeImage, "probe-image", "", "local image with wget for the probe (default "+gather.DefaultProbeImage+"; never pulled)")
+	pf.StringVar(&f.probeImage, "probe-image", "", "local image with nc for the probe (default "+gather.DefaultProbeImage+"; never pulled)")
 	pf.StringVar(&f.probeTarget, "probe-target", "", "HOST:PORT the probe fetches (default the default gateway, port 80)")
 }
 
