@@ -53,6 +53,12 @@ const (
 	StepRemoveImage StepKind = "docker.image.remove"
 	// StepPruneBuildCache prunes unused build cache.
 	StepPruneBuildCache StepKind = "docker.buildcache.prune"
+	// StepIPTablesRule adds one iptables rule unless it exists (IPTablesRule).
+	StepIPTablesRule StepKind = "net.iptables.rule"
+	// StepSysctlSet writes a value under /proc/sys now (Sysctl).
+	StepSysctlSet StepKind = "net.sysctl.set"
+	// StepSysctlPersist writes a sysctl.d file so the value survives a reboot (Sysctl).
+	StepSysctlPersist StepKind = "net.sysctl.persist"
 )
 
 // Step is one action of a plan. Exactly one payload field matches Kind.
@@ -63,6 +69,9 @@ type Step struct {
 
 	Container *ContainerTarget `json:"container,omitempty"`
 	Image     *ImageTarget     `json:"image,omitempty"`
+
+	IPTablesRule *IPTablesRule `json:"iptablesRule,omitempty"`
+	Sysctl       *SysctlChange `json:"sysctl,omitempty"`
 }
 
 // ContainerTarget names a container a step acts on. Removal never forces:
