@@ -65,7 +65,7 @@ func (d *detailModel) render(m *Model) {
 			if res.Error != "" {
 				why = res.Error + "; " + why
 			}
-			add(st.bad.Render("✖ not resolved after: "+res.Title))
+			add(st.bad.Render("✖ not resolved after: " + res.Title))
 			for _, l := range wrap(why, w-2) {
 				add("  " + l)
 			}

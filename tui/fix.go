@@ -85,7 +85,7 @@ func (m *Model) startFix(f diag.Finding, idx int, from screen) tea.Cmd {
 	m.screen = screenFix
 	m.status = ""
 	if in := m.fix.rem.Input; in != nil {
-		ti := textinput.New()
+		ti := newTextInput()
 		ti.Prompt = "> "
 		ti.Placeholder = in.Prompt
 		ti.CharLimit = 4096
@@ -130,7 +130,7 @@ func (m *Model) onPrepared(msg preparedMsg) tea.Cmd {
 	fx.stage = stagePreview
 	fx.sc.offset = 0
 	if fx.cand.Remediation.Risk == diag.RiskHigh {
-		ti := textinput.New()
+		ti := newTextInput()
 		ti.Prompt = "hostname> "
 		ti.CharLimit = 255
 		fx.host = ti
@@ -371,11 +371,11 @@ func (fx *fixModel) render(m *Model) {
 		add("")
 		plan := fmt.Sprintf("Plan: %d step(s)", len(rem.Plan.Steps))
 		if rem.Plan.Transactional {
-			plan += ", transactional: the first failure stops the plan and undoes the steps done"
+			plan += ", transactional: the first failure stops it and undoes the steps done"
 		} else {
 			plan += ", each step stands alone"
 		}
-		add(st.group.Render("Plan"), plan)
+		add(st.group.Render(plan))
 		for i, s := range rem.Plan.Steps {
 			add(fmt.Sprintf("  %d. %s", i+1, report.RedactString(s.Description)))
 			for _, l := range stepPayload(s) {
@@ -459,16 +459,17 @@ func stepPayload(s diag.Step) []string {
 		return nil
 	}
 	delete(fields, "description")
+	delete(fields, "kind")
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var out []string
+	out := []string{string(s.Kind)}
 	for _, k := range keys {
 		var obj map[string]any
 		if json.Unmarshal(fields[k], &obj) != nil {
-			out = append(out, k+": "+string(fields[k]))
+			out[0] += "  " + k + ": " + string(fields[k])
 			continue
 		}
 		sub := make([]string, 0, len(obj))
@@ -489,7 +490,7 @@ func stepPayload(s diag.Step) []string {
 			v, _ := json.Marshal(obj[sk])
 			pairs = append(pairs, sk+"="+string(v))
 		}
-		out = append(out, k+": "+strings.Join(pairs, " "))
+		out[0] += "  " + k + ": " + strings.Join(pairs, " ")
 		out = append(out, blocks...)
 	}
 	return out

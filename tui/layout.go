@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -104,4 +106,12 @@ func (s *scroller) view(h int) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// newTextInput returns a text input with a steady cursor: a blinking one
+// needs timer messages and makes frames differ from one instant to the next.
+func newTextInput() textinput.Model {
+	ti := textinput.New()
+	ti.Cursor.SetMode(cursor.CursorStatic)
+	return ti
 }

@@ -28,7 +28,7 @@ type listModel struct {
 }
 
 func newListModel() listModel {
-	ti := textinput.New()
+	ti := newTextInput()
 	ti.Prompt = "/"
 	ti.Placeholder = "text in title, summary or ID"
 	ti.CharLimit = 100

@@ -196,7 +196,7 @@ func (m *Model) sweepView(h int) string {
 		what = "Judging the recorded snapshot " + m.opts.FromPath
 	}
 	elapsed := m.opts.Now().Sub(s.started)
-	fmt.Fprintf(&b, "%s %s  %s\n", m.spinView(), m.st.header.Render(what), m.st.dim.Render(fmtMs(float64(elapsed.Milliseconds()))))
+	fmt.Fprintf(&b, "%s %s  %s\n", m.spinView(), m.st.header.Render(what), m.st.dim.Render(fmt.Sprintf("%.1f s", elapsed.Seconds())))
 	done := 0
 	for _, c := range s.checks {
 		if c.res != nil {
