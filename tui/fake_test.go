@@ -138,7 +138,7 @@ func fixtureReport() *diag.Report {
 			Remediations: []diag.Remediation{{
 				ID: "docker.exited-containers/remove", Title: "Remove 3 exited containers", Risk: diag.RiskLow,
 				Preview: "Remove 3 exited containers not managed by kubelet:\n  aaaaaaaaaaaa  ci-build-1  exit 0\n  bbbbbbbbbbbb  ci-build-2  exit 1\n  cccccccccccc  cron-backup  exit 137",
-				Plan: diag.Plan{Steps: []diag.Step{containerStep("aaaaaaaaaaaa", "ci-build-1"), containerStep("bbbbbbbbbbbb", "ci-build-2"), containerStep("cccccccccccc", "cron-backup")}},
+				Plan:    diag.Plan{Steps: []diag.Step{containerStep("aaaaaaaaaaaa", "ci-build-1"), containerStep("bbbbbbbbbbbb", "ci-build-2"), containerStep("cccccccccccc", "cron-backup")}},
 			}},
 		},
 		{
