@@ -27,7 +27,7 @@ func Run(ctx context.Context, eng Engine, opts Options, in io.Reader, out io.Wri
 		lipgloss.SetColorProfile(termenv.Ascii)
 	}
 	m := New(ctx, eng, opts)
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen())
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen(), tea.WithFPS(120))
 	final, err := p.Run()
 	var res Result
 	if fm, ok := final.(Model); ok {

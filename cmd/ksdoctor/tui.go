@@ -25,7 +25,8 @@ its exact plan: y applies, any other key cancels, and high-risk fixes need
 the node's hostname typed. The check then runs again to verify. 'e' exports
 the report (JSON and Markdown, mode 0600) with the fixes applied.
 --read-only removes every fix key; --from browses a recorded snapshot with
-fixes disabled.`,
+fixes disabled. Exit code 0, or 4 when a fix applied in the session failed
+or did not verify.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTUI(cmd.Context(), io, g, f)

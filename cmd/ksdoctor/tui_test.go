@@ -187,3 +187,63 @@ func TestTUIFixExitedContainersInTmux(t *testing.T) {
 		t.Errorf("running container hurt: %v %+v", err, in.State)
 	}
 }
+
+// timeUntil starts argv in a fresh terminal and returns how long until the
+// screen satisfies ok (polled every millisecond or so), then kills it.
+func timeUntil(b *testing.B, dir string, ok func(string) bool, argv ...string) time.Duration {
+	b.Helper()
+	start := time.Now()
+	tm := startTerm(b, dir, 120, 40, argv...)
+	for {
+		out, err := tm.tmux("capture-pane", "-p")
+		if err == nil && ok(out) {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			b.Fatalf("no frame after a minute; screen:\n%s", out)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	d := time.Since(start)
+	_, _ = tm.tmux("kill-server")
+	return d
+}
+
+// BenchmarkTUIFirstFrameTmux times the real binary in a real terminal
+// (tmux) against a real dockerd holding 40 containers: until the TUI's
+// first frame, until its findings list, and, as the baseline in the same
+// run, until 'ksdoctor sweep' (the plain report) shows anything and until
+// 'ksdoctor --version' shows (the floor: starting tmux and the process).
+// Goal for the first frame: under 100 ms.
+func BenchmarkTUIFirstFrameTmux(b *testing.B) {
+	testbed.Require(b, "dockerd", "tmux")
+	d := testbed.StartDockerd(b, testbed.DockerdOptions{})
+	specs := make([]testbed.ContainerSpec, 0, 40)
+	for i := range 39 {
+		specs = append(specs, testbed.ContainerSpec{Name: fmt.Sprintf("bench-exited-%d", i), ExitCode: i % 3})
+	}
+	specs = append(specs, testbed.ContainerSpec{Name: "bench-running", Running: true})
+	d.RunMany(b, specs)
+	flags := []string{"--docker-host", d.Host, "--dockerd-pidfile", d.PIDFile}
+	dir := b.TempDir()
+	has := func(s string) func(string) bool { return func(x string) bool { return strings.Contains(x, s) } }
+	var first, list, sweep, version time.Duration
+	n := 0
+	for b.Loop() {
+		// The header is in every frame; the sweep view may already be gone.
+		first += timeUntil(b, dir, has("ksdoctor ·"), append([]string{bin}, flags...)...)
+		list += timeUntil(b, dir, has("Findings"), append([]string{bin}, flags...)...)
+		sweep += timeUntil(b, dir, has("ksdoctor"), append([]string{bin, "sweep"}, flags...)...)
+		// tmux drops the output of a process that exits at once: keep it
+		// open on cat (no data is spliced into the script: $0 is the path).
+		version += timeUntil(b, dir, has("ksdoctor version"), "sh", "-c", `"$0" --version; exec cat`, bin)
+		n++
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+	b.ReportMetric(ms(first), "tui_first_frame_ms")
+	b.ReportMetric(ms(list), "tui_findings_ms")
+	b.ReportMetric(ms(sweep), "sweep_report_ms")
+	b.ReportMetric(ms(version), "version_ms")
+	fmt.Printf("tui-first-frame: first frame %.1f ms, findings list %.1f ms; baselines: 'ksdoctor sweep' report %.1f ms, 'ksdoctor --version' (process start floor) %.1f ms (goal: first frame < 100 ms)\n",
+		ms(first), ms(list), ms(sweep), ms(version))
+}
