@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
@@ -232,5 +234,32 @@ func TestPrepareErrorShown(t *testing.T) {
 	m = keys(t, m, "y")
 	if _, a := f.calls(); len(a) != 0 {
 		t.Fatalf("applied %v after a failed prepare", a)
+	}
+}
+
+// A burst of keys read at once is split into key presses; y typed before
+// the preview is shown never applies, and a paste never confirms.
+func TestKeyBurstNeverSkipsThePreview(t *testing.T) {
+	f := newFake()
+	m := swept(t, f, Options{})
+	m = selectFinding(t, m, "docker.exited-containers")
+	m = send(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("fy")})
+	if _, a := f.calls(); len(a) != 0 {
+		t.Fatalf("burst fy applied %v", a)
+	}
+	if m.screen != screenFix || m.fix.stage != stagePreview {
+		t.Fatalf("after burst: screen %d stage %d, want the preview", m.screen, m.fix.stage)
+	}
+	m = send(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y"), Paste: true})
+	if _, a := f.calls(); len(a) != 0 {
+		t.Fatalf("pasted y applied %v", a)
+	}
+	if m.screen == screenFix {
+		t.Error("a paste did not cancel the dialog")
+	}
+	m = send(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?")})
+	m = send(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("x?")})
+	if !m.showHelp {
+		t.Error("burst x? did not open help")
 	}
 }

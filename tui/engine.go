@@ -47,7 +47,7 @@ type Options struct {
 func (o Options) fixesDisabled() string {
 	switch {
 	case o.From != nil:
-		return "fixes disabled: browsing a recorded snapshot, not the live node"
+		return "fixes disabled: a recording, not the live node"
 	case o.ReadOnly:
 		return "read-only: remediation keys disabled"
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -142,6 +143,15 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.onExported(msg)
 		return nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			// Keys typed faster than one read arrive together ("fy?"):
+			// each is its own key press, in order.
+			cmds := make([]tea.Cmd, 0, len(msg.Runes))
+			for _, r := range msg.Runes {
+				cmds = append(cmds, m.onKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+			}
+			return tea.Batch(cmds...)
+		}
 		return m.onKey(msg)
 	}
 	return nil
@@ -273,7 +283,7 @@ func (m *Model) headerView() string {
 	var line2 string
 	switch {
 	case m.opts.From != nil:
-		line2 = m.st.badge.Render(" REPLAY ") + " " + m.opts.FromPath + " · " + m.opts.fixesDisabled()
+		line2 = m.st.badge.Render(" REPLAY ") + " " + filepath.Base(m.opts.FromPath) + " · " + m.opts.fixesDisabled()
 	case m.opts.ReadOnly:
 		line2 = m.st.badge.Render(" READ-ONLY ") + " " + m.opts.fixesDisabled()
 	default:

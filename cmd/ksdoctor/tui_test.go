@@ -30,13 +30,24 @@ type tmuxTerm struct {
 // status can be read. The server is killed when the test ends.
 func startTerm(t testing.TB, dir string, w, h int, argv ...string) *tmuxTerm {
 	t.Helper()
+	return startTermEnv(t, dir, w, h, nil, argv...)
+}
+
+// startTermEnv is startTerm with environment variables (NAME=VALUE) set
+// for the program.
+func startTermEnv(t testing.TB, dir string, w, h int, env []string, argv ...string) *tmuxTerm {
+	t.Helper()
 	tm := &tmuxTerm{sock: fmt.Sprintf("ksdt-tui-%d-%d", os.Getpid(), tmuxSeq.Add(1))}
 	conf := filepath.Join(t.TempDir(), "tmux.conf")
 	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g status off\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", tm.sock, "kill-server").Run() })
-	args := append([]string{"-L", tm.sock, "-f", conf, "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir, "--"}, argv...)
+	args := []string{"-L", tm.sock, "-f", conf, "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	args = append(append(args, "--"), argv...)
 	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
@@ -246,4 +257,54 @@ func BenchmarkTUIFirstFrameTmux(b *testing.B) {
 	b.ReportMetric(ms(version), "version_ms")
 	fmt.Printf("tui-first-frame: first frame %.1f ms, findings list %.1f ms; baselines: 'ksdoctor sweep' report %.1f ms, 'ksdoctor --version' (process start floor) %.1f ms (goal: first frame < 100 ms)\n",
 		ms(first), ms(list), ms(sweep), ms(version))
+}
+
+// TestTUIReplayInTmux browses a recorded snapshot in a real terminal at
+// 80x24: the header says fixes are disabled and why, f and y do nothing,
+// and with NO_COLOR the screen carries no colour while meaning stays in
+// symbols and words; without it, severities are coloured.
+func TestTUIReplayInTmux(t *testing.T) {
+	testbed.Require(t, "tmux")
+	snap, err := filepath.Abs("../../fixtures/disk-full/snapshot.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, noColor := range []bool{true, false} {
+		t.Run(fmt.Sprintf("NO_COLOR=%v", noColor), func(t *testing.T) {
+			env := []string{"TERM=xterm-256color"}
+			if noColor {
+				env = append(env, "NO_COLOR=1")
+			}
+			tm := startTermEnv(t, t.TempDir(), 80, 24, env, bin, "tui", "--from", snap)
+			s := tm.waitText(t, 30*time.Second, "REPLAY", "fixes disabled", "Findings", "✖ critical", "▲ warning")
+			tm.keys(t, "f")
+			tm.keys(t, "y")
+			tm.keys(t, "?")
+			s = tm.waitText(t, 10*time.Second, "Keys", "close help")
+			if strings.Contains(s, "Apply this plan") {
+				t.Fatalf("a fix opened in a replay:\n%s", s)
+			}
+			tm.keys(t, "Escape")
+			tm.keys(t, "Enter")
+			s = tm.waitText(t, 10*time.Second, "Evidence", "fixes disabled: a recording, not the live node")
+			for i, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+				if n := len([]rune(l)); n > 80 {
+					t.Errorf("line %d is %d cells wide", i, n)
+				}
+			}
+			esc, err := tm.tmux("capture-pane", "-p", "-e")
+			if err != nil {
+				t.Fatal(err)
+			}
+			coloured := strings.Contains(esc, "38;5;")
+			if coloured == noColor {
+				t.Errorf("NO_COLOR=%v but colour present=%v:\n%q", noColor, coloured, esc)
+			}
+			tm.keys(t, "q")
+			tm.waitFor(t, "exit", 10*time.Second, func(string) bool {
+				out, _ := tm.tmux("display-message", "-p", "#{pane_dead}")
+				return strings.TrimSpace(out) == "1"
+			})
+		})
+	}
 }
