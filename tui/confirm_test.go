@@ -263,3 +263,31 @@ func TestKeyBurstNeverSkipsThePreview(t *testing.T) {
 		t.Error("burst x? did not open help")
 	}
 }
+
+// ctrl+c while a fix applies first aborts the remaining steps and waits for
+// their report; a second ctrl+c quits.
+func TestCtrlCWhileApplyingAbortsFirst(t *testing.T) {
+	f := newFake()
+	m := swept(t, f, Options{})
+	m = selectFinding(t, m, "docker.exited-containers")
+	m = keys(t, m, "f")
+	// Enter the applying stage without running the apply command.
+	next, _ := m.Update(keyMsg("y"))
+	m = next.(Model)
+	if m.fix.stage != stageApplying {
+		t.Fatalf("stage %d, want applying", m.fix.stage)
+	}
+	next, cmd := m.Update(keyMsg("ctrl+c"))
+	m = next.(Model)
+	if m.quitting || cmd != nil {
+		t.Fatal("first ctrl+c quit while applying")
+	}
+	if !m.fix.aborting {
+		t.Error("first ctrl+c did not abort")
+	}
+	mustContain(t, m.View(), "aborting")
+	next, cmd = m.Update(keyMsg("ctrl+c"))
+	if !next.(Model).quitting || cmd == nil {
+		t.Error("second ctrl+c did not quit")
+	}
+}

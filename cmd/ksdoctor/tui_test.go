@@ -140,6 +140,7 @@ func TestTUIFixExitedContainersInTmux(t *testing.T) {
 	})
 	tm.keys(t, "f")
 	s := tm.waitText(t, 60*time.Second, "Apply this plan?", "Remove 3 exited containers")
+	t.Logf("preview:\n%s", s)
 	for _, name := range []string{"tui-job-0", "tui-job-1", "tui-job-2"} {
 		if !strings.Contains(s, name) {
 			t.Errorf("preview lacks %s:\n%s", name, s)
@@ -154,6 +155,7 @@ func TestTUIFixExitedContainersInTmux(t *testing.T) {
 
 	tm.keys(t, "y")
 	s = tm.waitText(t, 60*time.Second, "Verified", "re-check passed")
+	t.Logf("result:\n%s", s)
 	if !strings.Contains(s, "3 done") {
 		t.Errorf("result screen:\n%s", s)
 	}
