@@ -122,13 +122,17 @@ envelope: preview, confirm, apply, re-check.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fail(exitCannot, "run 'ksdoctor --help' for usage", "%v", err)
 	})
-	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io))
+	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io), newTUICmd(io, g))
 	_ = ctx
 	return root
 }
 
-// runDefault is what plain "ksdoctor" does: a sweep with the defaults.
+// runDefault is what plain "ksdoctor" does: the terminal UI when stdin and
+// stdout are terminals, otherwise a sweep with the defaults.
 func runDefault(cmd *cobra.Command, io streams, g *globals) error {
+	if io.isTerminal(io.in) && io.isTerminal(io.out) {
+		return runTUI(cmd.Context(), io, g, &tuiFlags{exportDir: "."})
+	}
 	return runSweep(cmd.Context(), io, g, &sweepFlags{format: "text"})
 }
 
