@@ -17,6 +17,8 @@ type Executor struct {
 	HostRoot string
 	// Workers bounds concurrent steps of one kind (default 16).
 	Workers int
+	// Services manages the node's services (nil: systemctl, only with host root /).
+	Services ServiceManager
 }
 
 // handler applies one step. It returns the outcome, a detail for the user
@@ -34,6 +36,15 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepRemoveContainer: {apply: removeContainer, parallel: true},
 	diag.StepRemoveImage:     {apply: removeImage, parallel: true},
 	diag.StepPruneBuildCache: {apply: pruneBuildCache},
+
+	diag.StepFileEdit:                 {apply: editFile},
+	diag.StepServiceDaemonReload:      {apply: daemonReload},
+	diag.StepServiceRestart:           {apply: restartService},
+	diag.StepServiceStop:              {apply: stopService},
+	diag.StepServiceStart:             {apply: startService},
+	diag.StepServiceRestartOnRollback: {apply: restartOnRollback},
+	diag.StepDockerConfigValidate:     {apply: validateDockerConfig},
+	diag.StepDockerWaitReady:          {apply: waitDockerReady},
 }
 
 // Apply runs every step of rem's plan. In a transactional plan the first

@@ -11,9 +11,10 @@ import (
 // Config holds thresholds and options, loaded from the YAML file named by
 // --config. Zero fields take the defaults.
 type Config struct {
-	Disk             DiskConfig    `json:"disk"`
-	ExitedContainers ExitedConfig  `json:"exitedContainers"`
-	Timeouts         TimeoutConfig `json:"timeouts"`
+	Disk             DiskConfig     `json:"disk"`
+	ExitedContainers ExitedConfig   `json:"exitedContainers"`
+	Timeouts         TimeoutConfig  `json:"timeouts"`
+	DockerBaseline   DockerBaseline `json:"dockerBaseline"`
 }
 
 // DiskConfig sets the usage thresholds for the Docker data-root filesystem,

@@ -183,3 +183,56 @@ func (f *DockerConfFacts) File(path string) (ConfFile, bool) {
 	}
 	return ConfFile{}, false
 }
+
+// DockerBaseline is the dockerd configuration a fleet expects (the dockerBaseline section of
+// ksdoctor's configuration file). Unset fields are not checked; an empty baseline checks
+// nothing.
+type DockerBaseline struct {
+	IPTables           *bool             `json:"iptables,omitempty"`
+	LiveRestore        *bool             `json:"liveRestore,omitempty"`
+	DataRoot           string            `json:"dataRoot,omitempty"`
+	StorageDriver      string            `json:"storageDriver,omitempty"`
+	LogDriver          string            `json:"logDriver,omitempty"`
+	LogOpts            map[string]string `json:"logOpts,omitempty"`
+	RegistryMirrors    []string          `json:"registryMirrors,omitempty"`
+	InsecureRegistries []string          `json:"insecureRegistries,omitempty"`
+	ExecOpts           []string          `json:"execOpts,omitempty"`
+	// Options are other directives by daemon.json name, with the value as dockerd prints
+	// it ("true", "[a b]", "map[k:v]").
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// FileEdit is a whole-file replacement planned from a snapshot.
+type FileEdit struct {
+	// Path is the path on the node (the executor prefixes the host root).
+	Path string `json:"path"`
+	// BeforeSHA256 is the content the plan was made from; "" means the file must not
+	// exist yet.
+	BeforeSHA256 string `json:"beforeSha256"`
+	// Content is the new content.
+	Content string `json:"content"`
+	// Mode is used when the file is created (0644 when zero).
+	Mode uint32 `json:"mode,omitempty"`
+	// Diff is the unified diff shown in the preview.
+	Diff string `json:"diff,omitempty"`
+}
+
+// ServiceTarget names a service a step acts on.
+type ServiceTarget struct {
+	Unit string `json:"unit"`
+}
+
+// DataRootMove moves Docker's data-root to a new directory.
+type DataRootMove struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Bytes and Files are what the plan measured in From.
+	Bytes int64 `json:"bytes"`
+	Files int64 `json:"files"`
+	// Symlink leaves From as a symlink to To instead of changing data-root.
+	Symlink bool `json:"symlink,omitempty"`
+	// Edit changes data-root where the configuration lives (nil with Symlink).
+	Edit *FileEdit `json:"edit,omitempty"`
+	// Backup is the name the old directory is moved to.
+	Backup string `json:"backup"`
+}

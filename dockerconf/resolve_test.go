@@ -29,7 +29,7 @@ Environment="DOCKER_OPTS=  --registry-mirror=https://registry.docker-cn.com --da
 
 func kubesprayFS() fstest.MapFS {
 	return fstest.MapFS{
-		"lib/systemd/system/docker.service":                        {Data: []byte(debianUnit)},
+		"lib/systemd/system/docker.service":                       {Data: []byte(debianUnit)},
 		"etc/systemd/system/docker.service.d/docker-options.conf": {Data: []byte(kubesprayOpts)},
 		"etc/systemd/system/docker.service.d/docker-dns.conf": {Data: []byte(`[Service]
 Environment="DOCKER_DNS_OPTIONS=\
