@@ -8,6 +8,11 @@ func All() []diag.Check {
 		DockerDaemonUnreachable,
 		DiskDockerRootUsage,
 		DockerExitedContainers,
+		DockerConfigUnparseable,
+		DockerConfigConflict,
+		DockerOptionsDrift,
+		DockerBaselineDrift,
+		DockerLogRotationMissing,
 	}
 }
 
