@@ -31,7 +31,7 @@ func findingIDs(fs []diag.Finding) []string {
 
 func TestIPTablesEnableRemediation(t *testing.T) {
 	s := confSnapshot(map[string]string{
-		"/lib/systemd/system/docker.service":                        testUnit,
+		"/lib/systemd/system/docker.service":                       testUnit,
 		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false --data-root=/var/lib/docker --log-opt max-size=10m\"\n",
 	}, nil)
 	file, line, ok := IPTablesFlagProvenance(s)
@@ -59,7 +59,7 @@ func TestIPTablesEnableRemediation(t *testing.T) {
 
 func TestConfigConflictDedupe(t *testing.T) {
 	files := map[string]string{
-		"/lib/systemd/system/docker.service":                        testUnit,
+		"/lib/systemd/system/docker.service":                       testUnit,
 		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--log-opt max-size=10m --insecure-registry=h:30280\"\n",
 		"/etc/docker/daemon.json":                                  "{\n  \"log-opts\": {\n    \"max-size\": \"100m\"\n  },\n  \"insecure-registries\": [\"h:30280\"],\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"]\n}\n",
 	}
@@ -102,7 +102,7 @@ func TestLogRotationSet(t *testing.T) {
 		where string
 	}{
 		{"flags", map[string]string{
-			"/lib/systemd/system/docker.service":                        testUnit,
+			"/lib/systemd/system/docker.service":                       testUnit,
 			"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--log-opt max-file=3 --data-root=/d\"\n",
 		}, "/etc/systemd/system/docker.service.d/docker-options.conf"},
 		{"daemon.json", map[string]string{
@@ -110,7 +110,7 @@ func TestLogRotationSet(t *testing.T) {
 			"/etc/docker/daemon.json":            "{\"exec-opts\": [\"native.cgroupdriver=systemd\"]}",
 		}, "/etc/docker/daemon.json"},
 		{"no daemon.json, DOCKER_OPTS", map[string]string{
-			"/lib/systemd/system/docker.service":                        testUnit,
+			"/lib/systemd/system/docker.service":                       testUnit,
 			"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--data-root=/d\"\n",
 		}, "/etc/systemd/system/docker.service.d/docker-options.conf"},
 		{"nothing", map[string]string{"/lib/systemd/system/docker.service": "[Service]\nExecStart=/usr/sbin/dockerd\n"}, "/etc/docker/daemon.json"},
@@ -148,7 +148,7 @@ func TestLogRotationSet(t *testing.T) {
 
 func TestOptionsDrift(t *testing.T) {
 	files := map[string]string{
-		"/lib/systemd/system/docker.service":                        testUnit,
+		"/lib/systemd/system/docker.service":                       testUnit,
 		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--iptables=false --bip 10.9.0.1/24\"\n",
 	}
 	s := confSnapshot(files, []string{"/usr/sbin/dockerd", "-H", "fd://", "--bip", "10.9.0.1/24", "--iptables=false"})
