@@ -5,7 +5,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/ksdoctor
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test unit deps vet fmt-check bench clean
+.PHONY: all build run test unit deps vet fmt-check bench clean docs
 
 all: build
 
@@ -37,3 +37,7 @@ bench: deps build
 
 clean:
 	rm -rf bin
+
+# Regenerate the user docs of every check from the registry.
+docs: build
+	./$(BIN) checks --format markdown > docs/checks.md
