@@ -9,8 +9,8 @@ import (
 	"github.com/ksdoctor/ksdoctor/act"
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/dockerconf"
+	"github.com/ksdoctor/ksdoctor/doctor"
 )
 
 func (n *node) doctor(cs ...diag.Check) *doctor.Doctor {
