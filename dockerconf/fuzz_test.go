@@ -55,9 +55,9 @@ func FuzzUnitAndOpts(f *testing.F) {
 	f.Add("[Service]\nEnvironmentFile=-/etc/default/docker\n", "\"unterminated")
 	f.Fuzz(func(t *testing.T, dropIn, opts string) {
 		fsys := fstest.MapFS{
-			"lib/systemd/system/docker.service":                        {Data: []byte("[Service]\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n")},
+			"lib/systemd/system/docker.service":                       {Data: []byte("[Service]\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n")},
 			"etc/systemd/system/docker.service.d/docker-options.conf": {Data: []byte(dropIn)},
-			"etc/default/docker": {Data: []byte("DOCKER_OPTS=" + opts + "\n")},
+			"etc/default/docker":                                      {Data: []byte("DOCKER_OPTS=" + opts + "\n")},
 		}
 		facts := Resolve(fsys, append([]string{"dockerd"}, strings.Fields(opts)...))
 		for _, p := range facts.Problems {
