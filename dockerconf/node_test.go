@@ -22,7 +22,7 @@ import (
 // real testbed dockerd: the unit's ExecStart is the testbed's own command line, so the
 // files resolve to exactly the flags dockerd runs with.
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	root string
 	d    *testbed.Dockerd
 	// daemonJSON is the --config-file path; it is the same path on the node and for
@@ -36,7 +36,7 @@ const dropIn = "/etc/systemd/system/docker.service.d/docker-options.conf"
 // newNode writes a unit whose ExecStart ends in $DOCKER_OPTS, a docker-options.conf
 // drop-in with opts, and daemon.json with the given content ("" for none), then starts
 // dockerd with what they resolve to.
-func newNode(t *testing.T, opts []string, daemonJSON string) *node {
+func newNode(t testing.TB, opts []string, daemonJSON string) *node {
 	t.Helper()
 	testbed.Require(t, "dockerd", "containerd", "runc", "iptables-save")
 	n := &node{t: t, root: t.TempDir()}
@@ -67,7 +67,7 @@ func newNode(t *testing.T, opts []string, daemonJSON string) *node {
 	return n
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -41,8 +42,8 @@ type unitOption struct {
 // readFile reads a node path from fsys, recording it in facts.
 func readFile(fsys fs.FS, facts *diag.DockerConfFacts, p, role string) ([]byte, bool) {
 	rel := strings.TrimPrefix(path.Clean(p), "/")
-	data, err := fs.ReadFile(fsys, rel)
 	cf := diag.ConfFile{Path: p, Role: role}
+	data, fi, err := readStat(fsys, rel)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			facts.Problems = append(facts.Problems, diag.ConfProblem{File: p, Message: "cannot read: " + err.Error()})
@@ -54,13 +55,35 @@ func readFile(fsys fs.FS, facts *diag.DockerConfFacts, p, role string) ([]byte, 
 	cf.Content = string(data)
 	sum := sha256.Sum256(data)
 	cf.SHA256 = hex.EncodeToString(sum[:])
-	if fi, err := fs.Stat(fsys, rel); err == nil {
-		cf.Mode = uint32(fi.Mode().Perm())
-		cf.ModTime = fi.ModTime().UTC()
-	}
+	cf.Mode = uint32(fi.Mode().Perm())
+	cf.ModTime = fi.ModTime().UTC()
 	facts.Files = append(facts.Files, cf)
 	return data, true
 }
+
+// readStat reads a file and its metadata with one open.
+func readStat(fsys fs.FS, name string) ([]byte, fs.FileInfo, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi.IsDir() {
+		return nil, nil, fmt.Errorf("%s is a directory", name)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, fi, nil
+}
+
+// maxConfFile bounds what is read of one configuration file.
+const maxConfFile = 4 << 20
 
 func exists(fsys fs.FS, p string) bool {
 	_, err := fs.Stat(fsys, strings.TrimPrefix(path.Clean(p), "/"))

@@ -31,10 +31,10 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 			facts.DockerdStartedAt = t
 		}
 	}
+	// The data-root the files name (the running daemon's is checked against it by
+	// docker.options-drift); not waiting for the Docker API keeps this source parallel.
 	dataRoot := "/var/lib/docker"
-	if s.Docker != nil && s.Docker.DataRoot != "" {
-		dataRoot = s.Docker.DataRoot
-	} else if o, ok := diag.Option(facts.OnDisk, "data-root"); ok {
+	if o, ok := diag.Option(facts.OnDisk, "data-root"); ok {
 		dataRoot = o.Value
 	}
 	if err := ctx.Err(); err != nil {

@@ -112,7 +112,7 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceDockerDisk:  {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerDisk},
 	diag.SourceFilesystems: {deps: []diag.Source{diag.SourceDocker}, fn: gatherFilesystems},
 	diag.SourceDockerdProc: {fn: gatherDockerdProcess},
-	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc, diag.SourceDocker}, fn: gatherDockerConf},
+	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
 }
 
 // Known reports whether src has a gatherer.
