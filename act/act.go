@@ -19,6 +19,8 @@ type Executor struct {
 	Workers int
 	// Services manages the node's services (nil: systemctl, only with host root /).
 	Services ServiceManager
+	// CopyTree copies a data-root for a migration (nil: RsyncCopy).
+	CopyTree func(ctx context.Context, from, to string) error
 }
 
 // handler applies one step. It returns the outcome, a detail for the user
@@ -45,6 +47,7 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepServiceRestartOnRollback: {apply: restartOnRollback},
 	diag.StepDockerConfigValidate:     {apply: validateDockerConfig},
 	diag.StepDockerWaitReady:          {apply: waitDockerReady},
+	diag.StepDataRootMigrate:          {apply: migrateDataRoot},
 }
 
 // Apply runs every step of rem's plan. In a transactional plan the first

@@ -33,6 +33,24 @@ type DockerConfFacts struct {
 	StartError string `json:"startError,omitempty"`
 	// LargestLogs are the largest container log files under the data-root.
 	LargestLogs []LogFile `json:"largestLogs,omitempty"`
+	// Move describes the data-root and the target directory the user asked to migrate it
+	// to (Snapshot.Inputs["to"]); nil without that input.
+	Move *DataRootMoveFacts `json:"move,omitempty"`
+}
+
+// DataRootMoveFacts measures a requested data-root migration.
+type DataRootMoveFacts struct {
+	From      string `json:"from"`
+	FromBytes int64  `json:"fromBytes"` // allocated bytes
+	FromFiles int64  `json:"fromFiles"`
+	To        string `json:"to"`
+	ToExists  bool   `json:"toExists"`
+	ToEmpty   bool   `json:"toEmpty"`
+	// ToFreeBytes is the free space of the filesystem that holds To (or its parent).
+	ToFreeBytes uint64 `json:"toFreeBytes"`
+	// SameFilesystem is true when From and To are on one filesystem.
+	SameFilesystem bool   `json:"sameFilesystem,omitempty"`
+	Error          string `json:"error,omitempty"`
 }
 
 // ConfFile is one configuration file as read from the node.

@@ -41,6 +41,13 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 		return nil, err
 	}
 	facts.LargestLogs = containerLogs(g.HostPath(dataRoot), dataRoot)
+	if to := s.Inputs["to"]; to != "" {
+		from := dataRoot
+		if o, ok := diag.Option(facts.Running, "data-root"); ok {
+			from = o.Value
+		}
+		facts.Move = measureMove(ctx, g, from, to)
+	}
 	return func(s *diag.Snapshot) { s.DockerConf = facts }, nil
 }
 
