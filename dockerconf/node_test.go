@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,6 +39,12 @@ const dropIn = "/etc/systemd/system/docker.service.d/docker-options.conf"
 // dockerd with what they resolve to.
 func newNode(t testing.TB, opts []string, daemonJSON string) *node {
 	t.Helper()
+	return newNodeOn(t, opts, daemonJSON, "")
+}
+
+// newNodeOn is newNode with dockerd's data-root in dataRoot ("" for the testbed's).
+func newNodeOn(t testing.TB, opts []string, daemonJSON, dataRoot string) *node {
+	t.Helper()
 	testbed.Require(t, "dockerd", "containerd", "runc", "iptables-save")
 	n := &node{t: t, root: t.TempDir()}
 	// A path dockerd reads directly that is also the node path of the file in root.
@@ -52,7 +59,7 @@ func newNode(t testing.TB, opts []string, daemonJSON string) *node {
 	}
 	n.write(n.daemonJSON, daemonJSON)
 	extra := append([]string{"--config-file", n.daemonJSON}, opts...)
-	n.d = testbed.StartDockerd(t, testbed.DockerdOptions{ExtraArgs: extra})
+	n.d = testbed.StartDockerd(t, testbed.DockerdOptions{ExtraArgs: extra, DataRoot: dataRoot})
 	// ExecStart: the testbed's argv up to the options, then $DOCKER_OPTS.
 	head := n.d.Args[:len(n.d.Args)-len(opts)]
 	n.write("/lib/systemd/system/docker.service", "[Unit]\nDescription=Docker Application Container Engine\n\n[Service]\nType=notify\n"+
@@ -180,3 +187,28 @@ func (s *testbedServices) Start(ctx context.Context, unit string) error {
 }
 
 func dirFS(root string) fs.FS { return os.DirFS(root) }
+
+func mustJournal(t testing.TB, root string) []act.JournalRecord {
+	t.Helper()
+	recs, err := act.ReadJournal(root)
+	must(t, err)
+	return recs
+}
+
+// bind makes dir visible at the same path under the host root (a private bind mount,
+// unmounted when the test ends).
+func (n *node) bind(dir string) {
+	n.t.Helper()
+	at := filepath.Join(n.root, dir)
+	must(n.t, os.MkdirAll(at, 0o755))
+	for _, argv := range [][]string{{"mount", "--bind", dir, at}, {"mount", "--make-private", at}} {
+		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			n.t.Fatalf("%v: %v %s", argv, err, out)
+		}
+	}
+	n.t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", at).CombinedOutput(); err != nil {
+			n.t.Errorf("umount %s: %v %s", at, err, out)
+		}
+	})
+}
