@@ -266,6 +266,13 @@ func sameValue(a, b string) bool {
 	}
 	if strings.HasPrefix(a, "[") && strings.HasPrefix(b, "[") {
 		x, y := strings.Fields(strings.Trim(a, "[]")), strings.Fields(strings.Trim(b, "[]"))
+		// Registry mirrors are stored with a trailing slash when given as flags.
+		for i := range x {
+			x[i] = strings.TrimSuffix(x[i], "/")
+		}
+		for i := range y {
+			y[i] = strings.TrimSuffix(y[i], "/")
+		}
 		sort.Strings(x)
 		sort.Strings(y)
 		return slices.Equal(x, y)

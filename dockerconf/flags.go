@@ -2,6 +2,7 @@ package dockerconf
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,6 +226,15 @@ func ParseArgs(args []Arg) ([]diag.DockerOption, []diag.ConfProblem) {
 			}
 			acc.str = val
 		case kList:
+			if spec.key == "registry-mirrors" {
+				// dockerd validates mirrors and stores them with one trailing slash.
+				v, err := validateMirror(val)
+				if err != nil {
+					problem(at, "invalid argument %q for --%s: %v", val, name, err)
+					return
+				}
+				val = v
+			}
 			acc.list = append(acc.list, val)
 		case kMap:
 			k, v, ok := strings.Cut(val, "=")
@@ -301,4 +311,22 @@ func ParseArgs(args []Arg) ([]diag.DockerOption, []diag.ConfProblem) {
 		out = append(out, diag.DockerOption{Key: key, Flag: acc.name, Value: acc.value(), Tokens: acc.tokens, At: acc.at})
 	}
 	return out, problems
+}
+
+// validateMirror is dockerd's registry.ValidateMirror (20.10).
+func validateMirror(val string) (string, error) {
+	uri, err := url.Parse(val)
+	if err != nil {
+		return "", fmt.Errorf("invalid mirror: %q is not a valid URI", val)
+	}
+	if uri.Scheme != "http" && uri.Scheme != "https" {
+		return "", fmt.Errorf("invalid mirror: unsupported scheme %q in %q", uri.Scheme, uri)
+	}
+	if (uri.Path != "" && uri.Path != "/") || uri.RawQuery != "" || uri.Fragment != "" {
+		return "", fmt.Errorf("invalid mirror: path, query, or fragment at end of the URI %q", uri)
+	}
+	if uri.User != nil {
+		return "", fmt.Errorf("invalid mirror: username/password not allowed in URI %q", uri)
+	}
+	return strings.TrimSuffix(val, "/") + "/", nil
 }

@@ -79,13 +79,28 @@ func TestRealResolveMatchesRunningDockerd(t *testing.T) {
 // for directives given as flags and in daemon.json, and the dedupe remediation makes it
 // start again.
 func TestRealConflictRefusesToStart(t *testing.T) {
-	opts := []string{"--debug", "--insecure-registry=h.local:30280", "--log-opt", "max-size=10m", "--iptables=false"}
+	opts := []string{"--debug", "--insecure-registry=h.local:30280", "--log-opt", "max-size=10m", "--iptables=false",
+		"--registry-mirror=https://mirror.local", "--log-driver=json-file", "--bip=10.126.0.1/24"}
 	n := newNode(t, opts, "{}\n")
-	// Before the next restart someone adds the same directives to daemon.json.
-	n.write(n.daemonJSON, "{\n  \"debug\": true,\n  \"insecure-registries\": [\"h.local:30280\"],\n  \"log-opts\": {\"max-size\": \"100m\"},\n  \"iptables\": false,\n  \"exec-opts\": [\"native.cgroupdriver=cgroupfs\"]\n}\n")
+	// Before the next restart someone adds the same directives to daemon.json, as
+	// KubeKey does; hosts, data-root and storage-driver are flags of the unit itself.
+	n.write(n.daemonJSON, `{
+  "hosts": ["unix:///var/run/ksdt-dockerconf-unused.sock"],
+  "data-root": "/var/lib/docker",
+  "storage-driver": "overlay2",
+  "debug": true,
+  "insecure-registries": ["h.local:30280"],
+  "registry-mirrors": ["https://mirror.local"],
+  "log-driver": "json-file",
+  "log-opts": {"max-size": "100m", "max-file": "3"},
+  "iptables": false,
+  "bip": "10.127.0.1/24",
+  "exec-opts": ["native.cgroupdriver=cgroupfs"]
+}
+`)
 	s := n.snapshot(checks.DockerConfigConflict)
 	f := s.DockerConf
-	if len(f.Conflicts) != 4 {
+	if len(f.Conflicts) != 10 {
 		t.Fatalf("conflicts %+v", f.Conflicts)
 	}
 	fs, err := checks.DockerConfigConflict.Run(s, diag.DefaultConfig())

@@ -60,7 +60,7 @@ func TestResolveKubespray(t *testing.T) {
 	got := byKeyMap(f.OnDisk)
 	want := map[string]string{
 		"hosts":               "[fd://]",
-		"registry-mirrors":    "[https://registry.docker-cn.com]",
+		"registry-mirrors":    "[https://registry.docker-cn.com/]",
 		"data-root":           "/var/lib/docker",
 		"log-opts":            "map[max-file:3 max-size:10m]",
 		"insecure-registries": "[harbor.devops.kubesphere.local:30280]",
