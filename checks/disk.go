@@ -92,7 +92,9 @@ func runDockerRootUsage(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, err
 	} else if !s.Has(diag.SourceDocker) {
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Docker breakdown", Value: "unavailable: the Docker daemon did not answer"})
 	}
-	f.Remediations = append(f.Remediations, DataRootMigrateRemediation(s))
+	if s.Docker != nil && s.Docker.Reachable {
+		f.Remediations = append(f.Remediations, DataRootMigrateRemediation(s))
+	}
 	return []diag.Finding{f}, nil
 }
 
