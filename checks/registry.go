@@ -13,6 +13,7 @@ func All() []diag.Check {
 		DockerOptionsDrift,
 		DockerBaselineDrift,
 		DockerLogRotationMissing,
+		DockerEffectiveConfig,
 	}
 }
 
