@@ -8,6 +8,11 @@ func All() []diag.Check {
 		DockerDaemonUnreachable,
 		DiskDockerRootUsage,
 		DockerExitedContainers,
+		K8sNodeConditions,
+		K8sEvictedPods,
+		K8sCrashLoopPods,
+		K8sIngressTLS,
+		DevopsJenkinsCascStale,
 	}
 }
 

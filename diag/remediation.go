@@ -53,6 +53,11 @@ const (
 	StepRemoveImage StepKind = "docker.image.remove"
 	// StepPruneBuildCache prunes unused build cache.
 	StepPruneBuildCache StepKind = "docker.buildcache.prune"
+	// StepDeletePod deletes one pod with a UID precondition (Pod).
+	StepDeletePod StepKind = "k8s.pod.delete"
+	// StepRestartWorkload rolls a Deployment's pods as `kubectl rollout
+	// restart` does (Workload).
+	StepRestartWorkload StepKind = "k8s.workload.restart"
 )
 
 // Step is one action of a plan. Exactly one payload field matches Kind.
@@ -63,6 +68,8 @@ type Step struct {
 
 	Container *ContainerTarget `json:"container,omitempty"`
 	Image     *ImageTarget     `json:"image,omitempty"`
+	Pod       *PodTarget       `json:"pod,omitempty"`
+	Workload  *WorkloadTarget  `json:"workload,omitempty"`
 }
 
 // ContainerTarget names a container a step acts on and the states in which

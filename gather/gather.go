@@ -26,6 +26,10 @@ type Options struct {
 	// DockerdPIDFile is dockerd's pidfile as the node sees it
 	// (default /var/run/docker.pid); without it /proc is scanned.
 	DockerdPIDFile string
+	// Kubeconfig and KubeContext choose the cluster ("" takes the standard
+	// loading rules: $KUBECONFIG, ~/.kube/config, in-cluster).
+	Kubeconfig  string
+	KubeContext string
 }
 
 // Gatherer collects facts into snapshots.
@@ -112,6 +116,7 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceDockerDisk:  {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerDisk},
 	diag.SourceFilesystems: {deps: []diag.Source{diag.SourceDocker}, fn: gatherFilesystems},
 	diag.SourceDockerdProc: {fn: gatherDockerdProcess},
+	diag.SourceCluster:     {deps: []diag.Source{diag.SourceHost}, fn: gatherCluster},
 }
 
 // Known reports whether src has a gatherer.
