@@ -5,7 +5,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/ksdoctor
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test unit deps vet fmt-check bench clean
+.PHONY: all build run test unit deps vet fmt-check bench clean docs
 
 all: build
 
@@ -33,7 +33,11 @@ test: deps fmt-check vet build
 	$(GO) test -count=1 -timeout 30m ./...
 
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 clean:
 	rm -rf bin
+
+# Regenerate the user docs of every check from the registry.
+docs: build
+	./$(BIN) checks --format markdown > docs/checks.md

@@ -117,7 +117,7 @@ func runExitedContainers(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, er
 	switch {
 	case len(own) > 0:
 		f.Title = fmt.Sprintf("%s not managed by kubelet", plural(len(own), "exited container", "exited containers"))
-		f.Summary = fmt.Sprintf("%s started outside Kubernetes have exited and stay on disk%s; kubelet never removes them.",
+		f.Summary = fmt.Sprintf("%s started outside Kubernetes exited and will stay on disk%s: kubelet never removes them.",
 			plural(len(own), "container", "containers"), sizes)
 	default:
 		f.Title = fmt.Sprintf("%s managed by kubelet", plural(len(kubelet), "exited container", "exited containers"))
@@ -160,7 +160,7 @@ func removeContainerSteps(cs []diag.Container) []diag.Step {
 		steps = append(steps, diag.Step{
 			Kind:        diag.StepRemoveContainer,
 			Description: fmt.Sprintf("docker rm %s (%s)", shortID(c.ID), c.Name),
-			Container:   &diag.ContainerTarget{ID: c.ID, Name: c.Name, OnlyIfState: []string{"exited"}},
+			Container:   &diag.ContainerTarget{ID: c.ID, Name: c.Name},
 		})
 	}
 	return steps

@@ -72,14 +72,11 @@ type Step struct {
 	Workload  *WorkloadTarget  `json:"workload,omitempty"`
 }
 
-// ContainerTarget names a container a step acts on and the states in which
-// acting is still safe.
+// ContainerTarget names a container a step acts on. Removal never forces:
+// a container that is running again is left alone.
 type ContainerTarget struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// OnlyIfState lists the states the container must still be in; in any
-	// other state the step is skipped.
-	OnlyIfState []string `json:"onlyIfState,omitempty"`
 }
 
 // ImageTarget names an image a step acts on.

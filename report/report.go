@@ -90,6 +90,13 @@ func RedactString(s string) string {
 // second line of defence.
 func Redact(r *diag.Report) *diag.Report {
 	out := *r
+	// Lists are written as [] rather than null.
+	if out.Checks == nil {
+		out.Checks = []diag.CheckResult{}
+	}
+	if out.Sources == nil {
+		out.Sources = []diag.SourceStatus{}
+	}
 	out.Findings = make([]diag.Finding, len(r.Findings))
 	for i, f := range r.Findings {
 		f.Summary = RedactString(f.Summary)

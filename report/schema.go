@@ -1,0 +1,65 @@
+package report
+
+import (
+	"bytes"
+
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// SchemaFile is the JSON Schema of the report, relative to the module root.
+const SchemaFile = "docs/report.schema.json"
+
+var (
+	schemaOnce sync.Once
+	schema     *jsonschema.Schema
+	schemaErr  error
+)
+
+// moduleRoot walks up from the working directory to the folder with go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find module root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("find module root: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// ValidateJSON checks a JSON report against docs/report.schema.json. It is
+// meant for tests, which run inside the source tree.
+func ValidateJSON(doc []byte) error {
+	schemaOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		schema, schemaErr = c.Compile(filepath.Join(root, SchemaFile))
+	})
+	if schemaErr != nil {
+		return fmt.Errorf("load report schema: %w", schemaErr)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return fmt.Errorf("report is not JSON: %w", err)
+	}
+	if err := schema.Validate(v); err != nil {
+		return fmt.Errorf("report does not match %s: %w", SchemaFile, err)
+	}
+	return nil
+}
