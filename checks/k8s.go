@@ -510,6 +510,9 @@ func runIngressTLS(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 		default:
 			leaf := served.leaf
 			f.Evidence = append(f.Evidence, certEvidence(servedBy.ing.Namespace+"/"+servedBy.secret, leaf)...)
+			if sec := c.TLSSecrets[servedBy.ing.Namespace+"/"+servedBy.secret]; sec != nil && sec.Type != "" && sec.Type != "kubernetes.io/tls" {
+				problems = append(problems, fmt.Sprintf("secret %s/%s has type %s, not kubernetes.io/tls: tools that expect TLS secrets (cert-manager, the dashboard) will not treat it as one", sec.Namespace, sec.Name, sec.Type))
+			}
 			switch {
 			case s.Now().After(leaf.NotAfter):
 				f.Severity = diag.Critical
@@ -530,13 +533,10 @@ func runIngressTLS(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 					servedBy.ing.Namespace, servedBy.secret, servedBy.ing.Namespace+"/"+servedBy.ing.Name, h)
 			case len(problems) > 0:
 				f.Severity = diag.Warning
-				f.Title = fmt.Sprintf("An Ingress lists a TLS secret for %s that does not fit it", h)
-				f.Summary = fmt.Sprintf("%s is served %s/%s, but another TLS entry for it is broken.", h, servedBy.ing.Namespace, servedBy.secret)
+				f.Title = fmt.Sprintf("The TLS secret of %s has a problem", h)
+				f.Summary = fmt.Sprintf("%s is served %s/%s, but: %s.", h, servedBy.ing.Namespace, servedBy.secret, problems[0])
 			default:
 				continue
-			}
-			if sec := c.TLSSecrets[servedBy.ing.Namespace+"/"+servedBy.secret]; sec != nil && sec.Type != "" && sec.Type != "kubernetes.io/tls" {
-				problems = append(problems, fmt.Sprintf("secret %s/%s has type %s, not kubernetes.io/tls", sec.Namespace, sec.Name, sec.Type))
 			}
 		}
 		if len(problems) > 0 {
