@@ -214,7 +214,7 @@ func TestExitedContainersOnRealDocker(t *testing.T) {
 
 	cfg := filepath.Join(t.TempDir(), "cfg.yaml")
 	os.WriteFile(cfg, []byte("exitedContainers:\n  warnCount: 3\n"), 0o644)
-	r := n.run(t, "sweep", "--format", "json", "--config", cfg)
+	r := n.run(t, "sweep", "--format", "json", "--config", cfg, "--checks", "docker.exited-containers,docker.daemon-unreachable")
 	r.wantCode(t, 1)
 	rep := decodeReport(t, []byte(r.stdout))
 	f, ok := rep.Finding("docker.exited-containers")

@@ -48,7 +48,15 @@ func startTermEnv(t testing.TB, dir string, w, h int, env []string, argv ...stri
 		args = append(args, "-e", e)
 	}
 	args = append(append(args, "--"), argv...)
-	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+	cmd := exec.Command("tmux", args...)
+	// A person's terminal: CI=true (set by the CI runner) makes the colour
+	// detection assume a dumb pipe, so the program must not inherit it.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CI=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
 	return tm
