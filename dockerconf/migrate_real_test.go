@@ -47,6 +47,9 @@ func (n *node) dockerRoot() string {
 // running container) between two loop-mounted ext4 filesystems: first with a failure
 // injected mid-copy, which must leave the old data-root in use and intact, then for real.
 func TestRealDataRootMigration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-part test: not with -short")
+	}
 	testbed.Require(t, "dockerd", "rsync", "mkfs.ext4", "losetup")
 	src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 200)
 	oldRoot, newRoot := filepath.Join(src, "docker"), filepath.Join(dst, "docker")
@@ -139,6 +142,9 @@ func TestRealDataRootMigration(t *testing.T) {
 // TestRealDataRootMigrationSymlink: with --symlink the configuration is left alone and
 // the old path points at the new directory.
 func TestRealDataRootMigrationSymlink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-part test: not with -short")
+	}
 	testbed.Require(t, "dockerd", "rsync", "mkfs.ext4", "losetup")
 	src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 200)
 	oldRoot, newRoot := filepath.Join(src, "docker"), filepath.Join(dst, "docker")

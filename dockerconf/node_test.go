@@ -45,6 +45,9 @@ func newNode(t testing.TB, opts []string, daemonJSON string) *node {
 // newNodeOn is newNode with dockerd's data-root in dataRoot ("" for the testbed's).
 func newNodeOn(t testing.TB, opts []string, daemonJSON, dataRoot string) *node {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("real-part test: not with -short")
+	}
 	testbed.Require(t, "dockerd", "containerd", "runc", "iptables-save")
 	n := &node{t: t, root: t.TempDir()}
 	// A path dockerd reads directly that is also the node path of the file in root.
