@@ -110,3 +110,48 @@ func TestServicesRefusedUnderHostRoot(t *testing.T) {
 		t.Errorf("want a refusal to run systemctl for another root, got %v", err)
 	}
 }
+
+type countingServices struct{ reloads, restarts int }
+
+func (c *countingServices) DaemonReload(context.Context) error { c.reloads++; return nil }
+func (c *countingServices) Restart(context.Context, string) error {
+	c.restarts++
+	return nil
+}
+func (c *countingServices) Stop(context.Context, string) error  { return nil }
+func (c *countingServices) Start(context.Context, string) error { return nil }
+
+// A plan that fails before its restart restores the files without restarting docker.
+func TestRollbackBeforeRestartDoesNotRestart(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "etc/docker/daemon.json")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	svc := &countingServices{}
+	e := &Executor{HostRoot: root, Services: svc}
+	guard := diag.Step{Kind: diag.StepServiceRestartOnRollback, Service: &diag.ServiceTarget{Unit: "docker.service"}}
+	// The edit makes daemon.json invalid: validation fails before the restart.
+	plan := diag.Plan{Transactional: true, Steps: []diag.Step{guard, editStep("/etc/docker/daemon.json", "{}\n", "{ bad"),
+		{Kind: diag.StepDockerConfigValidate}, {Kind: diag.StepServiceRestart, Service: &diag.ServiceTarget{Unit: "docker.service"}}}}
+	res := e.Apply(context.Background(), diag.Remediation{ID: "x/y", Plan: plan})
+	if res.Error == "" || !res.RolledBack {
+		t.Fatalf("want a rolled-back failure: %+v", res)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "{}\n" {
+		t.Errorf("not restored: %q", b)
+	}
+	if svc.restarts != 0 {
+		t.Errorf("docker restarted %d times for a plan that never reached the restart", svc.restarts)
+	}
+	// A failure after the restart: restored and restarted again.
+	plan.Steps = []diag.Step{guard, editStep("/etc/docker/daemon.json", "{}\n", "{\"debug\": true}\n"),
+		{Kind: diag.StepServiceRestart, Service: &diag.ServiceTarget{Unit: "docker.service"}}, {Kind: diag.StepDockerWaitReady}}
+	res = e.Apply(context.Background(), diag.Remediation{ID: "x/y", Plan: plan})
+	if res.Error == "" || !res.RolledBack || svc.restarts != 2 {
+		t.Fatalf("want restart then rollback restart: restarts=%d %+v", svc.restarts, res)
+	}
+}
