@@ -857,3 +857,28 @@ func lastDropInFlagOK(f *diag.DockerConfFacts) (diag.DockerOption, bool) {
 	}
 	return out, ok
 }
+
+// IPTablesEvidence is the evidence docker.iptables-disabled shows for where iptables
+// management is turned off (false when the configuration facts do not say).
+func IPTablesEvidence(s *diag.Snapshot) (diag.Evidence, bool) {
+	if s.DockerConf == nil {
+		return diag.Evidence{}, false
+	}
+	var rows [][]string
+	for _, o := range s.DockerConf.OnDisk {
+		if o.Key == "iptables" && o.Value == "false" {
+			set := strings.Join(o.Tokens, " ")
+			if !o.FromFlag() {
+				set = `"iptables": false`
+			}
+			rows = append(rows, []string{set, o.At.String()})
+		}
+	}
+	if o, ok := diag.Option(s.DockerConf.Running, "iptables"); ok && o.Value == "false" {
+		rows = append(rows, []string{strings.Join(o.Tokens, " "), "running process"})
+	}
+	if len(rows) == 0 {
+		return diag.Evidence{}, false
+	}
+	return diag.Evidence{Label: "iptables=false set at", Table: &diag.Table{Columns: []string{"SETTING", "WHERE"}, Rows: rows}}, true
+}
