@@ -49,8 +49,11 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 	var out []diag.Finding
 	for _, file := range files {
 		ps := byFile[file]
+		// Critical when the problem stops docker from starting: invalid daemon.json, a
+		// unit systemd refuses, a missing EnvironmentFile.
 		sev := diag.Warning
-		if f.StartError != "" {
+		if f.StartError != "" && (file == f.DaemonJSON && !strings.Contains(f.StartError, "specified both") || strings.Contains(f.StartError, file) ||
+			slices.ContainsFunc(ps, func(p diag.ConfProblem) bool { return strings.Contains(p.Message, "refuse") && !strings.Contains(p.Message, "20.10") })) {
 			sev = diag.Critical
 		}
 		rows := make([][]string, len(ps))
