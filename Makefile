@@ -5,7 +5,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/ksdoctor
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test unit deps vet fmt-check bench clean docs
+.PHONY: all build run test unit deps vet fmt-check bench bench-tui clean docs
 
 all: build
 
@@ -32,8 +32,15 @@ unit:
 test: deps fmt-check vet build
 	$(GO) test -count=1 -timeout 30m ./...
 
-bench: deps build bench-dockerconf
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./...
+bench: deps build bench-tui bench-dockerconf
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# Time to the TUI's first frame: a Bubble Tea program in-process, and the real
+# binary in tmux against a real dockerd, with 'ksdoctor sweep' and
+# 'ksdoctor --version' as baselines in the same run.
+bench-tui: build
+	$(GO) test -run '^$$' -bench 'FirstFrame' -benchtime 200x -count 1 ./tui
+	$(GO) test -run '^$$' -bench 'TUIFirstFrameTmux' -benchtime 10x -count 1 -timeout 30m ./cmd/ksdoctor
 
 clean:
 	rm -rf bin

@@ -53,6 +53,12 @@ const (
 	StepRemoveImage StepKind = "docker.image.remove"
 	// StepPruneBuildCache prunes unused build cache.
 	StepPruneBuildCache StepKind = "docker.buildcache.prune"
+	// StepIPTablesRule adds one iptables rule unless it exists (IPTablesRule).
+	StepIPTablesRule StepKind = "net.iptables.rule"
+	// StepSysctlSet writes a value under /proc/sys now (Sysctl).
+	StepSysctlSet StepKind = "net.sysctl.set"
+	// StepSysctlPersist writes a sysctl.d file so the value survives a reboot (Sysctl).
+	StepSysctlPersist StepKind = "net.sysctl.persist"
 
 	// StepFileEdit replaces a file's content (File), refusing when the file changed since
 	// the preview; a timestamped backup is kept beside it and the undo restores it.
@@ -76,6 +82,11 @@ const (
 	// StepDataRootMigrate copies Docker's data-root to a new place and points dockerd at
 	// it (Migration); the undo puts everything back.
 	StepDataRootMigrate StepKind = "docker.data-root.migrate"
+	// StepDeletePod deletes one pod with a UID precondition (Pod).
+	StepDeletePod StepKind = "k8s.pod.delete"
+	// StepRestartWorkload rolls a Deployment's pods as `kubectl rollout
+	// restart` does (Workload).
+	StepRestartWorkload StepKind = "k8s.workload.restart"
 )
 
 // Step is one action of a plan. Exactly one payload field matches Kind.
@@ -86,19 +97,21 @@ type Step struct {
 
 	Container *ContainerTarget `json:"container,omitempty"`
 	Image     *ImageTarget     `json:"image,omitempty"`
-	File      *FileEdit        `json:"file,omitempty"`
-	Service   *ServiceTarget   `json:"service,omitempty"`
-	Migration *DataRootMove    `json:"migration,omitempty"`
+
+	IPTablesRule *IPTablesRule   `json:"iptablesRule,omitempty"`
+	Sysctl       *SysctlChange   `json:"sysctl,omitempty"`
+	File         *FileEdit       `json:"file,omitempty"`
+	Service      *ServiceTarget  `json:"service,omitempty"`
+	Migration    *DataRootMove   `json:"migration,omitempty"`
+	Pod          *PodTarget      `json:"pod,omitempty"`
+	Workload     *WorkloadTarget `json:"workload,omitempty"`
 }
 
-// ContainerTarget names a container a step acts on and the states in which
-// acting is still safe.
+// ContainerTarget names a container a step acts on. Removal never forces:
+// a container that is running again is left alone.
 type ContainerTarget struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// OnlyIfState lists the states the container must still be in; in any
-	// other state the step is skipped.
-	OnlyIfState []string `json:"onlyIfState,omitempty"`
 }
 
 // ImageTarget names an image a step acts on.
