@@ -12,9 +12,9 @@ func kubesprayRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
-		"lib/systemd/system/docker.service":                        "[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n",
+		"lib/systemd/system/docker.service":                       "[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n",
 		"etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--log-opt max-size=10m --iptables=false\"\n",
-		"etc/docker/daemon.json":                                   "{\n  \"log-opts\": {\"max-size\": \"100m\"},\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"]\n}\n",
+		"etc/docker/daemon.json":                                  "{\n  \"log-opts\": {\"max-size\": \"100m\"},\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"]\n}\n",
 	}
 	for p, c := range files {
 		full := filepath.Join(root, p)
