@@ -65,7 +65,7 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Move Docker's data-root %s (%s, %d entries) to %s (%s free there).\n", mv.From, bytesIEC(mv.FromBytes), mv.FromFiles, mv.To, bytesIEC(int64(mv.ToFreeBytes)))
-	b.WriteString("1. Stop docker.service.\n")
+	b.WriteString("1. Stop docker.socket (so no API call starts docker mid-copy) and docker.service.\n")
 	fmt.Fprintf(&b, "2. Copy with rsync -aHAXS --numeric-ids %s/ %s/ (hard links, ACLs, xattrs, sparse files, owners, modes).\n", mv.From, mv.To)
 	b.WriteString("3. Verify the copy: same number of entries and bytes.\n")
 	fmt.Fprintf(&b, "4. Move %s to %s (kept as the backup until you remove it).\n", mv.From, m.Backup)

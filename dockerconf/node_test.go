@@ -197,12 +197,18 @@ func (s *testbedServices) Restart(_ context.Context, unit string) error {
 }
 
 func (s *testbedServices) Stop(_ context.Context, unit string) error {
+	if unit != dockerconf.UnitName {
+		return fmt.Errorf("Unit %s not loaded.", unit)
+	}
 	s.n.d.Stop(s.n.t)
 	s.n.refreshProc()
 	return nil
 }
 
 func (s *testbedServices) Start(ctx context.Context, unit string) error {
+	if unit != dockerconf.UnitName {
+		return fmt.Errorf("Unit %s not loaded.", unit)
+	}
 	return s.Restart(ctx, unit)
 }
 
