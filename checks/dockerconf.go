@@ -52,8 +52,7 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 		// Critical when the problem stops docker from starting: invalid daemon.json, a
 		// unit systemd refuses, a missing EnvironmentFile.
 		sev := diag.Warning
-		if f.StartError != "" && (file == f.DaemonJSON && !strings.Contains(f.StartError, "specified both") || strings.Contains(f.StartError, file) ||
-			slices.ContainsFunc(ps, func(p diag.ConfProblem) bool { return strings.Contains(p.Message, "refuse") && !strings.Contains(p.Message, "20.10") })) {
+		if stopsDocker(f, file, ps) {
 			sev = diag.Critical
 		}
 		rows := make([][]string, len(ps))
@@ -75,6 +74,24 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 		out = append(out, fi)
 	}
 	return out, nil
+}
+
+// stopsDocker reports whether the problems of file keep docker from starting: an invalid
+// daemon.json, a unit systemd refuses, a missing EnvironmentFile. Conflicts are left to
+// docker.config-conflict.
+func stopsDocker(f *diag.DockerConfFacts, file string, ps []diag.ConfProblem) bool {
+	if f.StartError == "" || strings.Contains(f.StartError, "specified both") {
+		return false
+	}
+	if file == f.DaemonJSON || strings.Contains(f.StartError, file) {
+		return true
+	}
+	for _, p := range ps {
+		if strings.Contains(p.Message, "refuse") && !strings.Contains(p.Message, "20.10") {
+			return true
+		}
+	}
+	return false
 }
 
 func position(p diag.ConfProblem) string {
