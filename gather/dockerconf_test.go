@@ -68,3 +68,30 @@ func TestGatherDockerConfHostRoot(t *testing.T) {
 		t.Errorf("move %+v", f.Move)
 	}
 }
+
+func TestMeasureMoveEstimatesPastBudget(t *testing.T) {
+	root := t.TempDir()
+	from := filepath.Join(root, "var/lib/docker")
+	for i := range 3000 {
+		p := filepath.Join(from, "d"+strconv.Itoa(i%30), strconv.Itoa(i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := New(Options{HostRoot: root})
+	old := moveWalkBudget
+	moveWalkBudget = 0
+	defer func() { moveWalkBudget = old }()
+	m := measureMove(context.Background(), g, "/var/lib/docker", "/mnt/new")
+	if m.Error != "" || !m.Estimated || m.FromBytes <= 0 {
+		t.Errorf("want an estimate: %+v", m)
+	}
+	moveWalkBudget = old
+	m = measureMove(context.Background(), g, "/var/lib/docker", "/mnt/new")
+	if m.Error != "" || m.Estimated || m.FromFiles != 3031 { // the data-root, 30 directories, 3000 files
+		t.Errorf("want a count of 3031 entries: %+v", m)
+	}
+}
