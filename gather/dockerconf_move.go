@@ -77,6 +77,9 @@ func measureMove(ctx context.Context, g *Gatherer, from, to string) *diag.DataRo
 		}
 		return nil
 	})
+	if errors.Is(err, errWalkBudget) && fromSt.Blocks == 0 {
+		err = fmt.Errorf("too big to count in time and its filesystem cannot be measured")
+	}
 	if errors.Is(err, errWalkBudget) {
 		m.FromBytes = int64(fromSt.Blocks-fromSt.Bfree) * fromSt.Bsize
 		m.FromFiles = int64(fromSt.Files - fromSt.Ffree)
