@@ -25,6 +25,11 @@ type Executor struct {
 	Services ServiceManager
 	// CopyTree copies a data-root for a migration (nil: RsyncCopy).
 	CopyTree func(ctx context.Context, from, to string) error
+
+	svcMu sync.Mutex
+	// svcOps counts restarts, stops and starts per unit, so a rollback restarts a service
+	// only when the plan touched it.
+	svcOps map[string]int
 }
 
 // handler applies one step. It returns the outcome, a detail for the user

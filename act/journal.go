@@ -59,7 +59,7 @@ func NewJournalRecord(findingID string, rem diag.Remediation, res *diag.ApplyRes
 		Error: res.Error, VerifyDetail: res.VerifyDetail, DurationMs: res.DurationMs,
 	}
 	switch {
-	case res.RolledBack:
+	case res.RolledBack && res.Count(diag.OutcomeDone) > 0:
 		rec.Outcome = "rolled back"
 	case res.Error != "":
 		rec.Outcome = "failed"

@@ -127,6 +127,7 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	// Progress, for putting things back.
 	var (
 		createdTo, copied, moved, pointed, started bool
+		socketStopped                              bool
 		editUndo                                   func(context.Context) error
 	)
 	revert := func(cause error) error {
@@ -169,13 +170,24 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 		} else if err := waitReady(ctx, e); err != nil {
 			errs = append(errs, err)
 		}
+		if socketStopped {
+			if err := sm.Start(ctx, dockerSocket); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if len(errs) > 0 {
 			return fmt.Errorf("%w; putting things back also failed: %v", cause, errors.Join(errs...))
 		}
 		return fmt.Errorf("%w (everything was put back: docker runs on %s)", cause, m.From)
 	}
 
+	// docker.socket would start dockerd again at the first API call (kubelet makes
+	// many) in the middle of the copy: stop it too (a node without it is fine).
+	socketStopped = sm.Stop(ctx, dockerSocket) == nil
 	if err := sm.Stop(ctx, unit); err != nil {
+		if socketStopped {
+			_ = sm.Start(context.WithoutCancel(ctx), dockerSocket)
+		}
 		return "", "", nil, fmt.Errorf("stop docker: %w", err)
 	}
 	if _, err := os.Stat(to); errors.Is(err, fs.ErrNotExist) {
@@ -228,6 +240,11 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	if err := waitReady(ctx, e); err != nil {
 		return "", "", nil, revert(err)
 	}
+	if socketStopped {
+		if err := sm.Start(ctx, dockerSocket); err != nil {
+			return "", "", nil, revert(fmt.Errorf("start %s: %w", dockerSocket, err))
+		}
+	}
 	after, err := inventory(ctx, l)
 	if err != nil {
 		return "", "", nil, revert(err)
@@ -238,6 +255,9 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	return diag.OutcomeDone, fmt.Sprintf("moved %d entries (%s) to %s; same %d images and containers; old data-root kept at %s (%s): remove it when satisfied",
 		tFiles, sizeIEC(tBytes), m.To, len(after), m.Backup, sizeIEC(fBytes)), nil, nil
 }
+
+// dockerSocket is the socket unit that activates docker.service.
+const dockerSocket = "docker.socket"
 
 func dataRoot(f *diag.DockerConfFacts) string {
 	if o, ok := diag.Option(f.OnDisk, "data-root"); ok {

@@ -66,6 +66,18 @@ func (e *Executor) services() (ServiceManager, error) {
 	return Systemctl{}, nil
 }
 
+// touch records an operation on unit and returns how many there were before.
+func (e *Executor) touch(unit string, add int) int {
+	e.svcMu.Lock()
+	defer e.svcMu.Unlock()
+	if e.svcOps == nil {
+		e.svcOps = map[string]int{}
+	}
+	n := e.svcOps[unit]
+	e.svcOps[unit] += add
+	return n
+}
+
 func serviceUnit(st diag.Step) string {
 	if st.Service != nil && st.Service.Unit != "" {
 		return st.Service.Unit
@@ -90,6 +102,7 @@ func restartService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOu
 		return "", "", nil, err
 	}
 	unit := serviceUnit(st)
+	e.touch(unit, 1)
 	if err := sm.Restart(ctx, unit); err != nil {
 		return "", "", nil, fmt.Errorf("restart %s: %w", unit, err)
 	}
@@ -102,6 +115,7 @@ func stopService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutco
 		return "", "", nil, err
 	}
 	unit := serviceUnit(st)
+	e.touch(unit, 1)
 	if err := sm.Stop(ctx, unit); err != nil {
 		return "", "", nil, fmt.Errorf("stop %s: %w", unit, err)
 	}
@@ -114,6 +128,7 @@ func startService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutc
 		return "", "", nil, err
 	}
 	unit := serviceUnit(st)
+	e.touch(unit, 1)
 	if err := sm.Start(ctx, unit); err != nil {
 		return "", "", nil, fmt.Errorf("start %s: %w", unit, err)
 	}
@@ -128,7 +143,11 @@ func restartOnRollback(_ context.Context, e *Executor, st diag.Step) (diag.StepO
 		return "", "", nil, err
 	}
 	unit := serviceUnit(st)
+	armed := e.touch(unit, 0)
 	undo := func(ctx context.Context) error {
+		if e.touch(unit, 0) == armed {
+			return nil // the plan never got to the service: nothing to restart
+		}
 		if err := sm.DaemonReload(ctx); err != nil {
 			return err
 		}

@@ -49,8 +49,10 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 	var out []diag.Finding
 	for _, file := range files {
 		ps := byFile[file]
+		// Critical when the problem stops docker from starting: invalid daemon.json, a
+		// unit systemd refuses, a missing EnvironmentFile.
 		sev := diag.Warning
-		if f.StartError != "" {
+		if stopsDocker(f, file, ps) {
 			sev = diag.Critical
 		}
 		rows := make([][]string, len(ps))
@@ -72,6 +74,24 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 		out = append(out, fi)
 	}
 	return out, nil
+}
+
+// stopsDocker reports whether the problems of file keep docker from starting: an invalid
+// daemon.json, a unit systemd refuses, a missing EnvironmentFile. Conflicts are left to
+// docker.config-conflict.
+func stopsDocker(f *diag.DockerConfFacts, file string, ps []diag.ConfProblem) bool {
+	if f.StartError == "" || strings.Contains(f.StartError, "specified both") {
+		return false
+	}
+	if file == f.DaemonJSON || strings.Contains(f.StartError, file) {
+		return true
+	}
+	for _, p := range ps {
+		if strings.Contains(p.Message, "refuse") && !strings.Contains(p.Message, "20.10") {
+			return true
+		}
+	}
+	return false
 }
 
 func position(p diag.ConfProblem) string {
@@ -856,4 +876,29 @@ func lastDropInFlagOK(f *diag.DockerConfFacts) (diag.DockerOption, bool) {
 		}
 	}
 	return out, ok
+}
+
+// IPTablesEvidence is the evidence docker.iptables-disabled shows for where iptables
+// management is turned off (false when the configuration facts do not say).
+func IPTablesEvidence(s *diag.Snapshot) (diag.Evidence, bool) {
+	if s.DockerConf == nil {
+		return diag.Evidence{}, false
+	}
+	var rows [][]string
+	for _, o := range s.DockerConf.OnDisk {
+		if o.Key == "iptables" && o.Value == "false" {
+			set := strings.Join(o.Tokens, " ")
+			if !o.FromFlag() {
+				set = `"iptables": false`
+			}
+			rows = append(rows, []string{set, o.At.String()})
+		}
+	}
+	if o, ok := diag.Option(s.DockerConf.Running, "iptables"); ok && o.Value == "false" {
+		rows = append(rows, []string{strings.Join(o.Tokens, " "), "running process"})
+	}
+	if len(rows) == 0 {
+		return diag.Evidence{}, false
+	}
+	return diag.Evidence{Label: "iptables=false set at", Table: &diag.Table{Columns: []string{"SETTING", "WHERE"}, Rows: rows}}, true
 }

@@ -59,6 +59,10 @@ func runEffectiveConfig(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error
 			diag.Evidence{Label: "Unit", Value: strings.Join(append([]string{u.Path}, u.DropIns...), ", ")},
 			diag.Evidence{Label: "ExecStart (" + u.ExecStartAt.String() + ")", Value: strings.Join(u.Argv, " ")})
 	}
-	fi.Evidence = append(fi.Evidence, diag.Evidence{Label: "daemon.json", Value: f.DaemonJSON})
+	dj := f.DaemonJSON
+	if !daemonJSONExists(f) {
+		dj += " (not present)"
+	}
+	fi.Evidence = append(fi.Evidence, diag.Evidence{Label: "daemon.json", Value: dj})
 	return []diag.Finding{fi}, nil
 }

@@ -64,8 +64,12 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 		diff = fmt.Sprintf("Leave the configuration alone; %s becomes a symlink to %s.\n", mv.From, mv.To)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Move Docker's data-root %s (%s, %d entries) to %s (%s free there).\n", mv.From, bytesIEC(mv.FromBytes), mv.FromFiles, mv.To, bytesIEC(int64(mv.ToFreeBytes)))
-	b.WriteString("1. Stop docker.service.\n")
+	est := ""
+	if mv.Estimated {
+		est = ", estimated from its filesystem's used space: too big to count during the sweep"
+	}
+	fmt.Fprintf(&b, "Move Docker's data-root %s (%s, %d entries%s) to %s (%s free there).\n", mv.From, bytesIEC(mv.FromBytes), mv.FromFiles, est, mv.To, bytesIEC(int64(mv.ToFreeBytes)))
+	b.WriteString("1. Stop docker.socket (so no API call starts docker mid-copy) and docker.service.\n")
 	fmt.Fprintf(&b, "2. Copy with rsync -aHAXS --numeric-ids %s/ %s/ (hard links, ACLs, xattrs, sparse files, owners, modes).\n", mv.From, mv.To)
 	b.WriteString("3. Verify the copy: same number of entries and bytes.\n")
 	fmt.Fprintf(&b, "4. Move %s to %s (kept as the backup until you remove it).\n", mv.From, m.Backup)

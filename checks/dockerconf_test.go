@@ -38,6 +38,9 @@ func TestIPTablesEnableRemediation(t *testing.T) {
 	if !ok || file != "/etc/systemd/system/docker.service.d/docker-options.conf" || line != 2 {
 		t.Fatalf("provenance %s:%d %v", file, line, ok)
 	}
+	if ev, ok := IPTablesEvidence(s); !ok || ev.Table.Rows[0][1] != "/etc/systemd/system/docker.service.d/docker-options.conf:2 ($DOCKER_OPTS)" {
+		t.Errorf("evidence %+v", ev)
+	}
 	rem, ok := IPTablesEnableRemediation(s)
 	if !ok {
 		t.Fatal("no remediation")

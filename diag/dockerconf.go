@@ -43,6 +43,9 @@ type DataRootMoveFacts struct {
 	From      string `json:"from"`
 	FromBytes int64  `json:"fromBytes"` // allocated bytes
 	FromFiles int64  `json:"fromFiles"`
+	// Estimated is set when the data-root was too big to walk within the source's time:
+	// FromBytes and FromFiles are then its filesystem's used space and inodes.
+	Estimated bool   `json:"estimated,omitempty"`
 	To        string `json:"to"`
 	ToExists  bool   `json:"toExists"`
 	ToEmpty   bool   `json:"toEmpty"`

@@ -47,6 +47,9 @@ func (n *node) dockerRoot() string {
 // running container) between two loop-mounted ext4 filesystems: first with a failure
 // injected mid-copy, which must leave the old data-root in use and intact, then for real.
 func TestRealDataRootMigration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-part test: not with -short")
+	}
 	testbed.Require(t, "dockerd", "rsync", "mkfs.ext4", "losetup")
 	src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 200)
 	oldRoot, newRoot := filepath.Join(src, "docker"), filepath.Join(dst, "docker")
@@ -134,4 +137,45 @@ func TestRealDataRootMigration(t *testing.T) {
 		t.Error("migration not journaled as verified")
 	}
 	_ = diag.StepDataRootMigrate
+}
+
+// TestRealDataRootMigrationSymlink: with --symlink the configuration is left alone and
+// the old path points at the new directory.
+func TestRealDataRootMigrationSymlink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-part test: not with -short")
+	}
+	testbed.Require(t, "dockerd", "rsync", "mkfs.ext4", "losetup")
+	src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 200)
+	oldRoot, newRoot := filepath.Join(src, "docker"), filepath.Join(dst, "docker")
+	must(t, os.MkdirAll(oldRoot, 0o711))
+	n := newNodeOn(t, nil, "", oldRoot)
+	n.bind(src)
+	n.bind(dst)
+	n.d.BusyboxImage(t)
+	n.d.RunExited(t, "ksdt-dc-exited", 0)
+	testbed.FillTo(t, src, 86)
+	before := n.inventory()
+	unitBefore := n.read("/lib/systemd/system/docker.service")
+	doc := n.doctor(checks.DiskDockerRootUsage)
+	cand, err := doc.Prepare(context.Background(), "disk.docker-root-usage/migrate", map[string]string{"to": newRoot, "symlink": "true"})
+	if err != nil || len(cand.Remediation.Plan.Steps) != 1 {
+		t.Fatalf("prepare: %v %+v", err, cand)
+	}
+	res := doc.Apply(context.Background(), cand)
+	if res.Error != "" || !res.Verified {
+		t.Fatalf("move: %+v", res)
+	}
+	if dest, err := os.Readlink(oldRoot); err != nil || dest != newRoot {
+		t.Fatalf("%s is not a symlink to %s: %q %v", oldRoot, newRoot, dest, err)
+	}
+	if got := n.dockerRoot(); got != newRoot {
+		t.Errorf("docker reports data-root %s, want %s", got, newRoot)
+	}
+	if got := n.inventory(); !slices.Equal(got, before) {
+		t.Errorf("images/containers differ:\n%q\n%q", got, before)
+	}
+	if n.read("/lib/systemd/system/docker.service") != unitBefore {
+		t.Error("the unit changed in symlink mode")
+	}
 }

@@ -45,6 +45,9 @@ func newNode(t testing.TB, opts []string, daemonJSON string) *node {
 // newNodeOn is newNode with dockerd's data-root in dataRoot ("" for the testbed's).
 func newNodeOn(t testing.TB, opts []string, daemonJSON, dataRoot string) *node {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("real-part test: not with -short")
+	}
 	testbed.Require(t, "dockerd", "containerd", "runc", "iptables-save")
 	n := &node{t: t, root: t.TempDir()}
 	// A path dockerd reads directly that is also the node path of the file in root.
@@ -65,13 +68,27 @@ func newNodeOn(t testing.TB, opts []string, daemonJSON, dataRoot string) *node {
 	n.write("/lib/systemd/system/docker.service", "[Unit]\nDescription=Docker Application Container Engine\n\n[Service]\nType=notify\n"+
 		"ExecStart=/usr/sbin/"+strings.Join(head, " ")+" $DOCKER_OPTS\nExecReload=/bin/kill -s HUP $MAINPID\n\n[Install]\nWantedBy=multi-user.target\n")
 	n.write(dropIn, "[Service]\nEnvironment=\"DOCKER_OPTS="+strings.Join(opts, " ")+"\"\n")
-	// /proc and the pidfile as the node sees them.
-	must(t, os.Symlink("/proc", filepath.Join(n.root, "proc")))
+	// /proc as the node sees it holds only this node's dockerd, so that dockerds of other
+	// tests on the machine are never taken for it; the pidfile is the testbed's.
+	n.refreshProc()
 	pid := filepath.Join(n.root, n.d.PIDFile)
 	must(t, os.MkdirAll(filepath.Dir(pid), 0o755))
 	must(t, os.Symlink(n.d.PIDFile, pid))
 	n.svc = &testbedServices{n: n}
 	return n
+}
+
+// refreshProc makes <root>/proc show the node's current dockerd (if running) and the
+// system-wide files the gatherers read.
+func (n *node) refreshProc() {
+	n.t.Helper()
+	proc := filepath.Join(n.root, "proc")
+	must(n.t, os.RemoveAll(proc))
+	must(n.t, os.MkdirAll(proc, 0o755))
+	must(n.t, os.Symlink("/proc/stat", filepath.Join(proc, "stat")))
+	if n.d.Running() {
+		must(n.t, os.Symlink(fmt.Sprintf("/proc/%d", n.d.PID), filepath.Join(proc, fmt.Sprint(n.d.PID))))
+	}
 }
 
 func must(t testing.TB, err error) {
@@ -170,7 +187,9 @@ func (s *testbedServices) Restart(_ context.Context, unit string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.n.d.TryRestart(extra...); err != nil {
+	err = s.n.d.TryRestart(extra...)
+	s.n.refreshProc()
+	if err != nil {
 		s.failed = append(s.failed, err.Error())
 		return fmt.Errorf("docker.service failed to start: %w", err)
 	}
@@ -178,11 +197,18 @@ func (s *testbedServices) Restart(_ context.Context, unit string) error {
 }
 
 func (s *testbedServices) Stop(_ context.Context, unit string) error {
+	if unit != dockerconf.UnitName {
+		return fmt.Errorf("Unit %s not loaded.", unit)
+	}
 	s.n.d.Stop(s.n.t)
+	s.n.refreshProc()
 	return nil
 }
 
 func (s *testbedServices) Start(ctx context.Context, unit string) error {
+	if unit != dockerconf.UnitName {
+		return fmt.Errorf("Unit %s not loaded.", unit)
+	}
 	return s.Restart(ctx, unit)
 }
 

@@ -111,6 +111,7 @@ func TestRealConflictRefusesToStart(t *testing.T) {
 	extra, err := n.svc.resolvedExtra()
 	must(t, err)
 	err = n.d.TryRestart(extra...)
+	n.refreshProc()
 	if err == nil {
 		t.Fatal("dockerd started despite the conflicts")
 	}

@@ -24,7 +24,9 @@ var jsonOnly = map[string]bool{
 	"mtu": true, "ip": true, "ipv6": true, "disable-legacy-registry": true,
 	"cgroup-parent": true, "selinux-enabled": true, "userns-remap": true,
 	"default-cgroupns-mode": true, "default-shm-size": true, "default-ipc-mode": true,
-	"debug": true, "live-restore": true,
+	"debug": true, "live-restore": true, "api-cors-header": true, "default-gateway-v6": true,
+	"network-control-plane-mtu": true, "cri-containerd": true, "rootless": true,
+	"userland-proxy-path": true, "seccomp-profile": true, "default-runtime": true,
 }
 
 // Resolve reads dockerd's configuration from a node's filesystem (fsys is rooted at the
@@ -60,20 +62,16 @@ func Resolve(fsys fs.FS, runningArgs []string) *diag.DockerConfFacts {
 			}
 		} else {
 			fileOpts := dj.Options(facts.DaemonJSON)
-			var unknown []string
+			// Unknown directives are reported but not counted as a certain start
+			// failure: the table is dockerd 20.10's and newer versions know more.
 			for _, o := range fileOpts {
 				if byKey[o.Key] == nil && !jsonOnly[o.Key] {
-					unknown = append(unknown, o.Key)
 					facts.Problems = append(facts.Problems, diag.ConfProblem{File: o.At.File, Line: o.At.Line, Column: o.At.Column,
-						Message: fmt.Sprintf("directive %q is not a dockerd configuration option", o.Key)})
+						Message: fmt.Sprintf("directive %q is not a dockerd 20.10 configuration option: dockerd 20.10 refuses to start with it (a newer dockerd may know it)", o.Key)})
 				}
 			}
 			facts.OnDisk = append(facts.OnDisk, fileOpts...)
 			facts.Conflicts = Conflicts(flags, fileOpts)
-			if facts.StartError == "" && len(unknown) > 0 {
-				facts.StartError = fmt.Sprintf("unable to configure the Docker daemon with file %s: the following directives don't match any configuration option: %s",
-					facts.DaemonJSON, strings.Join(unknown, ", "))
-			}
 			if facts.StartError == "" && len(facts.Conflicts) > 0 {
 				facts.StartError = ConflictError(facts.DaemonJSON, facts.Conflicts)
 			}

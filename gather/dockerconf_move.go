@@ -2,11 +2,13 @@ package gather
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 )
@@ -52,12 +54,18 @@ func measureMove(ctx context.Context, g *Gatherer, from, to string) *diag.DataRo
 			m.SameFilesystem = a.Dev == b.Dev
 		}
 	}
+	// Walking a big data-root can take longer than the source may: past the budget the
+	// filesystem's used space stands in for the data-root's size.
+	deadline := time.Now().Add(moveWalkBudget)
 	err := filepath.WalkDir(hostFrom, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if m.FromFiles%1024 == 0 && time.Now().After(deadline) {
+			return errWalkBudget
 		}
 		m.FromFiles++
 		if d.Type().IsRegular() || d.IsDir() {
@@ -69,8 +77,22 @@ func measureMove(ctx context.Context, g *Gatherer, from, to string) *diag.DataRo
 		}
 		return nil
 	})
+	if errors.Is(err, errWalkBudget) && fromSt.Blocks == 0 {
+		err = fmt.Errorf("too big to count in time and its filesystem cannot be measured")
+	}
+	if errors.Is(err, errWalkBudget) {
+		m.FromBytes = int64(fromSt.Blocks-fromSt.Bfree) * fromSt.Bsize
+		m.FromFiles = int64(fromSt.Files - fromSt.Ffree)
+		m.Estimated = true
+		err = nil
+	}
 	if err != nil {
 		m.Error = fmt.Sprintf("measure %s: %v", from, err)
 	}
 	return m
 }
+
+// moveWalkBudget bounds the walk that measures a data-root, below the source timeout.
+var moveWalkBudget = 2 * time.Second
+
+var errWalkBudget = errors.New("walk budget spent")
