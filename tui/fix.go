@@ -369,7 +369,10 @@ func (fx *fixModel) render(m *Model) {
 			add(wrap(l, w)...)
 		}
 		add("")
-		plan := fmt.Sprintf("Plan: %d step(s)", len(rem.Plan.Steps))
+		plan := "Plan: 1 step"
+		if n := len(rem.Plan.Steps); n != 1 {
+			plan = fmt.Sprintf("Plan: %d steps", n)
+		}
 		if rem.Plan.Transactional {
 			plan += ", transactional: the first failure stops it and undoes the steps done"
 		} else {
@@ -377,7 +380,7 @@ func (fx *fixModel) render(m *Model) {
 		}
 		add(st.group.Render(plan))
 		for i, s := range rem.Plan.Steps {
-			add(fmt.Sprintf("  %d. %s", i+1, report.RedactString(s.Description)))
+			add(fmt.Sprintf("  %d. %s  %s", i+1, report.RedactString(s.Description), st.dim.Render("["+string(s.Kind)+"]")))
 			for _, l := range stepPayload(s) {
 				add(st.dim.Render("     " + report.RedactString(l)))
 			}
@@ -465,33 +468,43 @@ func stepPayload(s diag.Step) []string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out := []string{string(s.Kind)}
+	out := []string{""}
 	for _, k := range keys {
 		var obj map[string]any
 		if json.Unmarshal(fields[k], &obj) != nil {
-			out[0] += "  " + k + ": " + string(fields[k])
+			out[0] = strings.TrimSpace(out[0] + "  " + k + ": " + string(fields[k]))
 			continue
 		}
-		sub := make([]string, 0, len(obj))
-		for sk := range obj {
-			sub = append(sub, sk)
-		}
-		sort.Strings(sub)
-		var pairs []string
+		type pair struct{ k, v string }
+		var pairs []pair
 		var blocks []string
-		for _, sk := range sub {
-			if s, ok := obj[sk].(string); ok && strings.Contains(s, "\n") {
+		for sk, val := range obj {
+			if s, ok := val.(string); ok && strings.Contains(s, "\n") {
 				blocks = append(blocks, sk+":")
 				for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
 					blocks = append(blocks, "  "+l)
 				}
 				continue
 			}
-			v, _ := json.Marshal(obj[sk])
-			pairs = append(pairs, sk+"="+string(v))
+			v, _ := json.Marshal(val)
+			pairs = append(pairs, pair{sk, string(v)})
 		}
-		out[0] += "  " + k + ": " + strings.Join(pairs, " ")
+		// Short values first, so names are seen before long IDs are cut.
+		sort.Slice(pairs, func(i, j int) bool {
+			if len(pairs[i].v) != len(pairs[j].v) {
+				return len(pairs[i].v) < len(pairs[j].v)
+			}
+			return pairs[i].k < pairs[j].k
+		})
+		texts := make([]string, len(pairs))
+		for i, p := range pairs {
+			texts[i] = p.k + "=" + p.v
+		}
+		out[0] = strings.TrimSpace(out[0] + "  " + k + ": " + strings.Join(texts, " "))
 		out = append(out, blocks...)
+	}
+	if out[0] == "" {
+		out = out[1:]
 	}
 	return out
 }
