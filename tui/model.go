@@ -190,7 +190,7 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, m.keys.Resweep) && !m.sweeping:
 		return m.resweep()
-	case key.Matches(msg, m.keys.Export) && m.rep != nil:
+	case key.Matches(msg, m.keys.Export) && m.rep != nil && !m.sweeping:
 		m.status = "exporting…"
 		return m.exportCmd()
 	}
