@@ -34,6 +34,9 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepRemoveContainer: {apply: removeContainer, parallel: true},
 	diag.StepRemoveImage:     {apply: removeImage, parallel: true},
 	diag.StepPruneBuildCache: {apply: pruneBuildCache},
+	diag.StepIPTablesRule:    {apply: addIPTablesRule},
+	diag.StepSysctlSet:       {apply: setSysctl},
+	diag.StepSysctlPersist:   {apply: persistSysctl},
 }
 
 // Apply runs every step of rem's plan. In a transactional plan the first

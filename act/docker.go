@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
@@ -24,9 +23,12 @@ type DockerAPI interface {
 
 var errNoDocker = errors.New("the Docker daemon is not reachable")
 
-// removeContainer removes a container only while it is still in one of the
-// previewed states. It never forces: the daemon itself refuses to remove a
-// container that started running in between.
+// removeContainer removes a container that was exited at preview time. It
+// never forces, so the daemon itself, atomically, refuses to remove a
+// container that was started again in between; that refusal is reported as
+// skipped and the container is left alone. No inspect round trip is needed
+// before the removal, which keeps a fix of hundreds of containers as fast
+// as `docker rm`.
 func removeContainer(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
 	t := st.Container
 	if t == nil {
@@ -35,30 +37,20 @@ func removeContainer(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	if e.Docker == nil {
 		return "", "", nil, errNoDocker
 	}
-	in, err := e.Docker.ContainerInspect(ctx, t.ID)
-	if cerrdefs.IsNotFound(err) {
+	err := e.Docker.ContainerRemove(ctx, t.ID, container.RemoveOptions{})
+	switch {
+	case err == nil:
+		return diag.OutcomeDone, "removed " + t.Name, nil, nil
+	case cerrdefs.IsNotFound(err):
 		return diag.OutcomeNoop, "already gone", nil, nil
-	}
-	if err != nil {
-		return "", "", nil, fmt.Errorf("inspect %s: %w", t.Name, err)
-	}
-	state := ""
-	if in.State != nil {
-		state = in.State.Status
-		if in.State.Running || in.State.Restarting || in.State.Paused {
-			return diag.OutcomeSkipped, fmt.Sprintf("%s is %s now: left alone", t.Name, state), nil, nil
+	case cerrdefs.IsConflict(err):
+		state := "no longer exited"
+		if in, ierr := e.Docker.ContainerInspect(ctx, t.ID); ierr == nil && in.State != nil {
+			state = in.State.Status + " now"
 		}
+		return diag.OutcomeSkipped, fmt.Sprintf("%s is %s: left alone", t.Name, state), nil, nil
 	}
-	if len(t.OnlyIfState) > 0 && !slices.Contains(t.OnlyIfState, state) {
-		return diag.OutcomeSkipped, fmt.Sprintf("%s is %s now, not %v: left alone", t.Name, state, t.OnlyIfState), nil, nil
-	}
-	if err := e.Docker.ContainerRemove(ctx, t.ID, container.RemoveOptions{}); err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return diag.OutcomeNoop, "already gone", nil, nil
-		}
-		return "", "", nil, fmt.Errorf("remove %s: %w", t.Name, err)
-	}
-	return diag.OutcomeDone, "removed " + t.Name, nil, nil
+	return "", "", nil, fmt.Errorf("remove %s: %w", t.Name, err)
 }
 
 func removeImage(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {

@@ -160,7 +160,7 @@ func removeContainerSteps(cs []diag.Container) []diag.Step {
 		steps = append(steps, diag.Step{
 			Kind:        diag.StepRemoveContainer,
 			Description: fmt.Sprintf("docker rm %s (%s)", shortID(c.ID), c.Name),
-			Container:   &diag.ContainerTarget{ID: c.ID, Name: c.Name, OnlyIfState: []string{"exited"}},
+			Container:   &diag.ContainerTarget{ID: c.ID, Name: c.Name},
 		})
 	}
 	return steps

@@ -8,6 +8,14 @@ func All() []diag.Check {
 		DockerDaemonUnreachable,
 		DiskDockerRootUsage,
 		DockerExitedContainers,
+		DockerIPTablesDisabled,
+		NetDocker0MasqueradeMissing,
+		NetIPForwardDisabled,
+		NetBridgeNFCallIPTables,
+		NetForwardPolicyDrop,
+		NetDocker0CIDROverlap,
+		NetDocker0VsPodRouting,
+		NetIPTablesBackendMismatch,
 	}
 }
 

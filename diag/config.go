@@ -14,6 +14,7 @@ type Config struct {
 	Disk             DiskConfig    `json:"disk"`
 	ExitedContainers ExitedConfig  `json:"exitedContainers"`
 	Timeouts         TimeoutConfig `json:"timeouts"`
+	Net              NetConfig     `json:"net"`
 }
 
 // DiskConfig sets the usage thresholds for the Docker data-root filesystem,

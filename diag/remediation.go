@@ -53,6 +53,12 @@ const (
 	StepRemoveImage StepKind = "docker.image.remove"
 	// StepPruneBuildCache prunes unused build cache.
 	StepPruneBuildCache StepKind = "docker.buildcache.prune"
+	// StepIPTablesRule adds one iptables rule unless it exists (IPTablesRule).
+	StepIPTablesRule StepKind = "net.iptables.rule"
+	// StepSysctlSet writes a value under /proc/sys now (Sysctl).
+	StepSysctlSet StepKind = "net.sysctl.set"
+	// StepSysctlPersist writes a sysctl.d file so the value survives a reboot (Sysctl).
+	StepSysctlPersist StepKind = "net.sysctl.persist"
 )
 
 // Step is one action of a plan. Exactly one payload field matches Kind.
@@ -63,16 +69,16 @@ type Step struct {
 
 	Container *ContainerTarget `json:"container,omitempty"`
 	Image     *ImageTarget     `json:"image,omitempty"`
+
+	IPTablesRule *IPTablesRule `json:"iptablesRule,omitempty"`
+	Sysctl       *SysctlChange `json:"sysctl,omitempty"`
 }
 
-// ContainerTarget names a container a step acts on and the states in which
-// acting is still safe.
+// ContainerTarget names a container a step acts on. Removal never forces:
+// a container that is running again is left alone.
 type ContainerTarget struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// OnlyIfState lists the states the container must still be in; in any
-	// other state the step is skipped.
-	OnlyIfState []string `json:"onlyIfState,omitempty"`
 }
 
 // ImageTarget names an image a step acts on.

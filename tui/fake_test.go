@@ -106,7 +106,7 @@ const (
 
 func containerStep(id, name string) diag.Step {
 	return diag.Step{Kind: diag.StepRemoveContainer, Description: "docker rm " + id + " (" + name + ")",
-		Container: &diag.ContainerTarget{ID: id + "0000000000000000", Name: name, OnlyIfState: []string{"exited"}}}
+		Container: &diag.ContainerTarget{ID: id + "0000000000000000", Name: name}}
 }
 
 // fixtureReport is a sweep with one finding per kind of remediation.

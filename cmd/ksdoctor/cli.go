@@ -64,6 +64,7 @@ type globals struct {
 	timeout    time.Duration
 	configPath string
 	pidFile    string
+	net        netFlags
 	exitCode   int // set by commands that report findings
 }
 
@@ -117,6 +118,7 @@ envelope: preview, confirm, apply, re-check.`,
 	pf.DurationVar(&g.timeout, "timeout", 0, "deadline for the whole sweep (default from config, 30s)")
 	pf.StringVar(&g.configPath, "config", "", "YAML file with thresholds and options")
 	pf.StringVar(&g.pidFile, "dockerd-pidfile", "/var/run/docker.pid", "dockerd's pidfile, as a path on the node")
+	addNetFlags(pf, &g.net)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fail(exitCannot, "run 'ksdoctor --help' for usage", "%v", err)
 	})
@@ -147,13 +149,15 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 	if g.timeout > 0 {
 		timeout = g.timeout
 	}
-	ga := gather.New(gather.Options{
+	gopts := gather.Options{
 		HostRoot:       g.hostRoot,
 		DockerHost:     g.dockerHost,
 		SourceTimeout:  min(cfg.Timeouts.Source.Duration, timeout),
 		SweepTimeout:   timeout,
 		DockerdPIDFile: g.pidFile,
-	})
+	}
+	g.net.apply(cfg, &gopts)
+	ga := gather.New(gopts)
 	ex := &act.Executor{HostRoot: g.hostRoot}
 	if cli, err := ga.DockerClient(); err == nil {
 		ex.Docker = cli

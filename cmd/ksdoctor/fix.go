@@ -87,6 +87,7 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 		}
 		res := d.Apply(ctx, cand)
 		printResult(io, res)
+		probeBeforeAfter(ctx, io, d, cand)
 		if res.Error != "" || !res.Verified {
 			failed = true
 		}
