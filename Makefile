@@ -32,7 +32,7 @@ unit:
 test: deps fmt-check vet build
 	$(GO) test -count=1 -timeout 30m ./...
 
-bench: deps build bench-tui
+bench: deps build bench-tui bench-dockerconf
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # Time to the TUI's first frame: a Bubble Tea program in-process, and the real
@@ -48,3 +48,8 @@ clean:
 # Regenerate the user docs of every check from the registry.
 docs: build
 	./$(BIN) checks --format markdown > docs/checks.md
+
+# Effective dockerd configuration: resolution with 20 drop-ins, and a node sweep without
+# and with the docker configuration checks, in the same run.
+bench-dockerconf:
+	$(GO) test -run '^$$' -bench BenchmarkDockerConf -benchmem -count 5 ./dockerconf/

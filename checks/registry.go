@@ -16,6 +16,12 @@ func All() []diag.Check {
 		NetDocker0CIDROverlap,
 		NetDocker0VsPodRouting,
 		NetIPTablesBackendMismatch,
+		DockerConfigUnparseable,
+		DockerConfigConflict,
+		DockerOptionsDrift,
+		DockerBaselineDrift,
+		DockerLogRotationMissing,
+		DockerEffectiveConfig,
 	}
 }
 

@@ -120,6 +120,7 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceDockerdProc: {fn: gatherDockerdProcess},
 	diag.SourceNetwork:     {fn: gatherNetwork},
 	diag.SourceNetProbe:    {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe},
+	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
 }
 
 // Known reports whether src has a gatherer.
