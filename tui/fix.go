@@ -338,7 +338,7 @@ func (m *Model) fixKeys(k keyMap) helpKeys {
 	case stagePreparing:
 		return helpKeys{short: []key.Binding{withHelp(k.Back, "esc", "cancel")}, full: full}
 	case stageApplying:
-		return helpKeys{short: []key.Binding{withHelp(k.Quit, "ctrl+c", "abort")}, full: full}
+		return helpKeys{short: []key.Binding{k.Interrupt}, full: full}
 	}
 	return helpKeys{short: []key.Binding{withHelp(k.Back, "any key", "back")}, full: full}
 }
