@@ -42,7 +42,15 @@ func startTermEnv(t testing.TB, dir string, w, h int, env []string, argv ...stri
 	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g status off\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", tm.sock, "kill-server").Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("tmux", "-L", tm.sock, "kill-server").Run()
+		// kill-server leaves the socket file behind.
+		if dir := os.Getenv("TMUX_TMPDIR"); dir != "" {
+			_ = os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), tm.sock))
+		} else {
+			_ = os.Remove(filepath.Join("/tmp", fmt.Sprintf("tmux-%d", os.Getuid()), tm.sock))
+		}
+	})
 	args := []string{"-L", tm.sock, "-f", conf, "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir}
 	for _, e := range env {
 		args = append(args, "-e", e)
