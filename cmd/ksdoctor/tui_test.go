@@ -170,6 +170,14 @@ func TestTUIFixExitedContainersInTmux(t *testing.T) {
 	tm.keys(t, "Escape")
 	tm.waitText(t, 10*time.Second, "✔ resolved")
 
+	// A new sweep no longer finds it; the applied fix stays for the export.
+	tm.keys(t, "Escape") // clear the filter
+	tm.keys(t, "r")
+	s = tm.waitFor(t, "a new sweep without the finding", 60*time.Second, func(s string) bool {
+		return strings.Contains(s, "Findings") && !strings.Contains(s, "exited containers not managed") && strings.Contains(s, "1 applied")
+	})
+	t.Logf("after re-sweep:\n%s", s)
+
 	tm.keys(t, "e")
 	s = tm.waitText(t, 10*time.Second, "exported")
 	matches, _ := filepath.Glob(filepath.Join(dir, "ksdoctor-*.json"))
