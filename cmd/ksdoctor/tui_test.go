@@ -329,6 +329,18 @@ func TestTUIReplayInTmux(t *testing.T) {
 			if coloured == noColor {
 				t.Errorf("NO_COLOR=%v but colour present=%v:\n%q", noColor, coloured, esc)
 			}
+			// Resizing keeps the frame whole: header on the first row,
+			// help bar on the last, nothing wrapped.
+			for _, sz := range [][2]int{{120, 40}, {80, 24}} {
+				if out, err := tm.tmux("resize-window", "-x", fmt.Sprint(sz[0]), "-y", fmt.Sprint(sz[1])); err != nil {
+					t.Fatalf("resize-window: %v\n%s", err, out)
+				}
+				tm.waitFor(t, fmt.Sprintf("a whole frame at %dx%d", sz[0], sz[1]), 10*time.Second, func(s string) bool {
+					lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+					return len(lines) == sz[1] && strings.HasPrefix(lines[0], "ksdoctor ·") &&
+						strings.Contains(lines[len(lines)-1], "esc back") && strings.Contains(lines[1], "REPLAY")
+				})
+			}
 			tm.keys(t, "q")
 			tm.waitFor(t, "exit", 10*time.Second, func(string) bool {
 				out, _ := tm.tmux("display-message", "-p", "#{pane_dead}")
