@@ -234,7 +234,7 @@ func (m *Model) sweepView(h int) string {
 		start := max(min(first-room/2, len(rows)-room), 0)
 		rows = rows[start : start+room]
 		if start > 0 {
-			rows[0] = m.st.dim.Render(fmt.Sprintf("  ↑ %d more", start))
+			rows[0] = m.st.dim.Render(fmt.Sprintf("  ↑ %d more", start+1))
 		}
 	}
 	b.WriteString(strings.Join(rows, "\n"))
