@@ -14,6 +14,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/report"
 )
 
 func visibleIDs(m Model) []string {
@@ -110,6 +111,9 @@ func TestExportWritesBothFiles(t *testing.T) {
 	data, err := os.ReadFile(base + ".json")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := report.ValidateJSON(data); err != nil {
+		t.Errorf("exported report does not match the schema: %v", err)
 	}
 	var rep diag.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
