@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -348,4 +350,61 @@ func TestTUIReplayInTmux(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestTUIStaysLiveWhileGatheringHangsInTmux points the real binary at a
+// Docker socket that accepts connections and never answers: the sweep view
+// is on screen and answers keys while the docker source hangs, and when it
+// times out the findings say the daemon does not answer.
+func TestTUIStaysLiveWhileGatheringHangsInTmux(t *testing.T) {
+	testbed.Require(t, "tmux")
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hang.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	cfg := filepath.Join(dir, "cfg.yaml")
+	if err := os.WriteFile(cfg, []byte("timeouts:\n  source: 4s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	tm := startTerm(t, dir, 100, 30, bin, "--config", cfg, "--docker-host", "unix://"+sock, "--dockerd-pidfile", filepath.Join(dir, "none.pid"))
+	tm.waitText(t, 30*time.Second, "Sweeping this node", "running")
+	tm.keys(t, "?")
+	tm.waitText(t, 10*time.Second, "Keys", "close help")
+	helpAt := time.Since(start)
+	tm.keys(t, "x")
+	s := tm.waitText(t, 10*time.Second, "Sweeping this node")
+	if strings.Contains(s, "Findings") {
+		t.Fatalf("the sweep ended before the docker source timed out:\n%s", s)
+	}
+	s = tm.waitText(t, 60*time.Second, "Findings", "Docker daemon does not answer")
+	listAt := time.Since(start)
+	t.Logf("help answered after %s, findings after %s:\n%s", helpAt, listAt, s)
+	if listAt < 4*time.Second {
+		t.Errorf("findings after %s, before the 4 s source timeout: the socket did not hang", listAt)
+	}
+	tm.keys(t, "q")
 }
