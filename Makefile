@@ -5,6 +5,8 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/ksdoctor
 export CGO_ENABLED ?= 0
 
+include testbed/kubeapiserver/kube.mk
+
 .PHONY: all build run test unit deps vet fmt-check bench bench-tui clean docs
 
 all: build
@@ -29,7 +31,7 @@ fmt-check:
 unit:
 	$(GO) test -short ./...
 
-test: deps fmt-check vet build
+test: deps fmt-check vet build kube-apiserver-bin
 	$(GO) test -count=1 -timeout 30m ./...
 
 bench: deps build bench-tui bench-dockerconf

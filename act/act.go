@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
@@ -13,6 +15,8 @@ import (
 type Executor struct {
 	// Docker is the Docker Engine API (nil when unreachable).
 	Docker DockerAPI
+	// Kube is the Kubernetes API (nil when no cluster is configured).
+	Kube kubernetes.Interface
 	// HostRoot prefixes every host path.
 	HostRoot string
 	// Workers bounds concurrent steps of one kind (default 16).
@@ -51,6 +55,8 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepDockerConfigValidate:     {apply: validateDockerConfig},
 	diag.StepDockerWaitReady:          {apply: waitDockerReady},
 	diag.StepDataRootMigrate:          {apply: migrateDataRoot},
+	diag.StepDeletePod:                {apply: deletePod, parallel: true},
+	diag.StepRestartWorkload:          {apply: restartWorkload},
 }
 
 // Apply runs every step of rem's plan. In a transactional plan the first

@@ -22,6 +22,11 @@ func All() []diag.Check {
 		DockerBaselineDrift,
 		DockerLogRotationMissing,
 		DockerEffectiveConfig,
+		K8sNodeConditions,
+		K8sEvictedPods,
+		K8sCrashLoopPods,
+		K8sIngressTLS,
+		DevopsJenkinsCascStale,
 	}
 }
 

@@ -16,6 +16,7 @@ type Config struct {
 	Timeouts         TimeoutConfig  `json:"timeouts"`
 	Net              NetConfig      `json:"net"`
 	DockerBaseline   DockerBaseline `json:"dockerBaseline"`
+	Cluster          ClusterConfig  `json:"cluster"`
 }
 
 // DiskConfig sets the usage thresholds for the Docker data-root filesystem,
@@ -83,6 +84,9 @@ func (c *Config) fill() {
 	if c.ExitedContainers.WarnBytes == 0 {
 		c.ExitedContainers.WarnBytes = 1 << 30
 	}
+	if c.Cluster.CertExpiryDays == 0 {
+		c.Cluster.CertExpiryDays = 14
+	}
 	if c.Timeouts.Source.Duration == 0 {
 		c.Timeouts.Source.Duration = 5 * time.Second
 	}
@@ -133,4 +137,11 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// ClusterConfig tunes the cluster checks.
+type ClusterConfig struct {
+	// CertExpiryDays: an Ingress certificate expiring within this many days
+	// is a warning (default 14).
+	CertExpiryDays int `json:"certExpiryDays"`
 }

@@ -82,6 +82,11 @@ const (
 	// StepDataRootMigrate copies Docker's data-root to a new place and points dockerd at
 	// it (Migration); the undo puts everything back.
 	StepDataRootMigrate StepKind = "docker.data-root.migrate"
+	// StepDeletePod deletes one pod with a UID precondition (Pod).
+	StepDeletePod StepKind = "k8s.pod.delete"
+	// StepRestartWorkload rolls a Deployment's pods as `kubectl rollout
+	// restart` does (Workload).
+	StepRestartWorkload StepKind = "k8s.workload.restart"
 )
 
 // Step is one action of a plan. Exactly one payload field matches Kind.
@@ -93,11 +98,13 @@ type Step struct {
 	Container *ContainerTarget `json:"container,omitempty"`
 	Image     *ImageTarget     `json:"image,omitempty"`
 
-	IPTablesRule *IPTablesRule  `json:"iptablesRule,omitempty"`
-	Sysctl       *SysctlChange  `json:"sysctl,omitempty"`
-	File         *FileEdit      `json:"file,omitempty"`
-	Service      *ServiceTarget `json:"service,omitempty"`
-	Migration    *DataRootMove  `json:"migration,omitempty"`
+	IPTablesRule *IPTablesRule   `json:"iptablesRule,omitempty"`
+	Sysctl       *SysctlChange   `json:"sysctl,omitempty"`
+	File         *FileEdit       `json:"file,omitempty"`
+	Service      *ServiceTarget  `json:"service,omitempty"`
+	Migration    *DataRootMove   `json:"migration,omitempty"`
+	Pod          *PodTarget      `json:"pod,omitempty"`
+	Workload     *WorkloadTarget `json:"workload,omitempty"`
 }
 
 // ContainerTarget names a container a step acts on. Removal never forces:

@@ -32,6 +32,10 @@ type Options struct {
 	Probe       bool
 	ProbeImage  string
 	ProbeTarget string
+	// Kubeconfig and KubeContext choose the cluster ("" takes the standard
+	// loading rules: $KUBECONFIG, ~/.kube/config, in-cluster).
+	Kubeconfig  string
+	KubeContext string
 }
 
 // Gatherer collects facts into snapshots.
@@ -121,6 +125,7 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceNetwork:     {fn: gatherNetwork},
 	diag.SourceNetProbe:    {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe},
 	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
+	diag.SourceCluster:     {deps: []diag.Source{diag.SourceHost}, fn: gatherCluster},
 }
 
 // Known reports whether src has a gatherer.
