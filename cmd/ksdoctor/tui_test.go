@@ -200,12 +200,15 @@ func TestTUIFixExitedContainersInTmux(t *testing.T) {
 	}
 
 	tm.keys(t, "q")
+	var exit string
 	tm.waitFor(t, "the program to exit", 10*time.Second, func(string) bool {
-		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}")
-		return strings.TrimSpace(out) == "1"
+		// Dead, with an exit status or a signal recorded.
+		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}")
+		exit = strings.TrimSpace(out)
+		return strings.HasPrefix(exit, "1:") && exit != "1::"
 	})
-	if out, _ := tm.tmux("display-message", "-p", "#{pane_dead_status}"); strings.TrimSpace(out) != "0" {
-		t.Errorf("exit status %q", strings.TrimSpace(out))
+	if exit != "1:0:" {
+		t.Errorf("pane dead:status:signal = %q, want 1:0:", exit)
 	}
 
 	left := listNames(t, n, true)
