@@ -22,7 +22,8 @@ import (
 // tmuxSeq makes tmux socket names unique within the process.
 var tmuxSeq atomic.Int64
 
-// tmuxTerm is a real terminal: one tmux session on a private server socket.
+// tmuxTerm is a real terminal: one tmux session on a private server socket
+// (-S, in the test's temp dir).
 type tmuxTerm struct {
 	sock string
 }
@@ -39,21 +40,16 @@ func startTerm(t testing.TB, dir string, w, h int, argv ...string) *tmuxTerm {
 // for the program.
 func startTermEnv(t testing.TB, dir string, w, h int, env []string, argv ...string) *tmuxTerm {
 	t.Helper()
-	tm := &tmuxTerm{sock: fmt.Sprintf("ksdt-tui-%d-%d", os.Getpid(), tmuxSeq.Add(1))}
-	conf := filepath.Join(t.TempDir(), "tmux.conf")
+	// A private server whose socket lives in the test's temp dir, so
+	// nothing is left behind (kill-server does not remove a socket file).
+	sockDir := t.TempDir()
+	tm := &tmuxTerm{sock: filepath.Join(sockDir, fmt.Sprintf("ksdt-tui-%d", tmuxSeq.Add(1)))}
+	conf := filepath.Join(sockDir, "tmux.conf")
 	if err := os.WriteFile(conf, []byte("set -g remain-on-exit on\nset -g status off\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = exec.Command("tmux", "-L", tm.sock, "kill-server").Run()
-		// kill-server leaves the socket file behind.
-		if dir := os.Getenv("TMUX_TMPDIR"); dir != "" {
-			_ = os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), tm.sock))
-		} else {
-			_ = os.Remove(filepath.Join("/tmp", fmt.Sprintf("tmux-%d", os.Getuid()), tm.sock))
-		}
-	})
-	args := []string{"-L", tm.sock, "-f", conf, "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir}
+	t.Cleanup(func() { _ = exec.Command("tmux", "-S", tm.sock, "kill-server").Run() })
+	args := []string{"-S", tm.sock, "-f", conf, "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir}
 	for _, e := range env {
 		args = append(args, "-e", e)
 	}
@@ -65,7 +61,7 @@ func startTermEnv(t testing.TB, dir string, w, h int, env []string, argv ...stri
 }
 
 func (tm *tmuxTerm) tmux(args ...string) (string, error) {
-	out, err := exec.Command("tmux", append([]string{"-L", tm.sock}, args...)...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-S", tm.sock}, args...)...).CombinedOutput()
 	return string(out), err
 }
 
