@@ -49,7 +49,7 @@ func BenchmarkFirstFrameProgram(b *testing.B) {
 		eng := blockingEngine{fakeEngine: newFake(), release: make(chan struct{})}
 		w := &frameWriter{first: make(chan struct{})}
 		m := New(context.Background(), eng, Options{Checks: fixtureChecks(eng.rep)})
-		p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(w), tea.WithoutSignalHandler())
+		p := tea.NewProgram(m, append(programOptions(nil, w), tea.WithoutSignalHandler())...)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)

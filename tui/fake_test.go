@@ -101,7 +101,7 @@ func (f *fakeEngine) calls() (prepared, applied []string) {
 const (
 	kindRestartDocker diag.StepKind = "systemd.restart"
 	kindMoveDataRoot  diag.StepKind = "docker.dataroot.migrate"
-	kindIptablesRule  diag.StepKind = "net.iptables.rule"
+	kindIptablesRule                = diag.StepIPTablesRule
 )
 
 func containerStep(id, name string) diag.Step {

@@ -338,7 +338,7 @@ func (m *Model) fixKeys(k keyMap) helpKeys {
 	case stagePreparing:
 		return helpKeys{short: []key.Binding{withHelp(k.Back, "esc", "cancel")}, full: full}
 	case stageApplying:
-		return helpKeys{short: []key.Binding{withHelp(k.Quit, "ctrl+c", "abort")}, full: full}
+		return helpKeys{short: []key.Binding{k.Interrupt}, full: full}
 	}
 	return helpKeys{short: []key.Binding{withHelp(k.Back, "any key", "back")}, full: full}
 }
@@ -369,7 +369,10 @@ func (fx *fixModel) render(m *Model) {
 			add(wrap(l, w)...)
 		}
 		add("")
-		plan := fmt.Sprintf("Plan: %d step(s)", len(rem.Plan.Steps))
+		plan := "Plan: 1 step"
+		if n := len(rem.Plan.Steps); n != 1 {
+			plan = fmt.Sprintf("Plan: %d steps", n)
+		}
 		if rem.Plan.Transactional {
 			plan += ", transactional: the first failure stops it and undoes the steps done"
 		} else {
@@ -377,9 +380,9 @@ func (fx *fixModel) render(m *Model) {
 		}
 		add(st.group.Render(plan))
 		for i, s := range rem.Plan.Steps {
-			add(fmt.Sprintf("  %d. %s", i+1, report.RedactString(s.Description)))
+			add(fmt.Sprintf("  %d. %s  %s", i+1, report.RedactString(s.Description), st.dim.Render("["+string(s.Kind)+"]")))
 			for _, l := range stepPayload(s) {
-				add(st.dim.Render("     " + report.RedactString(l)))
+				add(diffStyle(st, "     "+report.RedactString(l)))
 			}
 		}
 		if n > 1 && fx.stage == stagePreview {
@@ -405,6 +408,20 @@ func (fx *fixModel) render(m *Model) {
 		add("", "Nothing was applied.")
 	}
 	fx.sc.set(out)
+}
+
+// diffStyle colours the added and removed lines of a diff block.
+func diffStyle(st styles, l string) string {
+	body := strings.TrimLeft(l, " ")
+	switch {
+	case strings.HasPrefix(body, "+++") || strings.HasPrefix(body, "---"):
+		return st.bold.Render(l)
+	case strings.HasPrefix(body, "+"):
+		return st.ok.Render(l)
+	case strings.HasPrefix(body, "-"):
+		return st.bad.Render(l)
+	}
+	return st.dim.Render(l)
 }
 
 // resultLines renders an apply result.
@@ -448,7 +465,9 @@ func resultLines(st styles, res *diag.ApplyResult, w int) []string {
 }
 
 // stepPayload renders a step's typed payload generically, so the preview
-// shows exactly what the executor will receive (IDs, rules, diffs).
+// shows exactly what the executor will receive (IDs, rules, diffs): one
+// line of key=value pairs per object, multi-line strings (diffs) as
+// indented blocks, nested objects as "parent.child" lines.
 func stepPayload(s diag.Step) []string {
 	data, err := json.Marshal(s)
 	if err != nil {
@@ -465,33 +484,62 @@ func stepPayload(s diag.Step) []string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out := []string{string(s.Kind)}
+	var out []string
+	top := ""
 	for _, k := range keys {
 		var obj map[string]any
 		if json.Unmarshal(fields[k], &obj) != nil {
-			out[0] += "  " + k + ": " + string(fields[k])
+			top = strings.TrimSpace(top + "  " + k + ": " + string(fields[k]))
 			continue
 		}
-		sub := make([]string, 0, len(obj))
-		for sk := range obj {
-			sub = append(sub, sk)
-		}
-		sort.Strings(sub)
-		var pairs []string
-		var blocks []string
-		for _, sk := range sub {
-			if s, ok := obj[sk].(string); ok && strings.Contains(s, "\n") {
+		out = append(out, payloadObject(k, obj)...)
+	}
+	if top != "" {
+		out = append([]string{top}, out...)
+	}
+	return out
+}
+
+func payloadObject(name string, obj map[string]any) []string {
+	type pair struct{ k, v string }
+	var pairs []pair
+	var blocks, nested []string
+	diff, _ := obj["diff"].(string)
+	subkeys := make([]string, 0, len(obj))
+	for k := range obj {
+		subkeys = append(subkeys, k)
+	}
+	sort.Strings(subkeys)
+	for _, sk := range subkeys {
+		switch v := obj[sk].(type) {
+		case map[string]any:
+			nested = append(nested, payloadObject(name+"."+sk, v)...)
+			continue
+		case string:
+			if sk == "content" && diff != "" {
+				// The diff below shows the change; the whole new file
+				// would only push it off the screen.
+				pairs = append(pairs, pair{sk, fmt.Sprintf("<%d bytes: the diff below applied>", len(v))})
+				continue
+			}
+			if strings.Contains(v, "\n") {
 				blocks = append(blocks, sk+":")
-				for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+				for _, l := range strings.Split(strings.TrimRight(v, "\n"), "\n") {
 					blocks = append(blocks, "  "+l)
 				}
 				continue
 			}
-			v, _ := json.Marshal(obj[sk])
-			pairs = append(pairs, sk+"="+string(v))
 		}
-		out[0] += "  " + k + ": " + strings.Join(pairs, " ")
-		out = append(out, blocks...)
+		v, _ := json.Marshal(obj[sk])
+		pairs = append(pairs, pair{sk, string(v)})
 	}
-	return out
+	// Short values first, so names are seen before long IDs are cut.
+	sort.SliceStable(pairs, func(i, j int) bool { return len(pairs[i].v) < len(pairs[j].v) })
+	texts := make([]string, len(pairs))
+	for i, p := range pairs {
+		texts[i] = p.k + "=" + p.v
+	}
+	out := []string{name + ": " + strings.Join(texts, " ")}
+	out = append(out, blocks...)
+	return append(out, nested...)
 }

@@ -158,7 +158,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
-	if msg.String() == "ctrl+c" {
+	if key.Matches(msg, m.keys.Interrupt) {
 		if m.screen == screenFix && m.fix.stage == stageApplying && !m.fix.aborting {
 			// Let the steps in flight stop and report, rather than leave
 			// the node half-changed without a word.
@@ -190,7 +190,7 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, m.keys.Resweep) && !m.sweeping:
 		return m.resweep()
-	case key.Matches(msg, m.keys.Export) && m.rep != nil:
+	case key.Matches(msg, m.keys.Export) && m.rep != nil && !m.sweeping:
 		m.status = "exporting…"
 		return m.exportCmd()
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/report"
 )
 
 func visibleIDs(m Model) []string {
@@ -109,6 +111,9 @@ func TestExportWritesBothFiles(t *testing.T) {
 	data, err := os.ReadFile(base + ".json")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := report.ValidateJSON(data); err != nil {
+		t.Errorf("exported report does not match the schema: %v", err)
 	}
 	var rep diag.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
@@ -231,4 +236,25 @@ func TestSecretsRedactedOnScreen(t *testing.T) {
 		t.Fatalf("secret on screen:\n%s", v)
 	}
 	mustContain(t, v, "[redacted]")
+}
+
+// With more checks than rows, the sweep view keeps the running checks in
+// view and says how many finished ones scrolled away.
+func TestSweepViewWindowsManyChecks(t *testing.T) {
+	f := newFake()
+	var checks []diag.Check
+	for i := range 30 {
+		checks = append(checks, diag.Check{ID: fmt.Sprintf("test.check-%02d", i), Title: "check", Needs: []diag.Source{diag.SourceDocker}})
+	}
+	m := newTestModel(t, f, Options{Checks: checks})
+	for i := range 20 {
+		res := diag.CheckResult{ID: checks[i].ID, Status: diag.StatusPass, DurationMs: 0.1}
+		next, _ := m.Update(sweepEventMsg{gen: m.gen, ev: sweepEvent{check: &res}})
+		m = next.(Model)
+	}
+	v := m.View()
+	mustContain(t, v, "test.check-20", "↑", "20/30 checks")
+	if strings.Contains(v, "test.check-00 ") {
+		t.Errorf("the oldest finished check is still shown:\n%s", v)
+	}
 }

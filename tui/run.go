@@ -27,7 +27,7 @@ func Run(ctx context.Context, eng Engine, opts Options, in io.Reader, out io.Wri
 		lipgloss.SetColorProfile(termenv.Ascii)
 	}
 	m := New(ctx, eng, opts)
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen(), tea.WithFPS(120))
+	p := tea.NewProgram(m, append(programOptions(in, out), tea.WithContext(ctx), tea.WithAltScreen())...)
 	final, err := p.Run()
 	var res Result
 	if fm, ok := final.(Model); ok {
@@ -37,4 +37,11 @@ func Run(ctx context.Context, eng Engine, opts Options, in io.Reader, out io.Wri
 		return res, fmt.Errorf("terminal UI: %w", err)
 	}
 	return res, nil
+}
+
+// programOptions are the Bubble Tea options of every TUI program. 120
+// frames per second halves the wait for the first frame (the renderer
+// flushes on its ticker); frames are only written when they change.
+func programOptions(in io.Reader, out io.Writer) []tea.ProgramOption {
+	return []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(out), tea.WithFPS(120)}
 }

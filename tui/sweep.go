@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,20 +37,11 @@ func newSweepModel(checks []diag.Check, now time.Time) sweepModel {
 		s.index[c.ID] = i
 	}
 	s.expected = len(diag.SourcesFor(checks))
-	if !contains(diag.SourcesFor(checks), diag.SourceHost) {
+	if !slices.Contains(diag.SourcesFor(checks), diag.SourceHost) {
 		s.expected++ // host facts are always gathered
 	}
 	s.bar = progress.New(progress.WithSolidFill(string(colAccent)), progress.WithoutPercentage(), progress.WithFillCharacters('#', '.'))
 	return s
-}
-
-func contains(ss []diag.Source, s diag.Source) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fraction is how far the sweep is: sources gathered and checks judged.
@@ -242,7 +234,7 @@ func (m *Model) sweepView(h int) string {
 		start := max(min(first-room/2, len(rows)-room), 0)
 		rows = rows[start : start+room]
 		if start > 0 {
-			rows[0] = m.st.dim.Render(fmt.Sprintf("  ↑ %d more", start))
+			rows[0] = m.st.dim.Render(fmt.Sprintf("  ↑ %d more", start+1))
 		}
 	}
 	b.WriteString(strings.Join(rows, "\n"))

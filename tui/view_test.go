@@ -80,3 +80,11 @@ func TestGoldenHelp(t *testing.T) {
 	m = keys(t, m, "?")
 	golden(t, "help", m.View())
 }
+
+func TestGoldenInputPrompt(t *testing.T) {
+	m := swept(t, newFake(), Options{})
+	m = selectFinding(t, m, "disk.docker-root-usage")
+	m = keys(t, m, "f")
+	m = typeText(t, m, "/data/docker")
+	golden(t, "input", m.View())
+}
