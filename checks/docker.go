@@ -25,7 +25,10 @@ its flags.`,
 		if s.Has(diag.SourceDocker) {
 			return nil, nil
 		}
-		addr, reason := "(unknown)", "not gathered"
+		addr, reason := s.DockerHost, "not gathered"
+		if addr == "" {
+			addr = "(unknown)"
+		}
 		if s.Docker != nil {
 			addr, reason = s.Docker.Address, s.Docker.Error
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/report"
+	"github.com/ksdoctor/ksdoctor/report/schemacheck"
 )
 
 var update = flag.Bool("update", false, "rewrite fixtures/*/expected.json from the current checks")
@@ -76,7 +77,7 @@ func TestFixtures(t *testing.T) {
 			if err := report.WriteJSON(&buf, rep); err != nil {
 				t.Fatal(err)
 			}
-			if err := report.ValidateJSON(buf.Bytes()); err != nil {
+			if err := schemacheck.ValidateJSON(buf.Bytes()); err != nil {
 				t.Errorf("report invalid: %v", err)
 			}
 			expPath := filepath.Join(dir, "expected.json")

@@ -30,11 +30,13 @@ const (
 // Snapshot is everything the gatherers saw during one sweep. It is the only
 // input of the checks and can be written to disk and replayed.
 type Snapshot struct {
-	SchemaVersion int       `json:"schemaVersion"`
-	Tool          Tool      `json:"tool"`
-	HostRoot      string    `json:"hostRoot"`
-	StartedAt     time.Time `json:"startedAt"`
-	FinishedAt    time.Time `json:"finishedAt"`
+	SchemaVersion int    `json:"schemaVersion"`
+	Tool          Tool   `json:"tool"`
+	HostRoot      string `json:"hostRoot"`
+	// DockerHost is the Docker Engine address the sweep used.
+	DockerHost string    `json:"dockerHost,omitempty"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
 	// Inputs are values the user supplied for a remediation (e.g. "to": the
 	// new data-root directory); recorded so a replay sees them too.
 	Inputs map[string]string `json:"inputs,omitempty"`

@@ -137,6 +137,7 @@ func (g *Gatherer) NewSnapshot(tool diag.Tool) *diag.Snapshot {
 		SchemaVersion: diag.SchemaVersion,
 		Tool:          tool,
 		HostRoot:      g.opts.HostRoot,
+		DockerHost:    g.opts.DockerHost,
 		StartedAt:     time.Now().UTC().Truncate(time.Millisecond),
 		Sources:       map[diag.Source]*diag.SourceStatus{},
 	}

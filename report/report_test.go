@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"github.com/ksdoctor/ksdoctor/report/schemacheck"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func TestRenderersShowLinksAndNoSecrets(t *testing.T) {
 			t.Errorf("%s output lacks cause/effect links:\n%s", f, out)
 		}
 		if f == FormatJSON {
-			if err := ValidateJSON(b.Bytes()); err != nil {
+			if err := schemacheck.ValidateJSON(b.Bytes()); err != nil {
 				t.Errorf("json invalid: %v", err)
 			}
 		}

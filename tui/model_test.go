@@ -14,7 +14,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
-	"github.com/ksdoctor/ksdoctor/report"
+	"github.com/ksdoctor/ksdoctor/report/schemacheck"
 )
 
 func visibleIDs(m Model) []string {
@@ -112,7 +112,7 @@ func TestExportWritesBothFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := report.ValidateJSON(data); err != nil {
+	if err := schemacheck.ValidateJSON(data); err != nil {
 		t.Errorf("exported report does not match the schema: %v", err)
 	}
 	var rep diag.Report

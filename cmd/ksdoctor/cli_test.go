@@ -17,7 +17,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/report"
+	"github.com/ksdoctor/ksdoctor/report/schemacheck"
 	"github.com/ksdoctor/ksdoctor/testbed"
 )
 
@@ -76,7 +76,7 @@ func (r result) wantCode(t *testing.T, code int) {
 
 func decodeReport(t *testing.T, data []byte) *diag.Report {
 	t.Helper()
-	if err := report.ValidateJSON(data); err != nil {
+	if err := schemacheck.ValidateJSON(data); err != nil {
 		t.Fatalf("report does not validate: %v\n%s", err, data)
 	}
 	var rep diag.Report

@@ -1,4 +1,7 @@
-package report
+// Package schemacheck validates JSON reports against docs/report.schema.json.
+// Only tests import it, so the validator stays out of the ksdoctor binary
+// (it costs tens of milliseconds at start-up).
+package schemacheck
 
 import (
 	"bytes"
