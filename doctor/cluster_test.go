@@ -212,7 +212,9 @@ func TestClusterIngressTLS(t *testing.T) {
 	ns := "ksdt-tls"
 	namespaces(t, cs, ns)
 	now := time.Now()
-	valid := func(names ...string) (crt, key []byte) { return certPEM(t, now.Add(-time.Hour), now.Add(90*24*time.Hour), names...) }
+	valid := func(names ...string) (crt, key []byte) {
+		return certPEM(t, now.Add(-time.Hour), now.Add(90*24*time.Hour), names...)
+	}
 	var keys [][]byte
 	secret := func(name string, typ corev1.SecretType, crt, key []byte) {
 		keys = append(keys, key)
