@@ -516,7 +516,7 @@ func gatherJenkins(ctx context.Context, cs kubernetes.Interface) (*diag.JenkinsF
 		j.ConfigChangedAt = cm.CreationTimestamp.UTC()
 		j.ConfigChangedBy = "created"
 		for _, mf := range cm.ManagedFields {
-			if mf.Time != nil && mf.Time.UTC().After(j.ConfigChangedAt) {
+			if mf.Time != nil && !mf.Time.UTC().Before(j.ConfigChangedAt) {
 				j.ConfigChangedAt, j.ConfigChangedBy = mf.Time.UTC(), mf.Manager
 			}
 		}
