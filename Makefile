@@ -5,7 +5,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/ksdoctor
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test unit deps vet fmt-check bench clean docs
+.PHONY: all build run test unit deps vet fmt-check bench bench-cluster clean docs
 
 all: build
 
@@ -32,7 +32,7 @@ unit:
 test: deps fmt-check vet build
 	$(GO) test -count=1 -timeout 30m ./...
 
-bench: deps build
+bench: deps build bench-cluster
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 clean:
@@ -41,3 +41,9 @@ clean:
 # Regenerate the user docs of every check from the registry.
 docs: build
 	./$(BIN) checks --format markdown > docs/checks.md
+
+# Cluster benchmark on a real kube-apiserver (built once, cached): 200
+# namespaces, 10,000 pods, 500 evicted; ksdoctor vs the seed's kubectl loops.
+bench-cluster:
+	./testbed/kubeapiserver/build.sh /var/cache/ksdoctor-test/bin
+	KSDOCTOR_BENCH_CLUSTER=1 $(GO) test ./doctor -run '^$$' -bench 'BenchmarkCluster' -benchtime 1x -count 3 -timeout 60m -v

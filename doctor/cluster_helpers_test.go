@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func realCluster(t *testing.T) *kube.Cluster {
+func realCluster(t testing.TB) *kube.Cluster {
 	t.Helper()
 	kube.Require(t)
 	shared.once.Do(func() {
@@ -72,7 +72,7 @@ func clusterChecks() []diag.Check {
 }
 
 // newClusterDoctor builds a doctor for the cluster checks as identity.
-func newClusterDoctor(t *testing.T, c *kube.Cluster, identity string) *doctor.Doctor {
+func newClusterDoctor(t testing.TB, c *kube.Cluster, identity string) *doctor.Doctor {
 	t.Helper()
 	g := gather.New(gather.Options{
 		Kubeconfig:    c.WriteKubeconfig(t, identity),
