@@ -17,7 +17,8 @@ type ClusterFacts struct {
 	// not a node of this cluster).
 	NodeName string `json:"nodeName,omitempty"`
 
-	// FailedPods are pods with status.phase=Failed (evicted ones among them).
+	// FailedPods are pods in phase Failed (evicted ones among them), found
+	// with CrashLoopPods in one paginated List of all pods not Succeeded.
 	FailedPods []PodFacts `json:"failedPods"`
 	// CrashLoopPods are non-terminal pods with a container waiting in
 	// CrashLoopBackOff.

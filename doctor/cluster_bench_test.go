@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
@@ -40,6 +41,13 @@ var benchState struct {
 	once sync.Once
 	kc   string
 	err  error
+}
+
+// removeBenchKubeconfig is called by TestMain.
+func removeBenchKubeconfig() {
+	if benchState.kc != "" {
+		_ = os.Remove(benchState.kc)
+	}
 }
 
 func benchNS(i int) string { return fmt.Sprintf("ksdt-bench-%03d", i) }
@@ -78,7 +86,18 @@ func benchCluster(b *testing.B) (*kube.Cluster, string) {
 			benchState.err = err
 			return
 		}
-		benchState.kc = c.WriteKubeconfig(b, kube.Admin)
+		// The kubeconfig must outlive this first benchmark's TempDir.
+		f, err := os.CreateTemp("", "ksdt-bench-kubeconfig-")
+		if err != nil {
+			benchState.err = err
+			return
+		}
+		f.Close()
+		benchState.kc = f.Name()
+		if err := clientcmd.WriteToFile(*c.Kubeconfig(kube.Admin), benchState.kc); err != nil {
+			benchState.err = err
+			return
+		}
 		b.Logf("setup: %d namespaces, %d pods (%d evicted) in %s", benchNamespaces, benchPods, benchEvicted, time.Since(start).Round(time.Millisecond))
 	})
 	if benchState.err != nil {

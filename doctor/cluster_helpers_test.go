@@ -39,6 +39,7 @@ var shared struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	removeBenchKubeconfig()
 	if shared.c != nil {
 		_ = shared.c.Stop()
 	}

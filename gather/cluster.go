@@ -36,7 +36,7 @@ const (
 )
 
 // clusterPageSize is the limit of each page of a paginated List.
-const clusterPageSize = 500
+const clusterPageSize = 1000
 
 // ErrNoKubeconfig says no cluster configuration was found at all.
 var ErrNoKubeconfig = errors.New("no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod")
@@ -130,36 +130,32 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 	}
 
 	var mu sync.Mutex
-	partial := func(area string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		f.Partial[area] = describeKubeErr(err)
-	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		pods, err := listPods(ctx, cs, "status.phase=Failed", func(*corev1.Pod) bool { return true })
-		if err != nil {
-			partial(diag.ClusterAreaPods, fmt.Errorf("list failed pods: %w", err))
-			return
-		}
-		mu.Lock()
-		f.FailedPods = pods
-		mu.Unlock()
-	})
-	wg.Go(func() {
+		// One paginated List across all namespaces serves both pod checks:
+		// the server-side field selector drops finished (Succeeded) pods;
+		// Failed ones (evicted among them) and crash-looping ones are kept.
+		// Two Lists (status.phase=Failed, then the rest) would make the
+		// server read every pod from etcd twice.
 		var seen int
-		pods, err := listPods(ctx, cs, "status.phase!=Failed,status.phase!=Succeeded", func(p *corev1.Pod) bool {
+		pods, err := listPods(ctx, cs, "status.phase!=Succeeded", func(p *corev1.Pod) bool {
 			seen++
-			return crashLooping(p)
+			return p.Status.Phase == corev1.PodFailed || crashLooping(p)
 		})
 		mu.Lock()
 		defer mu.Unlock()
-		f.PodsSeen += seen
+		f.PodsSeen = seen
 		if err != nil {
 			f.Partial[diag.ClusterAreaPods] = describeKubeErr(fmt.Errorf("list pods: %w", err))
 			return
 		}
-		f.CrashLoopPods = pods
+		for _, p := range pods {
+			if p.Phase == string(corev1.PodFailed) {
+				f.FailedPods = append(f.FailedPods, p)
+			} else {
+				f.CrashLoopPods = append(f.CrashLoopPods, p)
+			}
+		}
 	})
 	wg.Go(func() {
 		nodes, err := listNodes(ctx, cs)
