@@ -632,7 +632,7 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 			"Restart the devops-jenkins Deployment (kubectl -n kubesphere-devops-system rollout restart deployment devops-jenkins) when no important build runs.",
 		Evidence: []diag.Evidence{
 			{Label: "ConfigMap changed", Value: fmt.Sprintf("%s by %s", j.ConfigChangedAt.Format(time.RFC3339), orDash(j.ConfigChangedBy))},
-			{Label: "Agent images in jenkins-casc-config", Value: orDash(strings.Join(j.ConfigImages, "\n"))},
+			{Label: "Agent images in jenkins-casc-config", Value: orDash(strings.Join(j.ConfigImages, ", "))},
 			{Label: "Running devops-jenkins pods started before the change", Table: pods},
 		},
 	}
