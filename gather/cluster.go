@@ -213,8 +213,13 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 	return f, nil
 }
 
-// describeKubeErr names the missing permission for a Forbidden error.
+// describeKubeErr says why facts could not be read; the API server's
+// Forbidden message already names the user, verb, resource and namespace,
+// and the hint names the role that grants it.
 func describeKubeErr(err error) string {
+	if apierrors.IsForbidden(err) {
+		return err.Error() + " (bind the ksdoctor-reader ClusterRole, deploy/rbac/reader.yaml)"
+	}
 	return err.Error()
 }
 
