@@ -50,6 +50,22 @@ func TestNoClusterSkipsClusterChecks(t *testing.T) {
 	if st := checkStatus(t, rep, "k8s.evicted-pods"); st.Status != diag.StatusSkipped || !strings.Contains(st.Reason, "nope.yaml") {
 		t.Errorf("missing --kubeconfig: %+v", st)
 	}
+	// A kubeconfig whose API server does not answer (a closed loopback port).
+	dead := filepath.Join(home, "dead.yaml")
+	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\n" +
+		"users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n"
+	if err := os.WriteFile(dead, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r = ksd(t, "sweep", "--format", "json", "--checks", "k8s.evicted-pods,k8s.node-conditions", "--kubeconfig", dead)
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("sweep with a dead API server took %s", took)
+	}
+	rep = decodeReport(t, []byte(r.stdout))
+	if st := checkStatus(t, rep, "k8s.evicted-pods"); st.Status != diag.StatusSkipped || !strings.Contains(st.Reason, "not reachable") {
+		t.Errorf("dead API server: %+v", st)
+	}
 }
 
 // TestClusterSweepAndFixCLI runs the binary as a user would against a real
