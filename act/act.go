@@ -21,6 +21,10 @@ type Executor struct {
 	HostRoot string
 	// Workers bounds concurrent steps of one kind (default 16).
 	Workers int
+	// Services manages the node's services (nil: systemctl, only with host root /).
+	Services ServiceManager
+	// CopyTree copies a data-root for a migration (nil: RsyncCopy).
+	CopyTree func(ctx context.Context, from, to string) error
 }
 
 // handler applies one step. It returns the outcome, a detail for the user
@@ -38,8 +42,21 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepRemoveContainer: {apply: removeContainer, parallel: true},
 	diag.StepRemoveImage:     {apply: removeImage, parallel: true},
 	diag.StepPruneBuildCache: {apply: pruneBuildCache},
-	diag.StepDeletePod:       {apply: deletePod, parallel: true},
-	diag.StepRestartWorkload: {apply: restartWorkload},
+	diag.StepIPTablesRule:    {apply: addIPTablesRule},
+	diag.StepSysctlSet:       {apply: setSysctl},
+	diag.StepSysctlPersist:   {apply: persistSysctl},
+
+	diag.StepFileEdit:                 {apply: editFile},
+	diag.StepServiceDaemonReload:      {apply: daemonReload},
+	diag.StepServiceRestart:           {apply: restartService},
+	diag.StepServiceStop:              {apply: stopService},
+	diag.StepServiceStart:             {apply: startService},
+	diag.StepServiceRestartOnRollback: {apply: restartOnRollback},
+	diag.StepDockerConfigValidate:     {apply: validateDockerConfig},
+	diag.StepDockerWaitReady:          {apply: waitDockerReady},
+	diag.StepDataRootMigrate:          {apply: migrateDataRoot},
+	diag.StepDeletePod:                {apply: deletePod, parallel: true},
+	diag.StepRestartWorkload:          {apply: restartWorkload},
 }
 
 // Apply runs every step of rem's plan. In a transactional plan the first

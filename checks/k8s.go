@@ -166,13 +166,6 @@ func topMessage(m map[string]int) string {
 	return best
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func deletePodsRemediation(id string, pods []diag.PodFacts) diag.Remediation {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Delete %s through the Kubernetes API:\n", plural(len(pods), "evicted pod", "evicted pods"))

@@ -11,10 +11,12 @@ import (
 // Config holds thresholds and options, loaded from the YAML file named by
 // --config. Zero fields take the defaults.
 type Config struct {
-	Disk             DiskConfig    `json:"disk"`
-	ExitedContainers ExitedConfig  `json:"exitedContainers"`
-	Timeouts         TimeoutConfig `json:"timeouts"`
-	Cluster          ClusterConfig `json:"cluster"`
+	Disk             DiskConfig     `json:"disk"`
+	ExitedContainers ExitedConfig   `json:"exitedContainers"`
+	Timeouts         TimeoutConfig  `json:"timeouts"`
+	Net              NetConfig      `json:"net"`
+	DockerBaseline   DockerBaseline `json:"dockerBaseline"`
+	Cluster          ClusterConfig  `json:"cluster"`
 }
 
 // DiskConfig sets the usage thresholds for the Docker data-root filesystem,

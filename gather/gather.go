@@ -26,6 +26,12 @@ type Options struct {
 	// DockerdPIDFile is dockerd's pidfile as the node sees it
 	// (default /var/run/docker.pid); without it /proc is scanned.
 	DockerdPIDFile string
+	// Probe enables the active network probe (source net.probe): a
+	// throwaway container from ProbeImage tries to reach ProbeTarget
+	// (HOST:PORT; default the node's default gateway, port 80).
+	Probe       bool
+	ProbeImage  string
+	ProbeTarget string
 	// Kubeconfig and KubeContext choose the cluster ("" takes the standard
 	// loading rules: $KUBECONFIG, ~/.kube/config, in-cluster).
 	Kubeconfig  string
@@ -116,6 +122,9 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceDockerDisk:  {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerDisk},
 	diag.SourceFilesystems: {deps: []diag.Source{diag.SourceDocker}, fn: gatherFilesystems},
 	diag.SourceDockerdProc: {fn: gatherDockerdProcess},
+	diag.SourceNetwork:     {fn: gatherNetwork},
+	diag.SourceNetProbe:    {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe},
+	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
 	diag.SourceCluster:     {deps: []diag.Source{diag.SourceHost}, fn: gatherCluster},
 }
 

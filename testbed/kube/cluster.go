@@ -151,10 +151,10 @@ func StartCluster(ctx context.Context) (c *Cluster, err error) {
 			c = nil
 		}
 	}()
-	if c.dir, err = os.MkdirTemp("", "ksdt-kube-"); err != nil {
+	if c.dir, err = os.MkdirTemp("", "ksdoctor-kube-"); err != nil {
 		return c, fmt.Errorf("create cluster dir: %w", err)
 	}
-	if c.etcdDir, err = os.MkdirTemp("", "ksdt-etcd-"); err != nil {
+	if c.etcdDir, err = os.MkdirTemp("", "ksdoctor-etcd-"); err != nil {
 		return c, fmt.Errorf("create etcd data dir: %w", err)
 	}
 	if err = c.writePKI(); err != nil {

@@ -7,7 +7,9 @@
 // their status (phase, reason, container states) is written through the status
 // subresource with SetPodStatus, or in bulk with CreatePods. Deployments create no pods,
 // nothing is garbage-collected, deleted namespaces stay Terminating, and no default
-// service account exists (the ServiceAccount admission plugin is disabled).
+// service account exists (the ServiceAccount admission plugin is disabled). The aggregated
+// ClusterRoles ("view", "edit", "admin") stay empty until AggregateClusterRoles runs;
+// GrantClusterRole runs it for you.
 //
 // Identities (static tokens, see Cluster.Tokens):
 //

@@ -197,9 +197,12 @@ func TestStopLeavesNothing(t *testing.T) {
 	}
 	apiPID, etcdPID := c.PIDs()
 	caFile := c.CAFile
+	t.Logf("ready after %s", c.ReadyAfter.Round(time.Millisecond))
+	stopStart := time.Now()
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("stopped in %s", time.Since(stopStart).Round(time.Millisecond))
 	if err := c.Stop(); err != nil {
 		t.Fatalf("second Stop: %v", err)
 	}

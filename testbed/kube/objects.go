@@ -2,13 +2,18 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
@@ -173,8 +178,12 @@ feed:
 }
 
 // GrantClusterRole binds clusterRole (e.g. "view", "edit", "cluster-admin") to user
-// across the cluster with a ClusterRoleBinding named "ksdt:<user>:<clusterRole>".
+// across the cluster with a ClusterRoleBinding named "ksdt:<user>:<clusterRole>". It
+// first runs AggregateClusterRoles, since "view", "edit" and "admin" are empty without it.
 func GrantClusterRole(ctx context.Context, cs kubernetes.Interface, user, clusterRole string) error {
+	if err := AggregateClusterRoles(ctx, cs); err != nil {
+		return err
+	}
 	crb := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "ksdt:" + user + ":" + clusterRole},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
@@ -223,4 +232,73 @@ func CrashLoopStatus(container string, restarts, exitCode int32) corev1.PodStatu
 			}},
 		}},
 	}
+}
+
+// AggregateClusterRoles does once what kube-controller-manager's clusterrole-aggregation
+// controller does continuously: it sets the rules of every ClusterRole with an
+// aggregationRule (the bootstrap "admin", "edit", "view", ...) to the union of the rules of
+// the ClusterRoles its selectors match. Without a controller manager those roles have no
+// rules at all, so binding "view" grants nothing. Call it again after adding ClusterRoles
+// labelled for aggregation.
+func AggregateClusterRoles(ctx context.Context, cs kubernetes.Interface) error {
+	roles := cs.RbacV1().ClusterRoles()
+	// Aggregated roles can feed each other (view -> edit -> admin): repeat until stable.
+	for range 5 {
+		list, err := roles.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("list cluster roles: %w", err)
+		}
+		changed := false
+		for i := range list.Items {
+			role := &list.Items[i]
+			if role.AggregationRule == nil {
+				continue
+			}
+			rules, err := aggregatedRules(role, list.Items)
+			if err != nil {
+				return err
+			}
+			if equality.Semantic.DeepEqual(rules, role.Rules) {
+				continue
+			}
+			role.Rules = rules
+			if _, err := roles.Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("update aggregated cluster role %s: %w", role.Name, err)
+			}
+			changed = true
+		}
+		if !changed {
+			return nil
+		}
+	}
+	return errors.New("aggregate cluster roles: rules still changing after 5 rounds")
+}
+
+// aggregatedRules is the union, without duplicates and in role-name order, of the rules
+// of the roles that role's aggregation selectors match.
+func aggregatedRules(role *rbacv1.ClusterRole, all []rbacv1.ClusterRole) ([]rbacv1.PolicyRule, error) {
+	sorted := slices.Clone(all)
+	slices.SortFunc(sorted, func(a, b rbacv1.ClusterRole) int { return strings.Compare(a.Name, b.Name) })
+	var rules []rbacv1.PolicyRule
+	seen := map[string]bool{}
+	for _, sel := range role.AggregationRule.ClusterRoleSelectors {
+		selector, err := metav1.LabelSelectorAsSelector(&sel)
+		if err != nil {
+			return nil, fmt.Errorf("aggregation selector of cluster role %s: %w", role.Name, err)
+		}
+		for _, other := range sorted {
+			if other.Name == role.Name || !selector.Matches(labels.Set(other.Labels)) {
+				continue
+			}
+			for _, r := range other.Rules {
+				key := r.String()
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				rules = append(rules, r)
+			}
+		}
+	}
+	return rules, nil
 }

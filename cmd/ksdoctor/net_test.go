@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/testbed"
+)
+
+// The network tests run the real binary inside a network namespace the test
+// made (nsenter --net), with a host root whose /proc is the real one (so
+// /proc/sys/net is the namespace's) and whose /etc is the test's own.
+
+// netHostRoot makes a host root: proc → /proc, etc/ a private directory,
+// and a link to the top directory of each extra path (the dockerd pidfile).
+func netHostRoot(t *testing.T, extra ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.Symlink("/proc", filepath.Join(root, "proc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "etc", "sysctl.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range extra {
+		top := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 2)[0]
+		link := filepath.Join(root, top)
+		if _, err := os.Lstat(link); err == nil {
+			continue
+		}
+		if err := os.Symlink("/"+top, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// ksdNS runs the real binary inside ns, with no terminal on stdin.
+func ksdNS(t *testing.T, ns *testbed.Netns, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + ns.Path(), "--", bin}, args...)...)
+	var so, se strings.Builder
+	cmd.Stdout, cmd.Stderr = &so, &se
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	err := cmd.Run()
+	r := result{stdout: so.String(), stderr: se.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run ksdoctor %v: %v", args, err)
+	}
+	return r
+}
+
+// countRules counts exact rule lines in iptables-save -t table inside ns.
+func countRules(t *testing.T, ns *testbed.Netns, table, rule string) int {
+	t.Helper()
+	out := ns.Run(t, "iptables-save", "-t", table)
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.TrimSpace(l) == rule {
+			n++
+		}
+	}
+	return n
+}
+
+func sweepJSON(t *testing.T, ns *testbed.Netns, args ...string) *diag.Report {
+	t.Helper()
+	r := ksdNS(t, ns, append([]string{"sweep", "--format", "json"}, args...)...)
+	if r.code > 2 {
+		t.Fatalf("sweep exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	return decodeReport(t, []byte(r.stdout))
+}
+
+func mustFinding(t *testing.T, rep *diag.Report, id string) diag.Finding {
+	t.Helper()
+	f, ok := rep.Finding(id)
+	if !ok {
+		t.Fatalf("no finding %s; have %v", id, findingIDs(rep))
+	}
+	return f
+}
+
+const (
+	outsideIP   = "203.0.113.10" // the "internet" host, on the outside namespace's loopback
+	outsideAddr = outsideIP + ":8080"
+	masqRule    = "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"
+)
+
+// TestSeedIncidentDocker0NAT is the seed incident on the real kernel: a
+// node namespace runs dockerd --iptables=false, an outside namespace serves
+// HTTP behind the node's default gateway. A container on docker0 cannot
+// fetch; the sweep links docker.iptables-disabled to
+// net.docker0-masquerade-missing; the fix makes the same fetch succeed; a
+// second fix adds no rule.
+func TestSeedIncidentDocker0NAT(t *testing.T) {
+	testbed.Require(t, "dockerd", "iptables", "iptables-save", "nsenter")
+	node := testbed.NewNetns(t)
+	outside := testbed.NewNetns(t)
+	testbed.ConnectNetns(t, node, "eth0", "10.99.0.2/24", outside, "eth0", "10.99.0.1/24")
+	node.Run(t, "ip", "route", "add", "default", "via", "10.99.0.1")
+	outside.Run(t, "ip", "addr", "add", outsideIP+"/32", "dev", "lo")
+	outside.ServeHTTP(t, outsideAddr, map[string]string{"index.html": "hello from outside\n"})
+
+	d := testbed.StartDockerd(t, testbed.DockerdOptions{Netns: node, ExtraArgs: []string{"--iptables=false"}})
+	img := d.BusyboxImage(t)
+	fetch := func() (string, error) {
+		// busybox-static's wget crashes resolving names in a container; nc does not.
+		return d.TryCLI("run", "--rm", img, "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 "+outsideIP+" 8080")
+	}
+	if out, err := fetch(); err == nil {
+		t.Fatalf("fetch from docker0 worked before the fix: %s", out)
+	}
+	// A hand-started container stays running through the fix.
+	keeper := d.RunSleeping(t, "hand-started")
+
+	root := netHostRoot(t, d.PIDFile)
+	cfg := filepath.Join(t.TempDir(), "cfg.yaml")
+	os.WriteFile(cfg, []byte("timeouts:\n  source: 30s\n  sweep: 60s\n"), 0o644)
+	flags := []string{"--host-root", root, "--docker-host", d.Host, "--dockerd-pidfile", d.PIDFile, "--config", cfg}
+	probe := []string{"--probe", "--probe-image", img, "--probe-target", outsideAddr}
+
+	rep := sweepJSON(t, node, append(append([]string{}, flags...), probe...)...)
+	dis := mustFinding(t, rep, "docker.iptables-disabled")
+	masq := mustFinding(t, rep, "net.docker0-masquerade-missing")
+	if masq.Severity != diag.Critical || dis.Severity != diag.Warning {
+		t.Errorf("severities %s / %s, want critical / warning", masq.Severity, dis.Severity)
+	}
+	if !slices.Equal(masq.CausedBy, []string{"docker.iptables-disabled"}) || !slices.Contains(dis.Causes, "net.docker0-masquerade-missing") {
+		t.Errorf("not linked: causedBy %v, causes %v", masq.CausedBy, dis.Causes)
+	}
+	if !strings.Contains(masq.Summary, "cannot reach beyond") {
+		t.Errorf("summary does not spell out the consequence: %s", masq.Summary)
+	}
+	var probeEv string
+	for _, e := range masq.Evidence {
+		if e.Label == "Probe" {
+			probeEv = e.Value
+		}
+	}
+	if !strings.Contains(probeEv, "could NOT reach "+outsideAddr) {
+		t.Errorf("probe evidence %q, want unreachable", probeEv)
+	}
+	rem, ok := masq.Remediation("net.docker0-masquerade-missing/add-rule")
+	if !ok {
+		t.Fatal("no add-rule remediation")
+	}
+	for _, want := range []string{"-t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE", "dockerd restart", "docker.iptables-disabled/enable"} {
+		if !strings.Contains(rem.Preview, want) {
+			t.Errorf("preview lacks %q:\n%s", want, rem.Preview)
+		}
+	}
+	routing := mustFinding(t, rep, "net.docker0-vs-pod-routing")
+	if !strings.Contains(routing.Summary, "broken") {
+		t.Errorf("routing summary %q does not say the docker0 path is broken", routing.Summary)
+	}
+	// Text and Markdown render the link too.
+	for _, format := range []string{"text", "markdown"} {
+		r := ksdNS(t, node, append([]string{"sweep", "--format", format, "--checks", "docker.iptables-disabled,net.docker0-masquerade-missing"}, flags...)...)
+		if !strings.Contains(r.stdout, "docker.iptables-disabled") || !strings.Contains(strings.ToLower(r.stdout), "caused by") {
+			t.Errorf("%s report does not show the cause:\n%s", format, r.stdout)
+		}
+	}
+
+	fix := ksdNS(t, node, append(append([]string{"fix", "net.docker0-masquerade-missing/add-rule", "--yes"}, flags...), probe...)...)
+	fix.wantCode(t, 0)
+	if !strings.Contains(fix.stdout, "verified") || !strings.Contains(fix.stdout, "probe after:  reached") {
+		t.Errorf("fix output:\n%s\n%s", fix.stdout, fix.stderr)
+	}
+	if out, err := fetch(); err != nil || !strings.Contains(out, "hello from outside") {
+		t.Errorf("fetch after the fix: %v\n%s", err, out)
+	}
+	if n := countRules(t, node, "nat", masqRule); n != 1 {
+		t.Errorf("%d MASQUERADE rules after the fix, want 1", n)
+	}
+	again := ksdNS(t, node, append([]string{"fix", "net.docker0-masquerade-missing/add-rule", "--yes"}, flags...)...)
+	again.wantCode(t, 0)
+	if !strings.Contains(again.stdout, "nothing to do") {
+		t.Errorf("second fix:\n%s", again.stdout)
+	}
+	if n := countRules(t, node, "nat", masqRule); n != 1 {
+		t.Errorf("%d MASQUERADE rules after a second fix, want 1", n)
+	}
+	in, err := d.Client(t).ContainerInspect(context.Background(), keeper)
+	if err != nil || !in.State.Running {
+		t.Errorf("the hand-started container was hurt: %v", err)
+	}
+	// Nothing was written to the host's /etc.
+	if _, err := os.Stat(filepath.Join(root, "etc", "sysctl.d", "99-zz-ksdoctor-ip-forward.conf")); err == nil {
+		t.Errorf("the NAT fix wrote a sysctl file")
+	}
+}

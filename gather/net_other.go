@@ -1,0 +1,14 @@
+//go:build !linux
+
+package gather
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+)
+
+func gatherNetwork(context.Context, *Gatherer, *diag.Snapshot) (func(*diag.Snapshot), error) {
+	return nil, errors.New("network facts are read over netlink, which only Linux has")
+}
