@@ -89,7 +89,8 @@ func newClusterDoctor(t testing.TB, c *kube.Cluster, identity string) *doctor.Do
 		Checks:   clusterChecks(),
 		Config:   diag.DefaultConfig(),
 		Gatherer: g,
-		Executor: &act.Executor{Kube: kc.Clientset, Workers: 16},
+		// The journal goes under a temporary host root, not this machine's /var/lib.
+		Executor: &act.Executor{Kube: kc.Clientset, Workers: 16, HostRoot: t.TempDir()},
 	}
 }
 

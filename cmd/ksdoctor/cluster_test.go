@@ -85,6 +85,8 @@ func TestClusterSweepAndFixCLI(t *testing.T) {
 	}
 	kc := c.WriteKubeconfig(t, kube.Admin)
 	cfg := longTimeouts(t)
+	// The fix journal goes under a temporary host root.
+	root := t.TempDir()
 	checks := strings.Join(clusterCheckIDs, ",")
 
 	r := ksd(t, "sweep", "--kubeconfig", kc, "--config", cfg, "--checks", checks, "--format", "json")
@@ -103,7 +105,7 @@ func TestClusterSweepAndFixCLI(t *testing.T) {
 		t.Errorf("text report does not offer the fix:\n%s", text.stdout)
 	}
 
-	dry := ksd(t, "fix", "k8s.evicted-pods/delete", "--dry-run", "--kubeconfig", kc, "--config", cfg)
+	dry := ksd(t, "fix", "k8s.evicted-pods/delete", "--dry-run", "--kubeconfig", kc, "--config", cfg, "--host-root", root)
 	dry.wantCode(t, 0)
 	if !strings.Contains(dry.stdout, "ksdt-cli: evicted-a evicted-b evicted-c") || !strings.Contains(dry.stdout, "UID") {
 		t.Errorf("dry run preview:\n%s", dry.stdout)
@@ -113,10 +115,10 @@ func TestClusterSweepAndFixCLI(t *testing.T) {
 		t.Fatalf("dry run changed the cluster: %d pods", len(list.Items))
 	}
 
-	noTTY := ksd(t, "fix", "k8s.evicted-pods/delete", "--kubeconfig", kc, "--config", cfg)
+	noTTY := ksd(t, "fix", "k8s.evicted-pods/delete", "--kubeconfig", kc, "--config", cfg, "--host-root", root)
 	noTTY.wantCode(t, 4)
 
-	fix := ksd(t, "fix", "k8s.evicted-pods/delete", "--yes", "--kubeconfig", kc, "--config", cfg)
+	fix := ksd(t, "fix", "k8s.evicted-pods/delete", "--yes", "--kubeconfig", kc, "--config", cfg, "--host-root", root)
 	fix.wantCode(t, 0)
 	if !strings.Contains(fix.stdout, "3 done") || !strings.Contains(fix.stdout, "verified") {
 		t.Errorf("fix output:\n%s", fix.stdout)
@@ -125,8 +127,11 @@ func TestClusterSweepAndFixCLI(t *testing.T) {
 	if len(list.Items) != 0 {
 		t.Errorf("%d pods left after the fix", len(list.Items))
 	}
-	again := ksd(t, "fix", "k8s.evicted-pods/delete", "--yes", "--kubeconfig", kc, "--config", cfg)
+	again := ksd(t, "fix", "k8s.evicted-pods/delete", "--yes", "--kubeconfig", kc, "--config", cfg, "--host-root", root)
 	again.wantCode(t, 0)
+	if j, err := os.ReadFile(filepath.Join(root, "var/lib/ksdoctor/journal.jsonl")); err != nil || !strings.Contains(string(j), "k8s.evicted-pods/delete") {
+		t.Errorf("journal: %v\n%s", err, j)
+	}
 	if !strings.Contains(again.stdout, "nothing to do") {
 		t.Errorf("second fix:\n%s", again.stdout)
 	}
