@@ -11,6 +11,9 @@ type ClusterFacts struct {
 	// ("" for in-cluster).
 	Server  string `json:"server"`
 	Context string `json:"context,omitempty"`
+	// Reachable is false when the API server did not answer; Error says why.
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
 	// ServerVersion is what /version said (e.g. "v1.36.3").
 	ServerVersion string `json:"serverVersion,omitempty"`
 	// NodeName is the Node object of the swept host ("" when the host is

@@ -109,7 +109,9 @@ func gatherCluster(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*di
 	}
 	facts, err := CollectCluster(ctx, kc, hostname)
 	if err != nil {
-		return nil, err
+		// Record where it looked, so the report names the cluster.
+		down := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Error: err.Error()}
+		return func(s *diag.Snapshot) { s.Cluster = down }, err
 	}
 	return func(s *diag.Snapshot) { s.Cluster = facts }, nil
 }
@@ -119,7 +121,7 @@ func gatherCluster(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*di
 // recorded in ClusterFacts.Partial and the rest is still gathered.
 func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag.ClusterFacts, error) {
 	cs := kc.Clientset
-	f := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Partial: map[string]string{}}
+	f := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Reachable: true, Partial: map[string]string{}}
 	var v version.Info
 	body, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
 	if err != nil {
