@@ -175,6 +175,10 @@ func TestIngressTLSUnit(t *testing.T) {
 		ing("key", time.Hour, []string{"other.test"}, diag.IngressTLS{Hosts: []string{"other.test"}, SecretName: "badkey"}),
 		// A rule host not listed in tls.hosts is served any listed secret that verifies it.
 		ing("fallback", time.Hour, []string{"fallback.test"}, diag.IngressTLS{Hosts: []string{"any.test"}, SecretName: "fb"}),
+		// plain.test is not under TLS: a plain-HTTP host, not judged.
+		ing("plain", time.Hour, []string{"any.test", "plain.test"}, diag.IngressTLS{Hosts: []string{"any.test"}, SecretName: "fb"}),
+		// A TLS entry without hosts applies to every rule host.
+		ing("nohosts", time.Hour, []string{"nh.test"}, diag.IngressTLS{SecretName: "missing"}),
 		// Newer broken Ingress for one.test: ignored, the older one wins.
 		ing("newer", time.Minute, []string{"one.test"}, diag.IngressTLS{Hosts: []string{"one.test"}, SecretName: "missing"}),
 	}}
@@ -191,6 +195,7 @@ func TestIngressTLSUnit(t *testing.T) {
 		"k8s.ingress-tls/a.b.w.test": diag.Critical, // a wildcard covers one label only
 		"k8s.ingress-tls/other.test": diag.Critical, // key does not match
 		"k8s.ingress-tls/one.test":   diag.Warning,  // two Ingresses, different secrets; oldest wins
+		"k8s.ingress-tls/nh.test":    diag.Critical, // TLS without hosts, secret missing
 	}
 	for id, sev := range want {
 		if got[id] != sev {
