@@ -7,7 +7,7 @@ export CGO_ENABLED ?= 0
 
 include testbed/kubeapiserver/kube.mk
 
-.PHONY: all build run test unit deps vet fmt-check bench bench-tui clean docs
+.PHONY: all build run test unit deps vet fmt-check bench bench-tui bench-cluster clean docs
 
 all: build
 
@@ -34,7 +34,7 @@ unit:
 test: deps fmt-check vet build kube-apiserver-bin
 	$(GO) test -count=1 -timeout 30m ./...
 
-bench: deps build bench-tui bench-dockerconf
+bench: deps build bench-tui bench-dockerconf bench-cluster
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # Time to the TUI's first frame: a Bubble Tea program in-process, and the real
@@ -50,6 +50,11 @@ clean:
 # Regenerate the user docs of every check from the registry.
 docs: build
 	./$(BIN) checks --format markdown > docs/checks.md
+
+# Cluster benchmark on a real kube-apiserver (built once, cached): 200
+# namespaces, 10,000 pods, 500 evicted; ksdoctor vs the seed's kubectl loops.
+bench-cluster: kube-apiserver-bin
+	KSDOCTOR_BENCH_CLUSTER=1 $(GO) test ./doctor -run '^$$' -bench 'BenchmarkCluster' -benchtime 1x -count 3 -timeout 60m -v
 
 # Effective dockerd configuration: resolution with 20 drop-ins, and a node sweep without
 # and with the docker configuration checks, in the same run.

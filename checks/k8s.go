@@ -291,8 +291,9 @@ func runCrashLoopPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) 
 var K8sIngressTLS = diag.Check{
 	ID:    "k8s.ingress-tls",
 	Title: "Ingress TLS certificates that do not fit their hosts",
-	Doc: `For every host of every networking.k8s.io/v1 Ingress with a TLS section,
-works out which certificate ingress-nginx serves, as it does: Ingresses
+	Doc: `For every TLS host of every networking.k8s.io/v1 Ingress (every rule host
+when a TLS entry lists no hosts), works out which certificate ingress-nginx
+serves, as it does: Ingresses
 oldest first, the oldest Ingress with a usable certificate for a host wins;
 within an Ingress the secret listed for the exact host, else any listed
 secret whose certificate verifies the host (crypto/x509 VerifyHostname,
@@ -428,9 +429,14 @@ func runIngressTLS(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 				}
 			}
 		}
-		for _, h := range ing.RuleHosts {
-			if !slices.Contains(hs, h) {
-				hs = append(hs, h)
+		// A rule host not listed under any TLS entry is judged only when a
+		// TLS entry names no hosts (it then applies to every rule host):
+		// others are plain-HTTP hosts on purpose.
+		if slices.ContainsFunc(ing.TLS, func(t diag.IngressTLS) bool { return len(t.Hosts) == 0 }) {
+			for _, h := range ing.RuleHosts {
+				if !slices.Contains(hs, h) {
+					hs = append(hs, h)
+				}
 			}
 		}
 		for _, h := range hs {
@@ -625,7 +631,7 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 			"Restart the devops-jenkins Deployment (kubectl -n kubesphere-devops-system rollout restart deployment devops-jenkins) when no important build runs.",
 		Evidence: []diag.Evidence{
 			{Label: "ConfigMap changed", Value: fmt.Sprintf("%s by %s", j.ConfigChangedAt.Format(time.RFC3339), orDash(j.ConfigChangedBy))},
-			{Label: "Agent images in jenkins-casc-config", Value: orDash(strings.Join(j.ConfigImages, "\n"))},
+			{Label: "Agent images in jenkins-casc-config", Value: orDash(strings.Join(j.ConfigImages, ", "))},
 			{Label: "Running devops-jenkins pods started before the change", Table: pods},
 		},
 	}

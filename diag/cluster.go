@@ -11,13 +11,17 @@ type ClusterFacts struct {
 	// ("" for in-cluster).
 	Server  string `json:"server"`
 	Context string `json:"context,omitempty"`
+	// Reachable is false when the API server did not answer; Error says why.
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
 	// ServerVersion is what /version said (e.g. "v1.36.3").
 	ServerVersion string `json:"serverVersion,omitempty"`
 	// NodeName is the Node object of the swept host ("" when the host is
 	// not a node of this cluster).
 	NodeName string `json:"nodeName,omitempty"`
 
-	// FailedPods are pods with status.phase=Failed (evicted ones among them).
+	// FailedPods are pods in phase Failed (evicted ones among them), found
+	// with CrashLoopPods in one paginated List of all pods not Succeeded.
 	FailedPods []PodFacts `json:"failedPods"`
 	// CrashLoopPods are non-terminal pods with a container waiting in
 	// CrashLoopBackOff.

@@ -36,7 +36,7 @@ const (
 )
 
 // clusterPageSize is the limit of each page of a paginated List.
-const clusterPageSize = 500
+const clusterPageSize = 1000
 
 // ErrNoKubeconfig says no cluster configuration was found at all.
 var ErrNoKubeconfig = errors.New("no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod")
@@ -109,7 +109,9 @@ func gatherCluster(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*di
 	}
 	facts, err := CollectCluster(ctx, kc, hostname)
 	if err != nil {
-		return nil, err
+		// Record where it looked, so the report names the cluster.
+		down := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Error: err.Error()}
+		return func(s *diag.Snapshot) { s.Cluster = down }, err
 	}
 	return func(s *diag.Snapshot) { s.Cluster = facts }, nil
 }
@@ -119,7 +121,7 @@ func gatherCluster(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*di
 // recorded in ClusterFacts.Partial and the rest is still gathered.
 func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag.ClusterFacts, error) {
 	cs := kc.Clientset
-	f := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Partial: map[string]string{}}
+	f := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Reachable: true, Partial: map[string]string{}}
 	var v version.Info
 	body, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
 	if err != nil {
@@ -130,36 +132,32 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 	}
 
 	var mu sync.Mutex
-	partial := func(area string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		f.Partial[area] = describeKubeErr(err)
-	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		pods, err := listPods(ctx, cs, "status.phase=Failed", func(*corev1.Pod) bool { return true })
-		if err != nil {
-			partial(diag.ClusterAreaPods, fmt.Errorf("list failed pods: %w", err))
-			return
-		}
-		mu.Lock()
-		f.FailedPods = pods
-		mu.Unlock()
-	})
-	wg.Go(func() {
+		// One paginated List across all namespaces serves both pod checks:
+		// the server-side field selector drops finished (Succeeded) pods;
+		// Failed ones (evicted among them) and crash-looping ones are kept.
+		// Two Lists (status.phase=Failed, then the rest) would make the
+		// server read every pod from etcd twice.
 		var seen int
-		pods, err := listPods(ctx, cs, "status.phase!=Failed,status.phase!=Succeeded", func(p *corev1.Pod) bool {
+		pods, err := listPods(ctx, cs, "status.phase!=Succeeded", func(p *corev1.Pod) bool {
 			seen++
-			return crashLooping(p)
+			return p.Status.Phase == corev1.PodFailed || crashLooping(p)
 		})
 		mu.Lock()
 		defer mu.Unlock()
-		f.PodsSeen += seen
+		f.PodsSeen = seen
 		if err != nil {
 			f.Partial[diag.ClusterAreaPods] = describeKubeErr(fmt.Errorf("list pods: %w", err))
 			return
 		}
-		f.CrashLoopPods = pods
+		for _, p := range pods {
+			if p.Phase == string(corev1.PodFailed) {
+				f.FailedPods = append(f.FailedPods, p)
+			} else {
+				f.CrashLoopPods = append(f.CrashLoopPods, p)
+			}
+		}
 	})
 	wg.Go(func() {
 		nodes, err := listNodes(ctx, cs)
@@ -217,8 +215,13 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 	return f, nil
 }
 
-// describeKubeErr names the missing permission for a Forbidden error.
+// describeKubeErr says why facts could not be read; the API server's
+// Forbidden message already names the user, verb, resource and namespace,
+// and the hint names the role that grants it.
 func describeKubeErr(err error) string {
+	if apierrors.IsForbidden(err) {
+		return err.Error() + " (bind the ksdoctor-reader ClusterRole, deploy/rbac/reader.yaml)"
+	}
 	return err.Error()
 }
 
@@ -516,7 +519,7 @@ func gatherJenkins(ctx context.Context, cs kubernetes.Interface) (*diag.JenkinsF
 		j.ConfigChangedAt = cm.CreationTimestamp.UTC()
 		j.ConfigChangedBy = "created"
 		for _, mf := range cm.ManagedFields {
-			if mf.Time != nil && mf.Time.UTC().After(j.ConfigChangedAt) {
+			if mf.Time != nil && !mf.Time.UTC().Before(j.ConfigChangedAt) {
 				j.ConfigChangedAt, j.ConfigChangedBy = mf.Time.UTC(), mf.Manager
 			}
 		}

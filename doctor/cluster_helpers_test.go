@@ -1,0 +1,203 @@
+package doctor_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ksdoctor/ksdoctor/act"
+	"github.com/ksdoctor/ksdoctor/checks"
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/gather"
+	"github.com/ksdoctor/ksdoctor/testbed/kube"
+)
+
+// One real kube-apiserver + etcd for every cluster test of the package
+// (starting one takes seconds); each test works in its own namespaces and
+// removes its pods.
+var shared struct {
+	once sync.Once
+	c    *kube.Cluster
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	removeBenchKubeconfig()
+	if shared.c != nil {
+		_ = shared.c.Stop()
+	}
+	os.Exit(code)
+}
+
+func realCluster(t testing.TB) *kube.Cluster {
+	t.Helper()
+	kube.Require(t)
+	shared.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		shared.c, shared.err = kube.StartCluster(ctx)
+	})
+	if shared.err != nil {
+		t.Fatalf("start kube testbed: %v", shared.err)
+	}
+	return shared.c
+}
+
+func clusterChecks() []diag.Check {
+	var out []diag.Check
+	for _, c := range checks.All() {
+		for _, s := range c.Needs {
+			if s == diag.SourceCluster {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// newClusterDoctor builds a doctor for the cluster checks as identity.
+func newClusterDoctor(t testing.TB, c *kube.Cluster, identity string) *doctor.Doctor {
+	t.Helper()
+	g := gather.New(gather.Options{
+		Kubeconfig:    c.WriteKubeconfig(t, identity),
+		SourceTimeout: 60 * time.Second,
+		SweepTimeout:  120 * time.Second,
+	})
+	kc, err := gather.NewKubeClient(g.Options())
+	if err != nil {
+		t.Fatalf("kube client: %v", err)
+	}
+	return &doctor.Doctor{
+		Tool:     diag.Tool{Name: "ksdoctor", Version: "test"},
+		Checks:   clusterChecks(),
+		Config:   diag.DefaultConfig(),
+		Gatherer: g,
+		// The journal goes under a temporary host root, not this machine's /var/lib.
+		Executor: &act.Executor{Kube: kc.Clientset, Workers: 16, HostRoot: t.TempDir()},
+	}
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// namespaces creates namespaces and deletes every pod in them at cleanup
+// (namespaces themselves stay Terminating without a controller manager).
+func namespaces(t *testing.T, cs kubernetes.Interface, names ...string) {
+	t.Helper()
+	ctx := testCtx(t)
+	for _, n := range names {
+		if err := kube.EnsureNamespace(ctx, cs, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		zero := int64(0)
+		for _, n := range names {
+			if err := cs.CoreV1().Pods(n).DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{}); err != nil {
+				t.Errorf("cleanup pods of %s: %v", n, err)
+			}
+		}
+	})
+}
+
+func mustPod(t *testing.T, cs kubernetes.Interface, ns, name string, o kube.PodOptions) *corev1.Pod {
+	t.Helper()
+	p, err := kube.CreatePod(testCtx(t), cs, ns, name, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func finding(r *diag.Report, id string) (diag.Finding, bool) { return r.Finding(id) }
+
+func checkStatus(r *diag.Report, id string) diag.CheckResult {
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	return diag.CheckResult{}
+}
+
+// stepsIn returns the pod targets of rem's plan in namespace ns.
+func stepsIn(rem diag.Remediation, ns string) []*diag.PodTarget {
+	var out []*diag.PodTarget
+	for _, s := range rem.Plan.Steps {
+		if s.Pod != nil && s.Pod.Namespace == ns {
+			out = append(out, s.Pod)
+		}
+	}
+	return out
+}
+
+// certPEM makes a self-signed certificate for names valid from nb to na,
+// returning PEM certificate and PEM private key.
+func certPEM(t *testing.T, nb, na time.Time, names ...string) (crt, key []byte) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: names[0], Organization: []string{"ksdt"}},
+		NotBefore:    nb,
+		NotAfter:     na,
+		DNSNames:     names,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+}
+
+// applyClusterRole creates the ClusterRole in a deploy/rbac manifest and
+// binds it to user.
+func applyClusterRole(t *testing.T, cs kubernetes.Interface, manifest, user string) {
+	t.Helper()
+	b, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(b, &role); err != nil {
+		t.Fatalf("%s: %v", manifest, err)
+	}
+	ctx := testCtx(t)
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create %s: %v", role.Name, err)
+	}
+	if err := kube.GrantClusterRole(ctx, cs, user, role.Name); err != nil {
+		t.Fatal(err)
+	}
+}
