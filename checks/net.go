@@ -91,6 +91,7 @@ func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 	}
 	pid := s.Dockerd.PID
 	return []diag.Finding{{
+		ID:       idIPTablesDisabled,
 		Severity: diag.Warning,
 		Title:    "dockerd runs with --iptables=false",
 		Summary: fmt.Sprintf("dockerd (pid %d) runs with %s: Docker adds no NAT or FORWARD rules for docker0, "+
@@ -336,6 +337,7 @@ func runMasqueradeMissing(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 	}
 	ps := ports(s.Network, link.Name)
 	f := diag.Finding{
+		ID:       idMasqueradeMissing,
 		Severity: sev,
 		Title:    fmt.Sprintf("No MASQUERADE for %s's subnet %s", link.Name, subnet),
 		Summary: fmt.Sprintf("Nothing masquerades %s (%s): containers started outside Kubernetes on this node "+
@@ -443,6 +445,7 @@ func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	f := diag.Finding{
+		ID:       "net.ip-forward-disabled",
 		Severity: diag.Critical,
 		Title:    "IPv4 forwarding is off (net.ipv4.ip_forward = " + fw.Value + ")",
 		Summary:  "The kernel does not forward IPv4 packets: containers and pods cannot reach beyond this node, and traffic to pods from other nodes is dropped.",
@@ -510,6 +513,7 @@ func runBridgeNF(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	f := diag.Finding{
+		ID:       "net.bridge-nf-call-iptables",
 		Severity: diag.Warning,
 		Evidence: []diag.Evidence{{Label: "Bridges in use", Value: strings.Join(used, ", ")}},
 	}
@@ -655,6 +659,7 @@ func runForwardDrop(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	f := diag.Finding{
+		ID:       "net.forward-policy-drop",
 		Severity: diag.Warning,
 		Title:    "FORWARD policy DROP drops " + strings.Join(dropped, " and "),
 		Summary: "The filter FORWARD chain drops by default and no ACCEPT rule covers " + strings.Join(dropped, " or ") +
@@ -749,6 +754,7 @@ func runCIDROverlap(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	return []diag.Finding{{
+		ID:       "net.docker0-cidr-overlap",
 		Severity: diag.Warning,
 		Title:    fmt.Sprintf("%s's subnet %s overlaps %s", link.Name, subnet, plural(len(t.Rows), "other network", "other networks")),
 		Summary: fmt.Sprintf("%s uses %s, which overlaps %s on this node: traffic for those addresses can go to the wrong interface.",
@@ -884,6 +890,7 @@ func runRouting(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		summary = fmt.Sprintf("%s are broken now.", capitalize(strings.Join(broken, " and ")))
 	}
 	return []diag.Finding{{
+		ID:          "net.docker0-vs-pod-routing",
 		Severity:    diag.Info,
 		Title:       "Paths out of the node: docker0 vs pod network",
 		Summary:     summary,
@@ -939,6 +946,7 @@ func runBackendMismatch(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error
 		return nil, nil
 	}
 	return []diag.Finding{{
+		ID:          "net.iptables-backend-mismatch",
 		Severity:    diag.Warning,
 		Title:       "Rules in both iptables-legacy and iptables-nft",
 		Summary:     fmt.Sprintf("Both iptables backends hold rules; the iptables command here uses %s and does not show the others, so rules that should work together may not.", orDash(s.Network.Backend)),

@@ -134,6 +134,11 @@ func TestSeedIncidentDocker0NAT(t *testing.T) {
 	flags := []string{"--host-root", root, "--docker-host", d.Host, "--dockerd-pidfile", d.PIDFile, "--config", cfg}
 	probe := []string{"--probe", "--probe-image", img, "--probe-target", outsideAddr}
 
+	if dir := os.Getenv("KSDOCTOR_RECORD_FIXTURE"); dir != "" {
+		// Records this node as a fixture: checks/fixtures_test.go replays it.
+		os.MkdirAll(dir, 0o755)
+		ksdNS(t, node, append(append([]string{"snapshot", "--output", filepath.Join(dir, "snapshot.json")}, flags...), probe...)...).wantCode(t, 0)
+	}
 	rep := sweepJSON(t, node, append(append([]string{}, flags...), probe...)...)
 	dis := mustFinding(t, rep, "docker.iptables-disabled")
 	masq := mustFinding(t, rep, "net.docker0-masquerade-missing")
