@@ -46,3 +46,11 @@ docs: build
 # 20,000 nat rules and 200 veths in a namespace, in the same run (root).
 bench-net: build
 	./scripts/bench-net.sh
+
+# A broken node (dockerd --iptables=false in a namespace, exited containers,
+# a data-root past 90 %) and ksdoctor on it; demo-down removes all of it.
+demo: build
+	./scripts/demo.sh up
+
+demo-down:
+	./scripts/demo.sh down
