@@ -130,7 +130,7 @@ func TestSeedIncidentDocker0NAT(t *testing.T) {
 
 	root := netHostRoot(t, d.PIDFile)
 	cfg := filepath.Join(t.TempDir(), "cfg.yaml")
-	os.WriteFile(cfg, []byte("timeouts:\n  source: 30s\n  sweep: 60s\n"), 0o644)
+	os.WriteFile(cfg, []byte("timeouts:\n  sweep: 60s\n"), 0o644) // the probe has its own 30 s floor
 	flags := []string{"--host-root", root, "--docker-host", d.Host, "--dockerd-pidfile", d.PIDFile, "--config", cfg}
 	probe := []string{"--probe", "--probe-image", img, "--probe-target", outsideAddr}
 
