@@ -5,7 +5,9 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/ksdoctor
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test unit deps vet fmt-check bench clean docs bench-net demo demo-down
+include testbed/kubeapiserver/kube.mk
+
+.PHONY: all build run test unit deps vet fmt-check bench bench-tui clean docs bench-net demo demo-down
 
 all: build
 
@@ -29,11 +31,18 @@ fmt-check:
 unit:
 	$(GO) test -short ./...
 
-test: deps fmt-check vet build
+test: deps fmt-check vet build kube-apiserver-bin
 	$(GO) test -count=1 -timeout 30m ./...
 
-bench: deps build bench-net
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./...
+bench: deps build bench-tui bench-dockerconf bench-net
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# Time to the TUI's first frame: a Bubble Tea program in-process, and the real
+# binary in tmux against a real dockerd, with 'ksdoctor sweep' and
+# 'ksdoctor --version' as baselines in the same run.
+bench-tui: build
+	$(GO) test -run '^$$' -bench 'FirstFrame' -benchtime 200x -count 1 ./tui
+	$(GO) test -run '^$$' -bench 'TUIFirstFrameTmux' -benchtime 10x -count 1 -timeout 30m ./cmd/ksdoctor
 
 clean:
 	rm -rf bin
@@ -54,3 +63,8 @@ demo: build
 
 demo-down:
 	./scripts/demo.sh down
+
+# Effective dockerd configuration: resolution with 20 drop-ins, and a node sweep without
+# and with the docker configuration checks, in the same run.
+bench-dockerconf:
+	$(GO) test -run '^$$' -bench BenchmarkDockerConf -benchmem -count 5 ./dockerconf/

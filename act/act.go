@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
@@ -13,10 +15,16 @@ import (
 type Executor struct {
 	// Docker is the Docker Engine API (nil when unreachable).
 	Docker DockerAPI
+	// Kube is the Kubernetes API (nil when no cluster is configured).
+	Kube kubernetes.Interface
 	// HostRoot prefixes every host path.
 	HostRoot string
 	// Workers bounds concurrent steps of one kind (default 16).
 	Workers int
+	// Services manages the node's services (nil: systemctl, only with host root /).
+	Services ServiceManager
+	// CopyTree copies a data-root for a migration (nil: RsyncCopy).
+	CopyTree func(ctx context.Context, from, to string) error
 }
 
 // handler applies one step. It returns the outcome, a detail for the user
@@ -37,6 +45,18 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepIPTablesRule:    {apply: addIPTablesRule},
 	diag.StepSysctlSet:       {apply: setSysctl},
 	diag.StepSysctlPersist:   {apply: persistSysctl},
+
+	diag.StepFileEdit:                 {apply: editFile},
+	diag.StepServiceDaemonReload:      {apply: daemonReload},
+	diag.StepServiceRestart:           {apply: restartService},
+	diag.StepServiceStop:              {apply: stopService},
+	diag.StepServiceStart:             {apply: startService},
+	diag.StepServiceRestartOnRollback: {apply: restartOnRollback},
+	diag.StepDockerConfigValidate:     {apply: validateDockerConfig},
+	diag.StepDockerWaitReady:          {apply: waitDockerReady},
+	diag.StepDataRootMigrate:          {apply: migrateDataRoot},
+	diag.StepDeletePod:                {apply: deletePod, parallel: true},
+	diag.StepRestartWorkload:          {apply: restartWorkload},
 }
 
 // Apply runs every step of rem's plan. In a transactional plan the first

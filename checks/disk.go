@@ -23,7 +23,7 @@ layers, volumes, build cache, reclaimable bytes). The prune remediation
 removes exited non-Kubernetes containers, dangling images and unused build
 cache; moving the data-root to a bigger disk is the lasting fix.`,
 	Needs: []diag.Source{diag.SourceFilesystems},
-	Uses:  []diag.Source{diag.SourceDocker},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerConf},
 	Wants: func(s *diag.Snapshot, cfg *diag.Config) []diag.Source {
 		fs, ok := s.FilesystemFor(purposeDockerRoot)
 		if !ok || fs.Error != "" || !s.Has(diag.SourceDocker) || s.DockerDisk != nil {
@@ -91,6 +91,9 @@ func runDockerRootUsage(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, err
 		}
 	} else if !s.Has(diag.SourceDocker) {
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Docker breakdown", Value: "unavailable: the Docker daemon did not answer"})
+	}
+	if s.Docker != nil && s.Docker.Reachable {
+		f.Remediations = append(f.Remediations, DataRootMigrateRemediation(s))
 	}
 	return []diag.Finding{f}, nil
 }

@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite fixtures/*/expected.json from t
 // expectation is what a fixture scenario must produce: every finding by
 // ID with its severity, links and remediation IDs, and every check's status.
 type expectation struct {
-	Findings []expectedFinding     `json:"findings"`
+	Findings []expectedFinding      `json:"findings"`
 	Checks   map[string]diag.Status `json:"checks"`
 }
 

@@ -54,3 +54,10 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -284,13 +284,6 @@ func chainTable(t *diag.IPTable, chain string, limit int) *diag.Table {
 	return out
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // netWantsProbe asks for the active probe when the configuration enables it.
 func netWantsProbe(s *diag.Snapshot, cfg *diag.Config) []diag.Source {
 	if cfg != nil && cfg.Net.Probe && s.Has(diag.SourceNetwork) {

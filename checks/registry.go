@@ -16,6 +16,17 @@ func All() []diag.Check {
 		NetDocker0CIDROverlap,
 		NetDocker0VsPodRouting,
 		NetIPTablesBackendMismatch,
+		DockerConfigUnparseable,
+		DockerConfigConflict,
+		DockerOptionsDrift,
+		DockerBaselineDrift,
+		DockerLogRotationMissing,
+		DockerEffectiveConfig,
+		K8sNodeConditions,
+		K8sEvictedPods,
+		K8sCrashLoopPods,
+		K8sIngressTLS,
+		DevopsJenkinsCascStale,
 	}
 }
 

@@ -1,4 +1,187 @@
 package diag
 
-// ClusterFacts holds what the Kubernetes API said about the cluster.
-type ClusterFacts struct{}
+import "time"
+
+// ClusterFacts holds what the Kubernetes API said about the cluster: only
+// the facts the cluster checks judge, so a recorded sweep replays offline
+// and a snapshot of a big cluster stays small. Secret data never enters it:
+// TLS secrets are reduced to parsed certificate facts.
+type ClusterFacts struct {
+	// Server is the API server URL, Context the kubeconfig context used
+	// ("" for in-cluster).
+	Server  string `json:"server"`
+	Context string `json:"context,omitempty"`
+	// ServerVersion is what /version said (e.g. "v1.36.3").
+	ServerVersion string `json:"serverVersion,omitempty"`
+	// NodeName is the Node object of the swept host ("" when the host is
+	// not a node of this cluster).
+	NodeName string `json:"nodeName,omitempty"`
+
+	// FailedPods are pods with status.phase=Failed (evicted ones among them).
+	FailedPods []PodFacts `json:"failedPods"`
+	// CrashLoopPods are non-terminal pods with a container waiting in
+	// CrashLoopBackOff.
+	CrashLoopPods []PodFacts `json:"crashLoopPods"`
+	// PodsSeen counts the pods listed to find the above.
+	PodsSeen int `json:"podsSeen"`
+
+	Ingresses []IngressFacts `json:"ingresses"`
+	// TLSSecrets are the secrets Ingresses reference, keyed "namespace/name".
+	TLSSecrets map[string]*TLSSecretFacts `json:"tlsSecrets,omitempty"`
+	Nodes      []NodeFacts                `json:"nodes"`
+
+	// Jenkins is KubeSphere DevOps' Jenkins, nil when not installed.
+	Jenkins *JenkinsFacts `json:"jenkins,omitempty"`
+	// Partial lists facts that could not be read (e.g. "ingresses: forbidden"),
+	// so the checks that need them say so instead of passing silently.
+	Partial map[string]string `json:"partial,omitempty"`
+}
+
+// Cluster fact areas named in ClusterFacts.Partial.
+const (
+	ClusterAreaPods      = "pods"
+	ClusterAreaIngresses = "ingresses"
+	ClusterAreaSecrets   = "secrets"
+	ClusterAreaNodes     = "nodes"
+	ClusterAreaJenkins   = "jenkins"
+)
+
+// PodFacts is one pod as the checks need it.
+type PodFacts struct {
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
+	UID       string    `json:"uid"`
+	Node      string    `json:"node,omitempty"`
+	Phase     string    `json:"phase"`
+	Reason    string    `json:"reason,omitempty"`
+	Message   string    `json:"message,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	// Owner is the controlling owner as "Kind/name" ("" for a bare pod).
+	Owner      string            `json:"owner,omitempty"`
+	Containers []ContainerStatus `json:"containers,omitempty"`
+}
+
+// ContainerStatus is one container's state in a pod.
+type ContainerStatus struct {
+	Name          string `json:"name"`
+	Image         string `json:"image,omitempty"`
+	Init          bool   `json:"init,omitempty"`
+	RestartCount  int32  `json:"restartCount"`
+	WaitingReason string `json:"waitingReason,omitempty"`
+	// Last termination (lastState.terminated).
+	LastReason   string    `json:"lastReason,omitempty"`
+	LastExitCode int32     `json:"lastExitCode,omitempty"`
+	LastFinished time.Time `json:"lastFinished,omitzero"`
+}
+
+// IngressFacts is one networking.k8s.io/v1 Ingress.
+type IngressFacts struct {
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	Class     string    `json:"class,omitempty"`
+	// RuleHosts are the hosts of spec.rules.
+	RuleHosts []string     `json:"ruleHosts,omitempty"`
+	TLS       []IngressTLS `json:"tls,omitempty"`
+}
+
+// IngressTLS is one spec.tls entry.
+type IngressTLS struct {
+	Hosts      []string `json:"hosts,omitempty"`
+	SecretName string   `json:"secretName,omitempty"`
+}
+
+// TLSSecretFacts is what a referenced secret holds, without its data.
+type TLSSecretFacts struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Found is false when the secret does not exist.
+	Found bool   `json:"found"`
+	Type  string `json:"type,omitempty"`
+	// Error says why the secret could not be read or its certificate parsed.
+	Error string `json:"error,omitempty"`
+	// KeyError is set when tls.key is missing or does not match the
+	// certificate (the key itself is never recorded).
+	KeyError string `json:"keyError,omitempty"`
+	// Certs is the chain in tls.crt, leaf first.
+	Certs []CertFacts `json:"certs,omitempty"`
+}
+
+// Leaf returns the first certificate, or nil.
+func (s *TLSSecretFacts) Leaf() *CertFacts {
+	if s == nil || len(s.Certs) == 0 {
+		return nil
+	}
+	return &s.Certs[0]
+}
+
+// CertFacts is a parsed X.509 certificate, public parts only.
+type CertFacts struct {
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer,omitempty"`
+	DNSNames  []string  `json:"dnsNames,omitempty"`
+	IPs       []string  `json:"ips,omitempty"`
+	NotBefore time.Time `json:"notBefore"`
+	NotAfter  time.Time `json:"notAfter"`
+	Serial    string    `json:"serial,omitempty"`
+	// DER is the certificate itself (public), kept so checks can run
+	// crypto/x509's own host verification on replay.
+	DER []byte `json:"der,omitempty"`
+}
+
+// NodeFacts is one Node and its conditions.
+type NodeFacts struct {
+	Name       string          `json:"name"`
+	Conditions []NodeCondition `json:"conditions,omitempty"`
+	// Unschedulable is spec.unschedulable (cordoned).
+	Unschedulable bool `json:"unschedulable,omitempty"`
+}
+
+// NodeCondition is one status condition of a node.
+type NodeCondition struct {
+	Type           string    `json:"type"`
+	Status         string    `json:"status"`
+	Reason         string    `json:"reason,omitempty"`
+	Message        string    `json:"message,omitempty"`
+	LastTransition time.Time `json:"lastTransition,omitzero"`
+}
+
+// JenkinsFacts is KubeSphere DevOps' Jenkins: its CasC ConfigMap and the
+// pods of the devops-jenkins Deployment.
+type JenkinsFacts struct {
+	Namespace string `json:"namespace"`
+	// ConfigMapFound is false when jenkins-casc-config does not exist.
+	ConfigMapFound bool `json:"configMapFound"`
+	// ConfigChangedAt is the newest managedFields time of the ConfigMap
+	// (else its creation time).
+	ConfigChangedAt time.Time `json:"configChangedAt,omitzero"`
+	// ConfigChangedBy is the field manager of that newest change.
+	ConfigChangedBy string `json:"configChangedBy,omitempty"`
+	// ConfigImages are the container images named in the ConfigMap's data.
+	ConfigImages []string `json:"configImages,omitempty"`
+	// DeploymentFound is false when the devops-jenkins Deployment does not exist.
+	DeploymentFound bool   `json:"deploymentFound"`
+	Deployment      string `json:"deployment,omitempty"`
+	// RestartedAt is the pod template's kubectl.kubernetes.io/restartedAt.
+	RestartedAt string     `json:"restartedAt,omitempty"`
+	Pods        []PodFacts `json:"pods,omitempty"`
+}
+
+// PodTarget names a pod a step acts on. UID is a precondition: a pod
+// recreated under the same name has another UID and is left alone.
+type PodTarget struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	UID       string `json:"uid"`
+}
+
+// WorkloadTarget names a workload to restart and the restartedAt value to
+// stamp on its pod template (fixed when the plan is made, so applying the
+// plan twice restarts once).
+type WorkloadTarget struct {
+	Kind        string `json:"kind"` // "Deployment"
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
+	RestartedAt string `json:"restartedAt"`
+}

@@ -11,10 +11,12 @@ import (
 // Config holds thresholds and options, loaded from the YAML file named by
 // --config. Zero fields take the defaults.
 type Config struct {
-	Disk             DiskConfig    `json:"disk"`
-	ExitedContainers ExitedConfig  `json:"exitedContainers"`
-	Timeouts         TimeoutConfig `json:"timeouts"`
-	Net              NetConfig     `json:"net"`
+	Disk             DiskConfig     `json:"disk"`
+	ExitedContainers ExitedConfig   `json:"exitedContainers"`
+	Timeouts         TimeoutConfig  `json:"timeouts"`
+	Net              NetConfig      `json:"net"`
+	DockerBaseline   DockerBaseline `json:"dockerBaseline"`
+	Cluster          ClusterConfig  `json:"cluster"`
 }
 
 // DiskConfig sets the usage thresholds for the Docker data-root filesystem,
@@ -82,6 +84,9 @@ func (c *Config) fill() {
 	if c.ExitedContainers.WarnBytes == 0 {
 		c.ExitedContainers.WarnBytes = 1 << 30
 	}
+	if c.Cluster.CertExpiryDays == 0 {
+		c.Cluster.CertExpiryDays = 14
+	}
 	if c.Timeouts.Source.Duration == 0 {
 		c.Timeouts.Source.Duration = 5 * time.Second
 	}
@@ -132,4 +137,11 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// ClusterConfig tunes the cluster checks.
+type ClusterConfig struct {
+	// CertExpiryDays: an Ingress certificate expiring within this many days
+	// is a warning (default 14).
+	CertExpiryDays int `json:"certExpiryDays"`
 }

@@ -21,7 +21,9 @@ func snapWith(sources map[Source]bool) *Snapshot {
 }
 
 func finding(sev Severity) func(*Snapshot, *Config) ([]Finding, error) {
-	return func(*Snapshot, *Config) ([]Finding, error) { return []Finding{{Severity: sev, Title: "t", Summary: "s"}}, nil }
+	return func(*Snapshot, *Config) ([]Finding, error) {
+		return []Finding{{Severity: sev, Title: "t", Summary: "s"}}, nil
+	}
 }
 
 func resultByID(t *testing.T, r *Report, id string) CheckResult {

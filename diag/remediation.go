@@ -59,6 +59,34 @@ const (
 	StepSysctlSet StepKind = "net.sysctl.set"
 	// StepSysctlPersist writes a sysctl.d file so the value survives a reboot (Sysctl).
 	StepSysctlPersist StepKind = "net.sysctl.persist"
+
+	// StepFileEdit replaces a file's content (File), refusing when the file changed since
+	// the preview; a timestamped backup is kept beside it and the undo restores it.
+	StepFileEdit StepKind = "file.edit"
+	// StepServiceDaemonReload makes the service manager reread unit files.
+	StepServiceDaemonReload StepKind = "service.daemon-reload"
+	// StepServiceRestart restarts a service (Service).
+	StepServiceRestart StepKind = "service.restart"
+	// StepServiceStop and StepServiceStart stop and start a service (Service); the undo
+	// of each does the opposite.
+	StepServiceStop  StepKind = "service.stop"
+	StepServiceStart StepKind = "service.start"
+	// StepServiceRestartOnRollback does nothing when applied; when the plan rolls back, its
+	// undo (run after the files are restored) reloads units and restarts the service.
+	StepServiceRestartOnRollback StepKind = "service.restart-on-rollback"
+	// StepDockerConfigValidate resolves dockerd's configuration as it now is on disk and
+	// fails when dockerd would refuse to start with it.
+	StepDockerConfigValidate StepKind = "docker.config.validate"
+	// StepDockerWaitReady waits until the Docker API answers again.
+	StepDockerWaitReady StepKind = "docker.wait-ready"
+	// StepDataRootMigrate copies Docker's data-root to a new place and points dockerd at
+	// it (Migration); the undo puts everything back.
+	StepDataRootMigrate StepKind = "docker.data-root.migrate"
+	// StepDeletePod deletes one pod with a UID precondition (Pod).
+	StepDeletePod StepKind = "k8s.pod.delete"
+	// StepRestartWorkload rolls a Deployment's pods as `kubectl rollout
+	// restart` does (Workload).
+	StepRestartWorkload StepKind = "k8s.workload.restart"
 )
 
 // Step is one action of a plan. Exactly one payload field matches Kind.
@@ -70,8 +98,13 @@ type Step struct {
 	Container *ContainerTarget `json:"container,omitempty"`
 	Image     *ImageTarget     `json:"image,omitempty"`
 
-	IPTablesRule *IPTablesRule `json:"iptablesRule,omitempty"`
-	Sysctl       *SysctlChange `json:"sysctl,omitempty"`
+	IPTablesRule *IPTablesRule   `json:"iptablesRule,omitempty"`
+	Sysctl       *SysctlChange   `json:"sysctl,omitempty"`
+	File         *FileEdit       `json:"file,omitempty"`
+	Service      *ServiceTarget  `json:"service,omitempty"`
+	Migration    *DataRootMove   `json:"migration,omitempty"`
+	Pod          *PodTarget      `json:"pod,omitempty"`
+	Workload     *WorkloadTarget `json:"workload,omitempty"`
 }
 
 // ContainerTarget names a container a step acts on. Removal never forces:

@@ -83,8 +83,14 @@ func (e *NotNeededError) Error() string {
 // Apply applies the candidate's plan, then gathers fresh facts for its check
 // and runs it again: the result is verified when the check no longer offers
 // this remediation for the same finding.
-func (d *Doctor) Apply(ctx context.Context, cand *Candidate) *diag.ApplyResult {
-	res := d.Executor.Apply(ctx, cand.Remediation)
+func (d *Doctor) Apply(ctx context.Context, cand *Candidate) (res *diag.ApplyResult) {
+	res = d.Executor.Apply(ctx, cand.Remediation)
+	defer func() {
+		// Every applied remediation goes to the journal, whatever its outcome.
+		if err := d.Executor.Record(act.NewJournalRecord(cand.Finding.ID, cand.Remediation, res)); err != nil {
+			res.VerifyDetail += "; not journaled: " + err.Error()
+		}
+	}()
 	if res.Error != "" && res.Count(diag.OutcomeDone) == 0 {
 		res.VerifyDetail = "not re-checked: nothing was applied"
 		return res

@@ -32,6 +32,10 @@ type Options struct {
 	Probe       bool
 	ProbeImage  string
 	ProbeTarget string
+	// Kubeconfig and KubeContext choose the cluster ("" takes the standard
+	// loading rules: $KUBECONFIG, ~/.kube/config, in-cluster).
+	Kubeconfig  string
+	KubeContext string
 }
 
 // Gatherer collects facts into snapshots.
@@ -123,6 +127,8 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceDockerdProc: {fn: gatherDockerdProcess},
 	diag.SourceNetwork:     {fn: gatherNetwork},
 	diag.SourceNetProbe:    {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe, minTimeout: 30 * time.Second},
+	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
+	diag.SourceCluster:     {deps: []diag.Source{diag.SourceHost}, fn: gatherCluster},
 }
 
 // Known reports whether src has a gatherer.

@@ -82,7 +82,34 @@ func RedactString(s string) string {
 			s = re.ReplaceAllString(s, "[token redacted]")
 		}
 	}
-	return s
+	return urlUserinfo.ReplaceAllString(s, "${1}[redacted]@")
+}
+
+// urlUserinfo matches the user:password part of a URL (HTTP_PROXY=http://u:p@host).
+var urlUserinfo = regexp.MustCompile(`(://)[^/\s:@"']+:[^/\s@"']+@`)
+
+// redactSteps copies steps, masking secrets in file contents a plan would write.
+func redactSteps(steps []diag.Step) []diag.Step {
+	if len(steps) == 0 {
+		return steps
+	}
+	out := make([]diag.Step, len(steps))
+	for i, st := range steps {
+		if st.File != nil {
+			fe := *st.File
+			fe.Content, fe.Diff = RedactString(fe.Content), RedactString(fe.Diff)
+			st.File = &fe
+		}
+		if st.Migration != nil && st.Migration.Edit != nil {
+			m := *st.Migration
+			fe := *m.Edit
+			fe.Content, fe.Diff = RedactString(fe.Content), RedactString(fe.Diff)
+			m.Edit = &fe
+			st.Migration = &m
+		}
+		out[i] = st
+	}
+	return out
 }
 
 // Redact returns a copy of r with every free-text field passed through
@@ -121,6 +148,7 @@ func Redact(r *diag.Report) *diag.Report {
 		rems := make([]diag.Remediation, len(f.Remediations))
 		for j, rem := range f.Remediations {
 			rem.Preview = RedactString(rem.Preview)
+			rem.Plan.Steps = redactSteps(rem.Plan.Steps)
 			rems[j] = rem
 		}
 		f.Remediations = rems

@@ -12,8 +12,8 @@ import (
 func sample() *diag.Report {
 	fs := []diag.Finding{
 		{ID: "net.masq", Check: "net.masq", Severity: diag.Critical, Title: "No MASQUERADE", Summary: "containers cannot reach out",
-			CausedBy: []string{"docker.iptables-disabled"},
-			Evidence: []diag.Evidence{{Label: "Rule", Value: "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"}},
+			CausedBy:     []string{"docker.iptables-disabled"},
+			Evidence:     []diag.Evidence{{Label: "Rule", Value: "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"}},
 			Remediations: []diag.Remediation{{ID: "net.masq/add-rule", Title: "Add the rule", Risk: diag.RiskLow, Preview: "iptables -t nat -A ..."}}},
 		{ID: "docker.iptables-disabled", Check: "docker.iptables-disabled", Severity: diag.Warning, Title: "iptables off", Summary: "dockerd --iptables=false",
 			Evidence: []diag.Evidence{{Label: "Secret", Value: "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----"},

@@ -65,6 +65,8 @@ type globals struct {
 	configPath string
 	pidFile    string
 	net        netFlags
+	kubeconfig string
+	kubeCtx    string
 	exitCode   int // set by commands that report findings
 }
 
@@ -119,16 +121,23 @@ envelope: preview, confirm, apply, re-check.`,
 	pf.StringVar(&g.configPath, "config", "", "YAML file with thresholds and options")
 	pf.StringVar(&g.pidFile, "dockerd-pidfile", "/var/run/docker.pid", "dockerd's pidfile, as a path on the node")
 	addNetFlags(pf, &g.net)
+	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig for the cluster checks (default $KUBECONFIG, ~/.kube/config, in-cluster)")
+	pf.StringVar(&g.kubeCtx, "context", "", "kubeconfig context to use (default the current context)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fail(exitCannot, "run 'ksdoctor --help' for usage", "%v", err)
 	})
-	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io))
+	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io), newTUICmd(io, g))
+	root.AddCommand(newJournalCmd(io, g))
 	_ = ctx
 	return root
 }
 
-// runDefault is what plain "ksdoctor" does: a sweep with the defaults.
+// runDefault is what plain "ksdoctor" does: the terminal UI when stdin and
+// stdout are terminals, otherwise a sweep with the defaults.
 func runDefault(cmd *cobra.Command, io streams, g *globals) error {
+	if io.isTerminal(io.in) && io.isTerminal(io.out) {
+		return runTUI(cmd.Context(), io, g, &tuiFlags{exportDir: "."})
+	}
 	return runSweep(cmd.Context(), io, g, &sweepFlags{format: "text"})
 }
 
@@ -151,12 +160,17 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 		SourceTimeout:  min(cfg.Timeouts.Source.Duration, timeout),
 		SweepTimeout:   timeout,
 		DockerdPIDFile: g.pidFile,
+		Kubeconfig:     g.kubeconfig,
+		KubeContext:    g.kubeCtx,
 	}
 	g.net.apply(cfg, &gopts)
 	ga := gather.New(gopts)
 	ex := &act.Executor{HostRoot: g.hostRoot}
 	if cli, err := ga.DockerClient(); err == nil {
 		ex.Docker = cli
+	}
+	if kc, err := gather.NewKubeClient(ga.Options()); err == nil {
+		ex.Kube = kc.Clientset
 	}
 	return &doctor.Doctor{
 		Tool:     diag.Tool{Name: "ksdoctor", Version: version},

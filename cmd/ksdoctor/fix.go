@@ -20,6 +20,24 @@ func allChecks() []diag.Check { return checks.All() }
 
 type fixFlags struct {
 	dryRun, yes bool
+	// to and symlink are inputs of disk.docker-root-usage/migrate.
+	to      string
+	symlink bool
+}
+
+// inputs are the values remediations asked for (Remediation.Input).
+func (f *fixFlags) inputs() map[string]string {
+	in := map[string]string{}
+	if f.to != "" {
+		in["to"] = f.to
+	}
+	if f.symlink {
+		in["symlink"] = "true"
+	}
+	if len(in) == 0 {
+		return nil
+	}
+	return in
 }
 
 func newFixCmd(io streams, g *globals) *cobra.Command {
@@ -39,6 +57,8 @@ when one was refused, failed or did not verify, 3 when it could not run.`,
 	}
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the preview only")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "apply without asking")
+	cmd.Flags().StringVar(&f.to, "to", "", "new data-root directory, for disk.docker-root-usage/migrate")
+	cmd.Flags().BoolVar(&f.symlink, "symlink", false, "with --to: leave the old data-root path as a symlink instead of changing data-root")
 	return cmd
 }
 
@@ -56,7 +76,7 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 	in := bufio.NewReader(io.in)
 	failed := false
 	for _, id := range ids {
-		cand, err := d.Prepare(ctx, id, nil)
+		cand, err := d.Prepare(ctx, id, f.inputs())
 		var nn *doctor.NotNeededError
 		if errors.As(err, &nn) {
 			fmt.Fprintf(io.out, "%s: nothing to do: %v\n", id, err)
@@ -66,6 +86,13 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 			return fail(exitFixFail, "run 'ksdoctor sweep' to see the node's state", "%s: %v", id, err)
 		}
 		rem := cand.Remediation
+		if rem.Input != nil && len(rem.Plan.Steps) == 0 {
+			if f.inputs()[rem.Input.Name] != "" {
+				return fail(exitFixFail, "choose another --"+rem.Input.Name, "%s: %s", id, rem.Preview)
+			}
+			fmt.Fprintf(io.out, "%s\n\n%s\n", rem.Title, rem.Preview)
+			return fail(exitFixFail, "give the value with --"+rem.Input.Name, "%s needs %s: %s", id, rem.Input.Name, rem.Input.Prompt)
+		}
 		fmt.Fprintf(io.out, "%s (%s risk)\nFinding: %s\n\n%s\n\n", rem.Title, rem.Risk, cand.Finding.Title, rem.Preview)
 		if f.dryRun {
 			fmt.Fprintf(io.out, "dry run: nothing changed\n")

@@ -33,7 +33,7 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("count: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cli, err := client.NewClientWithOpts(client.WithHost(args[0]), client.WithAPIVersionNegotiation())
 	if err != nil {

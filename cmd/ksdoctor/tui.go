@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/tui"
+)
+
+type tuiFlags struct {
+	from, include, skip, exportDir string
+	readOnly                       bool
+}
+
+func newTUICmd(io streams, g *globals) *cobra.Command {
+	f := &tuiFlags{}
+	cmd := &cobra.Command{
+		Use:   "tui",
+		Short: "Open the interactive terminal UI (what plain 'ksdoctor' does on a terminal)",
+		Long: `The terminal UI sweeps the node live, lists the findings by severity, shows
+each one's evidence and causes, and applies a fix with one key after showing
+its exact plan: y applies, any other key cancels, and high-risk fixes need
+the node's hostname typed. The check then runs again to verify. 'e' exports
+the report (JSON and Markdown, mode 0600) with the fixes applied.
+--read-only removes every fix key; --from browses a recorded snapshot with
+fixes disabled. Exit code 0, or 4 when a fix applied in the session failed
+or did not verify.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTUI(cmd.Context(), io, g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.from, "from", "", "browse a recorded snapshot (fixes disabled)")
+	fl.BoolVar(&f.readOnly, "read-only", false, "no remediation keys at all")
+	fl.StringVar(&f.include, "checks", "", "comma-separated check IDs to run (default all)")
+	fl.StringVar(&f.skip, "skip", "", "comma-separated check IDs to leave out")
+	fl.StringVar(&f.exportDir, "export-dir", ".", "directory 'e' writes the report files to")
+	return cmd
+}
+
+func runTUI(ctx context.Context, io streams, g *globals, f *tuiFlags) error {
+	if !io.isTerminal(io.in) || !io.isTerminal(io.out) {
+		return fail(exitCannot, "run 'ksdoctor sweep' for a report without a terminal", "the terminal UI needs a terminal on stdin and stdout")
+	}
+	sel, err := selectChecks(f.include, f.skip)
+	if err != nil {
+		return err
+	}
+	d, err := g.newDoctor(sel)
+	if err != nil {
+		return err
+	}
+	defer d.Gatherer.Close()
+	opts := tui.Options{Checks: sel, ReadOnly: f.readOnly, ExportDir: f.exportDir}
+	if f.from != "" {
+		snap, err := diag.ReadSnapshotFile(f.from)
+		if err != nil {
+			return fail(exitCannot, "pass a file written by 'ksdoctor snapshot --output FILE'", "%v", err)
+		}
+		opts.From, opts.FromPath = snap, f.from
+	}
+	res, err := tui.Run(ctx, d, opts, io.in, io.out)
+	if err != nil {
+		return fail(exitCannot, "run 'ksdoctor sweep' for a plain report", "%v", err)
+	}
+	for _, a := range res.Applied {
+		if a.Error != "" || !a.Verified {
+			g.exitCode = exitFixFail
+		}
+	}
+	return nil
+}

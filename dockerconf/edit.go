@@ -1,0 +1,124 @@
+package dockerconf
+
+import (
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+	"testing/fstest"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+)
+
+// logicalLine returns the byte range of the (1-based) line and the lines continued from
+// it with a trailing backslash.
+func logicalLine(content string, line int) (int, int, error) {
+	if line < 1 {
+		return 0, 0, fmt.Errorf("no line number to edit")
+	}
+	start := 0
+	for l := 1; l < line; l++ {
+		i := strings.IndexByte(content[start:], '\n')
+		if i < 0 {
+			return 0, 0, fmt.Errorf("line %d is past the end of the file", line)
+		}
+		start += i + 1
+	}
+	end := start
+	for {
+		i := strings.IndexByte(content[end:], '\n')
+		if i < 0 {
+			return start, len(content), nil
+		}
+		seg := strings.TrimRight(content[end:end+i], " \t\r")
+		end += i
+		if !strings.HasSuffix(seg, "\\") {
+			return start, end, nil
+		}
+		end++
+	}
+}
+
+// tokenPattern matches the words as a sequence separated by blanks, standing alone
+// (bounded by blanks, quotes, '=' or the line's ends).
+func tokenPattern(words []string) *regexp.Regexp {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = regexp.QuoteMeta(w)
+	}
+	return regexp.MustCompile(`(^|[\s"'=])(` + strings.Join(q, `(?:\s|\\\n)+`) + `)([\s"']|\\|$)`)
+}
+
+// RemoveWords removes the words (one occurrence, as a sequence) from the logical line,
+// together with the blank before them.
+func RemoveWords(content string, line int, words []string) (string, error) {
+	start, end, err := logicalLine(content, line)
+	if err != nil {
+		return "", err
+	}
+	seg := content[start:end]
+	m := tokenPattern(words).FindStringSubmatchIndex(seg)
+	if m == nil {
+		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
+	}
+	from, to := m[4], m[5]
+	// Eat the blanks before (or, at the start of a value, after) the words.
+	if from > 0 && (seg[from-1] == ' ' || seg[from-1] == '\t') {
+		for from > 0 && (seg[from-1] == ' ' || seg[from-1] == '\t') {
+			from--
+		}
+	} else {
+		for to < len(seg) && (seg[to] == ' ' || seg[to] == '\t') {
+			to++
+		}
+	}
+	return content[:start] + seg[:from] + seg[to:] + content[end:], nil
+}
+
+// InsertAfterWords inserts " text" right after the words on the logical line.
+func InsertAfterWords(content string, line int, words []string, text string) (string, error) {
+	start, end, err := logicalLine(content, line)
+	if err != nil {
+		return "", err
+	}
+	seg := content[start:end]
+	ms := tokenPattern(words).FindAllStringSubmatchIndex(seg, -1)
+	if ms == nil {
+		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
+	}
+	at := ms[len(ms)-1][5]
+	return content[:start] + seg[:at] + " " + text + seg[at:] + content[end:], nil
+}
+
+// ReplaceWords replaces the words (one occurrence) on the logical line with repl.
+func ReplaceWords(content string, line int, words []string, repl string) (string, error) {
+	start, end, err := logicalLine(content, line)
+	if err != nil {
+		return "", err
+	}
+	seg := content[start:end]
+	m := tokenPattern(words).FindStringSubmatchIndex(seg)
+	if m == nil {
+		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
+	}
+	return content[:start] + seg[:m[4]] + repl + seg[m[5]:] + content[end:], nil
+}
+
+// Predict resolves the configuration as it would be with edits (node path → new content)
+// applied to the files recorded in facts. It does no I/O.
+func Predict(facts *diag.DockerConfFacts, edits map[string]string) *diag.DockerConfFacts {
+	return Resolve(overlay(facts, edits), nil)
+}
+
+func overlay(facts *diag.DockerConfFacts, edits map[string]string) fs.FS {
+	m := fstest.MapFS{}
+	for _, f := range facts.Files {
+		if f.Exists {
+			m[strings.TrimPrefix(f.Path, "/")] = &fstest.MapFile{Data: []byte(f.Content), Mode: fs.FileMode(f.Mode)}
+		}
+	}
+	for p, c := range edits {
+		m[strings.TrimPrefix(p, "/")] = &fstest.MapFile{Data: []byte(c), Mode: 0o644}
+	}
+	return m
+}

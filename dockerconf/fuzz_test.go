@@ -1,0 +1,77 @@
+package dockerconf
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// FuzzDaemonJSON: the loader never panics, errors carry a position, and every edit of a
+// file that parses gives a file that parses.
+func FuzzDaemonJSON(f *testing.F) {
+	f.Add([]byte("{\n  \"log-opts\": {\"max-size\": \"10m\"},\n  \"debug\": true\n}\n"))
+	f.Add([]byte("{}"))
+	f.Add([]byte(""))
+	f.Add([]byte("{\"iptables\": false,}"))
+	f.Add([]byte("[1,2]"))
+	f.Add([]byte("{\"a\":1}{\"b\":2}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseDaemonJSON(data)
+		if err != nil {
+			if pe, ok := err.(*PosError); !ok || pe.Line < 1 || pe.Column < 0 {
+				t.Fatalf("error without a position: %v", err)
+			}
+			return
+		}
+		_ = d.Options("/etc/docker/daemon.json")
+		for _, edit := range []func() ([]byte, error){
+			func() ([]byte, error) { return d.Set("iptables", true) },
+			func() ([]byte, error) { return d.Set("log-opts", map[string]string{"max-size": "100m"}) },
+			func() ([]byte, error) {
+				if len(d.Directives) == 0 {
+					return d.Data, nil
+				}
+				return d.Delete(d.Directives[0].Key)
+			},
+		} {
+			out, err := edit()
+			if err != nil {
+				continue // refused, never a broken file
+			}
+			if _, err := ParseDaemonJSON(out); err != nil {
+				t.Fatalf("edit produced a file that does not parse: %v\n%s", err, out)
+			}
+		}
+	})
+}
+
+// FuzzUnitAndOpts: resolving a drop-in and a DOCKER_OPTS value never panics, and problems
+// name the file.
+func FuzzUnitAndOpts(f *testing.F) {
+	f.Add("[Service]\nEnvironment=\"DOCKER_OPTS=--iptables=false --log-opt max-size=10m\"\n", "--debug -H fd:// --bip 10.1.0.1/24")
+	f.Add("[Service]\nExecStart=\nExecStart=/usr/bin/dockerd $DOCKER_OPTS ${X}\n", "'--label=a b' \"--dns\" 1.1.1.1")
+	f.Add("[Service\nfoo", "--log-opt")
+	f.Add("[Service]\nEnvironment=A=1 \\\n  B=2\n", "-Hunix:///s -D -l debug --")
+	f.Add("[Service]\nEnvironmentFile=-/etc/default/docker\n", "\"unterminated")
+	f.Fuzz(func(t *testing.T, dropIn, opts string) {
+		fsys := fstest.MapFS{
+			"lib/systemd/system/docker.service":                       {Data: []byte("[Service]\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n")},
+			"etc/systemd/system/docker.service.d/docker-options.conf": {Data: []byte(dropIn)},
+			"etc/default/docker":                                      {Data: []byte("DOCKER_OPTS=" + opts + "\n")},
+		}
+		facts := Resolve(fsys, append([]string{"dockerd"}, strings.Fields(opts)...))
+		for _, p := range facts.Problems {
+			if p.File == "" {
+				t.Fatalf("problem without a file: %+v", p)
+			}
+		}
+		ws, err := SplitWords(opts)
+		if err == nil {
+			for _, w := range ws {
+				if w.Raw == "" {
+					t.Fatalf("empty raw word in %q", opts)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,569 @@
+package gather
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+)
+
+// KubeSphere DevOps names (FIELD-NOTES: Jenkins configuration-as-code).
+const (
+	JenkinsNamespace  = "kubesphere-devops-system"
+	JenkinsConfigMap  = "jenkins-casc-config"
+	JenkinsDeployment = "devops-jenkins"
+)
+
+// clusterPageSize is the limit of each page of a paginated List.
+const clusterPageSize = 500
+
+// ErrNoKubeconfig says no cluster configuration was found at all.
+var ErrNoKubeconfig = errors.New("no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod")
+
+// KubeClient is a Kubernetes client with where it points.
+type KubeClient struct {
+	Clientset kubernetes.Interface
+	Config    *rest.Config
+	// Context is the kubeconfig context in use ("" in-cluster).
+	Context string
+}
+
+// NewKubeClient loads the cluster configuration with the standard rules:
+// --kubeconfig (opts.Kubeconfig), else $KUBECONFIG, else ~/.kube/config,
+// else the in-cluster service account; opts.KubeContext overrides the
+// current context. The client speaks protobuf and is rate limited like
+// kubectl, a little higher for bulk deletes (the server's priority and
+// fairness still applies).
+func NewKubeClient(opts Options) (*KubeClient, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if opts.Kubeconfig != "" {
+		if _, err := os.Stat(opts.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("kubeconfig %s: %w", opts.Kubeconfig, err)
+		}
+		rules.ExplicitPath = opts.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.KubeContext}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		if clientcmd.IsEmptyConfig(err) {
+			return nil, ErrNoKubeconfig
+		}
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	ctxName := ""
+	if raw, err := cc.RawConfig(); err == nil {
+		ctxName = raw.CurrentContext
+		if opts.KubeContext != "" {
+			ctxName = opts.KubeContext
+		}
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	if cfg.QPS == 0 {
+		cfg.QPS = 200
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = 300
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "ksdoctor"
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client for %s: %w", cfg.Host, err)
+	}
+	return &KubeClient{Clientset: cs, Config: cfg, Context: ctxName}, nil
+}
+
+func gatherCluster(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+	kc, err := NewKubeClient(g.opts)
+	if err != nil {
+		return nil, err
+	}
+	hostname := ""
+	if s.Host != nil {
+		hostname = s.Host.Hostname
+	}
+	facts, err := CollectCluster(ctx, kc, hostname)
+	if err != nil {
+		return nil, err
+	}
+	return func(s *diag.Snapshot) { s.Cluster = facts }, nil
+}
+
+// CollectCluster reads the cluster facts the checks need. An unreachable
+// API server is an error; a kind of object the identity may not read is
+// recorded in ClusterFacts.Partial and the rest is still gathered.
+func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag.ClusterFacts, error) {
+	cs := kc.Clientset
+	f := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Partial: map[string]string{}}
+	var v version.Info
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s is not reachable: %w", kc.Config.Host, err)
+	}
+	if err := json.Unmarshal(body, &v); err == nil {
+		f.ServerVersion = v.GitVersion
+	}
+
+	var mu sync.Mutex
+	partial := func(area string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		f.Partial[area] = describeKubeErr(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		pods, err := listPods(ctx, cs, "status.phase=Failed", func(*corev1.Pod) bool { return true })
+		if err != nil {
+			partial(diag.ClusterAreaPods, fmt.Errorf("list failed pods: %w", err))
+			return
+		}
+		mu.Lock()
+		f.FailedPods = pods
+		mu.Unlock()
+	})
+	wg.Go(func() {
+		var seen int
+		pods, err := listPods(ctx, cs, "status.phase!=Failed,status.phase!=Succeeded", func(p *corev1.Pod) bool {
+			seen++
+			return crashLooping(p)
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		f.PodsSeen += seen
+		if err != nil {
+			f.Partial[diag.ClusterAreaPods] = describeKubeErr(fmt.Errorf("list pods: %w", err))
+			return
+		}
+		f.CrashLoopPods = pods
+	})
+	wg.Go(func() {
+		nodes, err := listNodes(ctx, cs)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			f.Partial[diag.ClusterAreaNodes] = describeKubeErr(fmt.Errorf("list nodes: %w", err))
+			return
+		}
+		f.Nodes = nodes
+		f.NodeName = matchNode(nodes, hostname)
+	})
+	wg.Go(func() {
+		ings, secrets, err := listIngresses(ctx, cs)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			f.Partial[diag.ClusterAreaIngresses] = describeKubeErr(fmt.Errorf("list ingresses: %w", err))
+			return
+		}
+		f.Ingresses = ings
+		f.TLSSecrets = secrets
+		for _, sec := range secrets {
+			if sec.Error != "" && strings.Contains(sec.Error, "forbidden") {
+				f.Partial[diag.ClusterAreaSecrets] = sec.Error
+				break
+			}
+		}
+	})
+	wg.Go(func() {
+		j, err := gatherJenkins(ctx, cs)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			f.Partial[diag.ClusterAreaJenkins] = describeKubeErr(err)
+			return
+		}
+		f.Jenkins = j
+	})
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", kc.Config.Host, err)
+	}
+	if len(f.Partial) == 0 {
+		f.Partial = nil
+	}
+	sortPods(f.FailedPods)
+	sortPods(f.CrashLoopPods)
+	if f.FailedPods == nil {
+		f.FailedPods = []diag.PodFacts{}
+	}
+	if f.CrashLoopPods == nil {
+		f.CrashLoopPods = []diag.PodFacts{}
+	}
+	return f, nil
+}
+
+// describeKubeErr names the missing permission for a Forbidden error.
+func describeKubeErr(err error) string {
+	return err.Error()
+}
+
+// listPods lists pods across all namespaces, page by page, with the field
+// selector, keeping those keep accepts (converted to PodFacts at once so
+// a big cluster's full pod objects are not all held in memory).
+func listPods(ctx context.Context, cs kubernetes.Interface, fieldSelector string, keep func(*corev1.Pod) bool) ([]diag.PodFacts, error) {
+	var out []diag.PodFacts
+	opts := metav1.ListOptions{FieldSelector: fieldSelector, Limit: clusterPageSize}
+	for {
+		list, err := cs.CoreV1().Pods(metav1.NamespaceAll).List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			if keep(&list.Items[i]) {
+				out = append(out, podFacts(&list.Items[i]))
+			}
+		}
+		if list.Continue == "" {
+			return out, nil
+		}
+		opts.Continue = list.Continue
+	}
+}
+
+func crashLooping(p *corev1.Pod) bool {
+	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
+		if cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" {
+			return true
+		}
+	}
+	return false
+}
+
+func podFacts(p *corev1.Pod) diag.PodFacts {
+	pf := diag.PodFacts{
+		Namespace: p.Namespace,
+		Name:      p.Name,
+		UID:       string(p.UID),
+		Node:      p.Spec.NodeName,
+		Phase:     string(p.Status.Phase),
+		Reason:    p.Status.Reason,
+		Message:   p.Status.Message,
+		CreatedAt: p.CreationTimestamp.UTC(),
+	}
+	if p.Status.StartTime != nil {
+		pf.StartedAt = p.Status.StartTime.UTC()
+	}
+	if ref := metav1.GetControllerOf(p); ref != nil {
+		pf.Owner = ref.Kind + "/" + ref.Name
+	}
+	add := func(sts []corev1.ContainerStatus, init bool) {
+		for _, c := range sts {
+			cf := diag.ContainerStatus{Name: c.Name, Image: c.Image, Init: init, RestartCount: c.RestartCount}
+			if c.State.Waiting != nil {
+				cf.WaitingReason = c.State.Waiting.Reason
+			}
+			if t := c.LastTerminationState.Terminated; t != nil {
+				cf.LastReason, cf.LastExitCode, cf.LastFinished = t.Reason, t.ExitCode, t.FinishedAt.UTC()
+			}
+			pf.Containers = append(pf.Containers, cf)
+		}
+	}
+	add(p.Status.InitContainerStatuses, true)
+	add(p.Status.ContainerStatuses, false)
+	if len(pf.Containers) == 0 {
+		for _, c := range p.Spec.Containers {
+			pf.Containers = append(pf.Containers, diag.ContainerStatus{Name: c.Name, Image: c.Image})
+		}
+	}
+	return pf
+}
+
+func sortPods(ps []diag.PodFacts) {
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].Namespace != ps[j].Namespace {
+			return ps[i].Namespace < ps[j].Namespace
+		}
+		return ps[i].Name < ps[j].Name
+	})
+}
+
+func listNodes(ctx context.Context, cs kubernetes.Interface) ([]diag.NodeFacts, error) {
+	out := []diag.NodeFacts{}
+	opts := metav1.ListOptions{Limit: clusterPageSize}
+	for {
+		list, err := cs.CoreV1().Nodes().List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range list.Items {
+			nf := diag.NodeFacts{Name: n.Name, Unschedulable: n.Spec.Unschedulable}
+			for _, c := range n.Status.Conditions {
+				nf.Conditions = append(nf.Conditions, diag.NodeCondition{
+					Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message,
+					LastTransition: c.LastTransitionTime.UTC(),
+				})
+			}
+			out = append(out, nf)
+		}
+		if list.Continue == "" {
+			return out, nil
+		}
+		opts.Continue = list.Continue
+	}
+}
+
+// matchNode finds the node of the swept host: by name, then by the short
+// hostname (nodes are often registered without the domain).
+func matchNode(nodes []diag.NodeFacts, hostname string) string {
+	if hostname == "" {
+		return ""
+	}
+	short, _, _ := strings.Cut(hostname, ".")
+	for _, want := range []string{hostname, strings.ToLower(hostname), short, strings.ToLower(short)} {
+		for _, n := range nodes {
+			if n.Name == want {
+				return n.Name
+			}
+		}
+	}
+	return ""
+}
+
+func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.IngressFacts, map[string]*diag.TLSSecretFacts, error) {
+	out := []diag.IngressFacts{}
+	refs := map[string]*diag.TLSSecretFacts{}
+	opts := metav1.ListOptions{Limit: clusterPageSize}
+	for {
+		list, err := cs.NetworkingV1().Ingresses(metav1.NamespaceAll).List(ctx, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i := range list.Items {
+			ing := ingressFacts(&list.Items[i])
+			for _, t := range ing.TLS {
+				if t.SecretName == "" {
+					continue
+				}
+				key := ing.Namespace + "/" + t.SecretName
+				if refs[key] == nil {
+					refs[key] = &diag.TLSSecretFacts{Namespace: ing.Namespace, Name: t.SecretName}
+				}
+			}
+			out = append(out, ing)
+		}
+		if list.Continue == "" {
+			break
+		}
+		opts.Continue = list.Continue
+	}
+	// Only the referenced secrets are read (never a List of all secrets),
+	// a few at a time; their data is reduced to certificate facts here.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, ref := range refs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			readTLSSecret(ctx, cs, ref)
+		})
+	}
+	wg.Wait()
+	return out, refs, nil
+}
+
+func ingressFacts(in *networkingv1.Ingress) diag.IngressFacts {
+	f := diag.IngressFacts{Namespace: in.Namespace, Name: in.Name, CreatedAt: in.CreationTimestamp.UTC()}
+	if in.Spec.IngressClassName != nil {
+		f.Class = *in.Spec.IngressClassName
+	} else if c := in.Annotations["kubernetes.io/ingress.class"]; c != "" {
+		f.Class = c
+	}
+	for _, r := range in.Spec.Rules {
+		if r.Host != "" && !slices.Contains(f.RuleHosts, r.Host) {
+			f.RuleHosts = append(f.RuleHosts, r.Host)
+		}
+	}
+	for _, t := range in.Spec.TLS {
+		f.TLS = append(f.TLS, diag.IngressTLS{Hosts: slices.Clone(t.Hosts), SecretName: t.SecretName})
+	}
+	return f
+}
+
+// readTLSSecret fills ref from the secret. The secret's data is parsed and
+// dropped: only public certificate facts are kept.
+func readTLSSecret(ctx context.Context, cs kubernetes.Interface, ref *diag.TLSSecretFacts) {
+	sec, err := cs.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return
+	}
+	if err != nil {
+		ref.Found = true // unknown: do not claim it is missing
+		ref.Error = describeKubeErr(err)
+		return
+	}
+	ref.Found = true
+	ref.Type = string(sec.Type)
+	ParseTLSSecretData(ref, sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey])
+}
+
+// ParseTLSSecretData parses tls.crt (and checks tls.key matches it) into
+// ref. Neither input is kept or quoted in errors.
+func ParseTLSSecretData(ref *diag.TLSSecretFacts, crt, key []byte) {
+	if len(crt) == 0 {
+		ref.Error = "tls.crt is empty or missing"
+		return
+	}
+	rest := crt
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			ref.Error = fmt.Sprintf("tls.crt: certificate %d does not parse: %v", len(ref.Certs)+1, err)
+			return
+		}
+		ref.Certs = append(ref.Certs, certFacts(c))
+	}
+	if len(ref.Certs) == 0 {
+		ref.Error = "tls.crt holds no PEM certificate"
+		return
+	}
+	if len(key) == 0 {
+		ref.KeyError = "tls.key is empty or missing"
+		return
+	}
+	if _, err := tls.X509KeyPair(crt, key); err != nil {
+		ref.KeyError = "tls.key does not match the certificate or does not parse: " + keyPairReason(err)
+	}
+}
+
+// keyPairReason keeps crypto/tls's short reason (its messages never hold
+// key material, but cap them anyway).
+func keyPairReason(err error) string {
+	s := strings.TrimPrefix(err.Error(), "tls: ")
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	return s
+}
+
+func certFacts(c *x509.Certificate) diag.CertFacts {
+	cf := diag.CertFacts{
+		Subject:   c.Subject.String(),
+		Issuer:    c.Issuer.String(),
+		DNSNames:  slices.Clone(c.DNSNames),
+		NotBefore: c.NotBefore.UTC(),
+		NotAfter:  c.NotAfter.UTC(),
+		DER:       slices.Clone(c.Raw),
+	}
+	if c.SerialNumber != nil {
+		cf.Serial = c.SerialNumber.Text(16)
+	}
+	for _, ip := range c.IPAddresses {
+		cf.IPs = append(cf.IPs, ip.String())
+	}
+	return cf
+}
+
+// imageRe finds "image: NAME" in CasC YAML (Kubernetes cloud pod templates).
+var imageRe = regexp.MustCompile(`(?m)^\s*(?:-\s*)?image:\s*["']?([^\s"'#]+)`)
+
+// CascImages returns the distinct container images named in CasC data,
+// sorted.
+func CascImages(data map[string]string) []string {
+	var out []string
+	for _, v := range data {
+		for _, m := range imageRe.FindAllStringSubmatch(v, -1) {
+			if !slices.Contains(out, m[1]) {
+				out = append(out, m[1])
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func gatherJenkins(ctx context.Context, cs kubernetes.Interface) (*diag.JenkinsFacts, error) {
+	j := &diag.JenkinsFacts{Namespace: JenkinsNamespace}
+	cm, err := cs.CoreV1().ConfigMaps(JenkinsNamespace).Get(ctx, JenkinsConfigMap, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, fmt.Errorf("get configmap %s/%s: %w", JenkinsNamespace, JenkinsConfigMap, err)
+	default:
+		j.ConfigMapFound = true
+		j.ConfigChangedAt = cm.CreationTimestamp.UTC()
+		j.ConfigChangedBy = "created"
+		for _, mf := range cm.ManagedFields {
+			if mf.Time != nil && mf.Time.UTC().After(j.ConfigChangedAt) {
+				j.ConfigChangedAt, j.ConfigChangedBy = mf.Time.UTC(), mf.Manager
+			}
+		}
+		j.ConfigImages = CascImages(cm.Data)
+	}
+	dep, err := cs.AppsV1().Deployments(JenkinsNamespace).Get(ctx, JenkinsDeployment, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, fmt.Errorf("get deployment %s/%s: %w", JenkinsNamespace, JenkinsDeployment, err)
+	default:
+		j.DeploymentFound = true
+		j.Deployment = dep.Name
+		j.RestartedAt = dep.Spec.Template.Annotations[RestartedAtAnnotation]
+		pods, err := deploymentPods(ctx, cs, dep)
+		if err != nil {
+			return nil, err
+		}
+		j.Pods = pods
+	}
+	if !j.ConfigMapFound && !j.DeploymentFound {
+		return nil, nil // KubeSphere DevOps is not installed
+	}
+	return j, nil
+}
+
+// RestartedAtAnnotation is what `kubectl rollout restart` sets on the pod
+// template.
+const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
+
+func deploymentPods(ctx context.Context, cs kubernetes.Interface, dep *appsv1.Deployment) ([]diag.PodFacts, error) {
+	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s/%s selector: %w", dep.Namespace, dep.Name, err)
+	}
+	list, err := cs.CoreV1().Pods(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list pods of deployment %s/%s: %w", dep.Namespace, dep.Name, err)
+	}
+	var out []diag.PodFacts
+	for i := range list.Items {
+		p := &list.Items[i]
+		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+			continue
+		}
+		out = append(out, podFacts(p))
+	}
+	sortPods(out)
+	return out, nil
+}

@@ -1,0 +1,32 @@
+// Package kube starts a real, throw-away Kubernetes control plane for ksdoctor's tests:
+// Debian's etcd (/usr/bin/etcd) and an upstream kube-apiserver v1.36.3 built by
+// testbed/kubeapiserver/build.sh (make kube-apiserver-bin), both listening on
+// 127.0.0.1 only, with a self-signed CA, static bearer tokens and RBAC.
+//
+// There is no kubelet, scheduler or controller manager: pods are created as objects and
+// their status (phase, reason, container states) is written through the status
+// subresource with SetPodStatus, or in bulk with CreatePods. Deployments create no pods,
+// nothing is garbage-collected, deleted namespaces stay Terminating, and no default
+// service account exists (the ServiceAccount admission plugin is disabled). The aggregated
+// ClusterRoles ("view", "edit", "admin") stay empty until AggregateClusterRoles runs;
+// GrantClusterRole runs it for you.
+//
+// Identities (static tokens, see Cluster.Tokens):
+//
+//   - "admin": group system:masters, may do anything;
+//   - "reader": no groups and no RBAC: tests bind the role they want (GrantClusterRole);
+//   - "fixer": no groups and no RBAC either, for the identity that repairs things.
+//
+// Typical use:
+//
+//	func TestSomething(t *testing.T) {
+//		c := kube.Start(t) // skips unless root and the binaries exist; fails if CI=true
+//		cs := c.Clientset(t, "admin")
+//		...
+//	}
+//
+// A package that wants one cluster for all its tests can call StartCluster in TestMain
+// and Stop it before exiting. The kube-apiserver binary comes from
+// $KSDOCTOR_KUBE_APISERVER, else /var/cache/ksdoctor-test/bin/kube-apiserver; etcd from
+// $KSDOCTOR_ETCD, else /usr/bin/etcd.
+package kube

@@ -1,0 +1,21 @@
+# Makefile fragment for the real-cluster test harness (package testbed/kube).
+# The main Makefile includes it:  include testbed/kubeapiserver/kube.mk
+#
+#   make kube-apiserver-bin   build kube-apiserver v1.36.3 into $(KSDOCTOR_TEST_BIN)
+#                             (about 5 min cold; a no-op while its inputs are unchanged)
+#   make test-kube            the above, then go test ./testbed/kube/
+#
+# KSDOCTOR_KUBE_APISERVER is exported so every `go test` run by make finds the binary.
+
+KUBE_MK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+
+KSDOCTOR_TEST_BIN ?= /var/cache/ksdoctor-test/bin
+KSDOCTOR_KUBE_APISERVER ?= $(KSDOCTOR_TEST_BIN)/kube-apiserver
+export KSDOCTOR_KUBE_APISERVER
+
+.PHONY: kube-apiserver-bin test-kube
+kube-apiserver-bin:
+	$(KUBE_MK_DIR)/build.sh $(KSDOCTOR_TEST_BIN)
+
+test-kube: kube-apiserver-bin
+	go test ./testbed/kube/ -count=1
