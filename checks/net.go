@@ -33,11 +33,13 @@ default from 2017 (docker_iptables_enabled: false, rendered into
 1.13 switched the FORWARD policy to DROP. Pods are unaffected (the CNI
 plugin does their NAT), but containers started with "docker run", docker
 build and CI agents using the Docker socket cannot reach beyond the node.
-The evidence names where the flag comes from: the running command line.
-The persistent fix removes the flag (or sets "iptables": true) and restarts
-dockerd; net.docker0-masquerade-missing/add-rule is the immediate,
-non-persistent workaround.`,
+The evidence names where the setting comes from: the running command line
+and the file and line on disk (unit, drop-in or daemon.json). The
+persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
+"iptables": true) and restarts dockerd; net.docker0-masquerade-missing/add-rule
+is the immediate, non-persistent workaround.`,
 	Needs: []diag.Source{diag.SourceDockerdProc},
+	Uses:  []diag.Source{diag.SourceDockerConf},
 	Run:   runIPTablesDisabled,
 }
 
@@ -86,11 +88,42 @@ func iptablesDisabled(s *diag.Snapshot) (flagSetting, bool) {
 
 func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	f, off := iptablesDisabled(s)
+	fromFile := false
+	if _, set := dockerdFlag(s.Dockerd.Args, true, "--iptables"); !set && s.DockerConf != nil {
+		// No flag on the running command line: daemon.json decides.
+		for _, o := range s.DockerConf.OnDisk {
+			if o.Key == "iptables" && o.Value == "false" && !o.FromFlag() {
+				off, fromFile = true, true
+				f = flagSetting{Arg: `"iptables": false`}
+			}
+		}
+	}
 	if !off {
 		return nil, nil
 	}
 	pid := s.Dockerd.PID
-	return []diag.Finding{{
+	where := &diag.Table{Columns: []string{"SOURCE", "SETTING", "WHERE"}}
+	if !fromFile {
+		where.Rows = append(where.Rows, []string{
+			fmt.Sprintf("running dockerd (pid %d, %s)", pid, s.Dockerd.Found),
+			f.Arg,
+			fmt.Sprintf("/proc/%d/cmdline, argument %d", pid, f.Index),
+		})
+	}
+	if s.DockerConf != nil {
+		// Where the next start will take it from: the unit, a drop-in, daemon.json.
+		for _, o := range s.DockerConf.OnDisk {
+			if o.Key != "iptables" || o.Value != "false" {
+				continue
+			}
+			setting := strings.Join(o.Tokens, " ")
+			if setting == "" {
+				setting = `"iptables": false`
+			}
+			where.Rows = append(where.Rows, []string{"configuration on disk (" + o.At.Origin + ")", setting, o.At.String()})
+		}
+	}
+	fd := diag.Finding{
 		ID:       idIPTablesDisabled,
 		Severity: diag.Warning,
 		Title:    "dockerd runs with --iptables=false",
@@ -103,17 +136,14 @@ func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 			"Remove the flag (or set \"iptables\": true in /etc/docker/daemon.json) and restart dockerd for a lasting fix; " +
 			"net.docker0-masquerade-missing/add-rule restores outbound traffic right away until then.",
 		Evidence: []diag.Evidence{
-			{Label: "Where set", Table: &diag.Table{
-				Columns: []string{"SOURCE", "SETTING", "WHERE"},
-				Rows: [][]string{{
-					fmt.Sprintf("running dockerd (pid %d, %s)", pid, s.Dockerd.Found),
-					f.Arg,
-					fmt.Sprintf("/proc/%d/cmdline, argument %d", pid, f.Index),
-				}},
-			}},
+			{Label: "Where set", Table: where},
 			{Label: "Command line", Value: strings.Join(s.Dockerd.Args, " ")},
 		},
-	}}, nil
+	}
+	if rem, ok := IPTablesEnableRemediation(s); ok {
+		fd.Remediations = []diag.Remediation{rem}
+	}
+	return []diag.Finding{fd}, nil
 }
 
 // bridgeName is the bridge dockerd uses: --bridge/-b, else docker0; ""

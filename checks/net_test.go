@@ -226,3 +226,39 @@ func TestSysctlChecks(t *testing.T) {
 		t.Errorf("one backend: %v", ids(got))
 	}
 }
+
+// TestIPTablesDisabledWhereSet: with the dockerd configuration facts, the
+// evidence names the drop-in file and line, and the persistent fix is
+// offered.
+func TestIPTablesDisabledWhereSet(t *testing.T) {
+	args := []string{"/usr/sbin/dockerd", "-H", "fd://", "--iptables=false", "--data-root=/var/lib/docker"}
+	s := confSnapshot(map[string]string{
+		"/lib/systemd/system/docker.service":                       testUnit,
+		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false --data-root=/var/lib/docker\"\n",
+	}, args)
+	s.Dockerd = &diag.DockerdProcess{PID: 7, Args: args, Found: "pidfile /var/run/docker.pid"}
+	fs, err := runIPTablesDisabled(s, nil)
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("findings %v, err %v", ids(fs), err)
+	}
+	rows := fs[0].Evidence[0].Table.Rows
+	var where []string
+	for _, r := range rows {
+		where = append(where, r[2])
+	}
+	if len(rows) != 2 || !strings.Contains(rows[1][2], "/etc/systemd/system/docker.service.d/docker-options.conf:2") {
+		t.Errorf("where set: %v", where)
+	}
+	if _, ok := fs[0].Remediation("docker.iptables-disabled/enable"); !ok {
+		t.Errorf("no docker.iptables-disabled/enable remediation")
+	}
+	// daemon.json alone, no flag on the running command line.
+	s = confSnapshot(map[string]string{
+		"/lib/systemd/system/docker.service": testUnit,
+		"/etc/docker/daemon.json":            "{\"iptables\": false}\n",
+	}, []string{"/usr/sbin/dockerd", "-H", "fd://"})
+	s.Dockerd = &diag.DockerdProcess{PID: 7, Args: []string{"/usr/sbin/dockerd", "-H", "fd://"}}
+	if fs, _ := runIPTablesDisabled(s, nil); len(fs) != 1 || !strings.Contains(fs[0].Summary, `"iptables": false`) {
+		t.Errorf("daemon.json setting: %v", ids(fs))
+	}
+}
