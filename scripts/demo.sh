@@ -61,12 +61,13 @@ up() {
 	done
 	[ -x "$BIN" ] || { echo "demo: build $BIN first (make build)" >&2; exit 1; }
 	[ ! -e "$DEMO" ] || down
-	mkdir -p "$ROOT/etc/systemd/system/docker.service.d" "$ROOT/etc/sysctl.d" "$ROOT/etc/docker" "$DATA"
+	mkdir -p "$ROOT/etc/systemd/system/docker.service.d" "$ROOT/lib/systemd/system" "$ROOT/etc/sysctl.d" "$ROOT/etc/docker" "$DATA"
+	printf '[Unit]\nDescription=Docker Application Container Engine\n[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n' > "$ROOT/lib/systemd/system/docker.service"
 
 	say "host root $ROOT with the kubespray-era docker-options.conf"
-	cat > "$ROOT/etc/systemd/system/docker.service.d/docker-options.conf" <<'CONF'
+	cat > "$ROOT/etc/systemd/system/docker.service.d/docker-options.conf" <<CONF
 [Service]
-Environment="DOCKER_OPTS= --iptables=false --exec-opt native.cgroupdriver=systemd --data-root=/var/lib/docker --log-opt max-size=50m --log-opt max-file=5"
+Environment="DOCKER_OPTS= --iptables=false --exec-opt native.cgroupdriver=cgroupfs --data-root=$DATA --log-opt max-size=50m --log-opt max-file=5"
 CONF
 	printf '{\n  "log-opts": {"max-size": "100m"}\n}\n' > "$ROOT/etc/docker/daemon.json"
 	ln -s /proc "$ROOT/proc"
@@ -96,7 +97,7 @@ CONF
 	echo '{}' > "$DEMO/daemon.json"
 	nsenter --net="/var/run/netns/$NODE" dockerd --data-root "$DATA" --exec-root "$DEMO/exec" \
 		-H "unix://$SOCK" --pidfile "$PIDFILE" --config-file "$DEMO/daemon.json" \
-		--exec-opt native.cgroupdriver=cgroupfs --iptables=false </dev/null >"$DEMO/dockerd.log" 2>&1 &
+		--iptables=false --exec-opt native.cgroupdriver=cgroupfs --log-opt max-size=50m --log-opt max-file=5 </dev/null >"$DEMO/dockerd.log" 2>&1 &
 	i=0
 	until docker_ version >/dev/null 2>&1; do
 		i=$((i + 1))
