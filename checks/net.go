@@ -33,11 +33,13 @@ default from 2017 (docker_iptables_enabled: false, rendered into
 1.13 switched the FORWARD policy to DROP. Pods are unaffected (the CNI
 plugin does their NAT), but containers started with "docker run", docker
 build and CI agents using the Docker socket cannot reach beyond the node.
-The evidence names where the flag comes from: the running command line.
-The persistent fix removes the flag (or sets "iptables": true) and restarts
-dockerd; net.docker0-masquerade-missing/add-rule is the immediate,
-non-persistent workaround.`,
+The evidence names where the setting comes from: the running command line
+and the file and line on disk (unit, drop-in or daemon.json). The
+persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
+"iptables": true) and restarts dockerd; net.docker0-masquerade-missing/add-rule
+is the immediate, non-persistent workaround.`,
 	Needs: []diag.Source{diag.SourceDockerdProc},
+	Uses:  []diag.Source{diag.SourceDockerConf},
 	Run:   runIPTablesDisabled,
 }
 
@@ -86,11 +88,43 @@ func iptablesDisabled(s *diag.Snapshot) (flagSetting, bool) {
 
 func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	f, off := iptablesDisabled(s)
+	fromFile := false
+	if _, set := dockerdFlag(s.Dockerd.Args, true, "--iptables"); !set && s.DockerConf != nil {
+		// No flag on the running command line: daemon.json decides.
+		for _, o := range s.DockerConf.OnDisk {
+			if o.Key == "iptables" && o.Value == "false" && !o.FromFlag() {
+				off, fromFile = true, true
+				f = flagSetting{Arg: `"iptables": false`}
+			}
+		}
+	}
 	if !off {
 		return nil, nil
 	}
 	pid := s.Dockerd.PID
-	return []diag.Finding{{
+	where := &diag.Table{Columns: []string{"SOURCE", "SETTING", "WHERE"}}
+	if !fromFile {
+		where.Rows = append(where.Rows, []string{
+			fmt.Sprintf("running dockerd (pid %d, %s)", pid, s.Dockerd.Found),
+			f.Arg,
+			fmt.Sprintf("/proc/%d/cmdline, argument %d", pid, f.Index),
+		})
+	}
+	if s.DockerConf != nil {
+		// Where the next start will take it from: the unit, a drop-in, daemon.json.
+		for _, o := range s.DockerConf.OnDisk {
+			if o.Key != "iptables" || o.Value != "false" {
+				continue
+			}
+			setting := strings.Join(o.Tokens, " ")
+			if setting == "" {
+				setting = `"iptables": false`
+			}
+			where.Rows = append(where.Rows, []string{"configuration on disk (" + o.At.Origin + ")", setting, o.At.String()})
+		}
+	}
+	fd := diag.Finding{
+		ID:       idIPTablesDisabled,
 		Severity: diag.Warning,
 		Title:    "dockerd runs with --iptables=false",
 		Summary: fmt.Sprintf("dockerd (pid %d) runs with %s: Docker adds no NAT or FORWARD rules for docker0, "+
@@ -102,17 +136,14 @@ func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 			"Remove the flag (or set \"iptables\": true in /etc/docker/daemon.json) and restart dockerd for a lasting fix; " +
 			"net.docker0-masquerade-missing/add-rule restores outbound traffic right away until then.",
 		Evidence: []diag.Evidence{
-			{Label: "Where set", Table: &diag.Table{
-				Columns: []string{"SOURCE", "SETTING", "WHERE"},
-				Rows: [][]string{{
-					fmt.Sprintf("running dockerd (pid %d, %s)", pid, s.Dockerd.Found),
-					f.Arg,
-					fmt.Sprintf("/proc/%d/cmdline, argument %d", pid, f.Index),
-				}},
-			}},
+			{Label: "Where set", Table: where},
 			{Label: "Command line", Value: strings.Join(s.Dockerd.Args, " ")},
 		},
-	}}, nil
+	}
+	if rem, ok := IPTablesEnableRemediation(s); ok {
+		fd.Remediations = []diag.Remediation{rem}
+	}
+	return []diag.Finding{fd}, nil
 }
 
 // bridgeName is the bridge dockerd uses: --bridge/-b, else docker0; ""
@@ -329,6 +360,7 @@ func runMasqueradeMissing(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 	}
 	ps := ports(s.Network, link.Name)
 	f := diag.Finding{
+		ID:       idMasqueradeMissing,
 		Severity: sev,
 		Title:    fmt.Sprintf("No MASQUERADE for %s's subnet %s", link.Name, subnet),
 		Summary: fmt.Sprintf("Nothing masquerades %s (%s): containers started outside Kubernetes on this node "+
@@ -436,6 +468,7 @@ func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	f := diag.Finding{
+		ID:       "net.ip-forward-disabled",
 		Severity: diag.Critical,
 		Title:    "IPv4 forwarding is off (net.ipv4.ip_forward = " + fw.Value + ")",
 		Summary:  "The kernel does not forward IPv4 packets: containers and pods cannot reach beyond this node, and traffic to pods from other nodes is dropped.",
@@ -503,6 +536,7 @@ func runBridgeNF(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	f := diag.Finding{
+		ID:       "net.bridge-nf-call-iptables",
 		Severity: diag.Warning,
 		Evidence: []diag.Evidence{{Label: "Bridges in use", Value: strings.Join(used, ", ")}},
 	}
@@ -648,6 +682,7 @@ func runForwardDrop(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	f := diag.Finding{
+		ID:       "net.forward-policy-drop",
 		Severity: diag.Warning,
 		Title:    "FORWARD policy DROP drops " + strings.Join(dropped, " and "),
 		Summary: "The filter FORWARD chain drops by default and no ACCEPT rule covers " + strings.Join(dropped, " or ") +
@@ -742,6 +777,7 @@ func runCIDROverlap(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	return []diag.Finding{{
+		ID:       "net.docker0-cidr-overlap",
 		Severity: diag.Warning,
 		Title:    fmt.Sprintf("%s's subnet %s overlaps %s", link.Name, subnet, plural(len(t.Rows), "other network", "other networks")),
 		Summary: fmt.Sprintf("%s uses %s, which overlaps %s on this node: traffic for those addresses can go to the wrong interface.",
@@ -877,6 +913,7 @@ func runRouting(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		summary = fmt.Sprintf("%s are broken now.", capitalize(strings.Join(broken, " and ")))
 	}
 	return []diag.Finding{{
+		ID:          "net.docker0-vs-pod-routing",
 		Severity:    diag.Info,
 		Title:       "Paths out of the node: docker0 vs pod network",
 		Summary:     summary,
@@ -932,6 +969,7 @@ func runBackendMismatch(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error
 		return nil, nil
 	}
 	return []diag.Finding{{
+		ID:          "net.iptables-backend-mismatch",
 		Severity:    diag.Warning,
 		Title:       "Rules in both iptables-legacy and iptables-nft",
 		Summary:     fmt.Sprintf("Both iptables backends hold rules; the iptables command here uses %s and does not show the others, so rules that should work together may not.", orDash(s.Network.Backend)),

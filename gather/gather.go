@@ -112,6 +112,9 @@ type sourceFunc func(ctx context.Context, g *Gatherer, s *diag.Snapshot) (store 
 type sourceDef struct {
 	deps []diag.Source
 	fn   sourceFunc
+	// minTimeout raises the per-source deadline for a source that waits on
+	// something slow by design (the probe's container start and connect).
+	minTimeout time.Duration
 }
 
 // sources is the explicit registry of what can be gathered.
@@ -123,7 +126,7 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceFilesystems: {deps: []diag.Source{diag.SourceDocker}, fn: gatherFilesystems},
 	diag.SourceDockerdProc: {fn: gatherDockerdProcess},
 	diag.SourceNetwork:     {fn: gatherNetwork},
-	diag.SourceNetProbe:    {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe},
+	diag.SourceNetProbe:    {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe, minTimeout: 30 * time.Second},
 	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
 	diag.SourceCluster:     {deps: []diag.Source{diag.SourceHost}, fn: gatherCluster},
 }
@@ -224,7 +227,8 @@ func (g *Gatherer) runSource(ctx context.Context, src diag.Source, def sourceDef
 		st.Error = "sweep deadline passed before this source ran"
 		return st, nil
 	}
-	sctx, cancel := context.WithTimeout(ctx, g.opts.SourceTimeout)
+	timeout := max(g.opts.SourceTimeout, def.minTimeout)
+	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type result struct {
 		store func(*diag.Snapshot)
@@ -251,7 +255,7 @@ func (g *Gatherer) runSource(ctx context.Context, src diag.Source, def sourceDef
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("timed out after %s: %w", g.opts.SourceTimeout, err)
+			err = fmt.Errorf("timed out after %s: %w", timeout, err)
 		}
 		st.Error = err.Error()
 		return st, store

@@ -22,8 +22,8 @@ import (
 )
 
 // gatherNetwork reads the network of this process's network namespace:
-// links, addresses and routes over netlink, the nat and filter tables with
-// one iptables-save per table, the forwarding sysctls, and what each
+// links, addresses and routes over netlink, the nat and filter tables from
+// one iptables-save, the forwarding sysctls, and what each
 // iptables backend holds. The parts run concurrently; a part that fails is
 // recorded in NetFacts.Errors and the rest is kept. Only netlink failing
 // fails the source.
@@ -34,7 +34,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 		mu      sync.Mutex
 		linkErr error
 		tables  = map[string]diag.IPTable{}
-		headers = map[string]string{}
+		header  string
 	)
 	addErr := func(err error) {
 		mu.Lock()
@@ -49,29 +49,40 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 		facts.Links, facts.Routes, linkErr = links, routes, err
 		mu.Unlock()
 	}()
-	for _, table := range []string{"nat", "filter"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out, err := runSave(ctx, "iptables-save", "-t", table)
-			if err != nil {
-				addErr(fmt.Errorf("read the %s table: %w", table, err))
-				return
+	// One iptables-save for every table: iptables-nft fetches the whole
+	// ruleset from the kernel whatever -t says, so one call costs half of
+	// "-t nat" plus "-t filter".
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		out, err := runSave(ctx, "iptables-save")
+		if err != nil {
+			addErr(fmt.Errorf("read the iptables tables: %w", err))
+			return
+		}
+		ts, perr := iptsave.ParseBytes(out)
+		if perr != nil {
+			addErr(fmt.Errorf("parse iptables-save: %w", perr))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		header = saveHeader(out)
+		for _, t := range ts {
+			if t.Name == "nat" || t.Name == "filter" {
+				tables[t.Name] = t
 			}
-			ts, perr := iptsave.ParseBytes(out)
-			if perr != nil {
-				addErr(fmt.Errorf("parse iptables-save -t %s: %w", table, perr))
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			headers[table] = saveHeader(out)
-			for _, t := range ts {
-				if t.Name == table {
-					tables[table] = t
+		}
+		// A table nobody created holds no rules and accepts everything.
+		for name, chains := range builtinChains {
+			if _, ok := tables[name]; !ok {
+				t := diag.IPTable{Name: name}
+				for _, c := range chains {
+					t.Chains = append(t.Chains, diag.IPChain{Name: c, Policy: "ACCEPT"})
 				}
+				tables[name] = t
 			}
-		}()
-	}
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -91,12 +102,21 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 			facts.Tables = append(facts.Tables, t)
 		}
 	}
-	facts.Backend = backendOf(headers["nat"] + headers["filter"])
+	facts.Backend = backendOf(header)
+	if facts.Backend == "" && len(facts.Tables) > 0 {
+		facts.Backend = backendOfBinary()
+	}
 	if len(facts.Tables) > 0 {
 		facts.Backends = otherBackends(ctx, g, facts.Backend, iptsave.CountRules(facts.Tables))
 	}
 	sort.Strings(facts.Errors)
 	return func(s *diag.Snapshot) { s.Network = facts }, nil
+}
+
+// builtinChains are the chains of the tables the checks read.
+var builtinChains = map[string][]string{
+	"nat":    {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
+	"filter": {"INPUT", "FORWARD", "OUTPUT"},
 }
 
 // readLinksRoutes dumps links, IPv4 addresses and IPv4 main-table routes.
@@ -197,6 +217,23 @@ func backendOf(header string) string {
 	case header == "":
 		return ""
 	case strings.Contains(header, "nf_tables"), strings.Contains(header, "-nft-save"):
+		return "nft"
+	}
+	return "legacy"
+}
+
+// backendOfBinary reads the backend from where iptables-save resolves
+// (Debian's alternatives: iptables-nft-save → xtables-nft-multi), for when
+// the output had no header because no table exists yet.
+func backendOfBinary() string {
+	p, err := exec.LookPath("iptables-save")
+	if err != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	if strings.Contains(filepath.Base(p), "nft") {
 		return "nft"
 	}
 	return "legacy"

@@ -153,24 +153,30 @@ func parseRule(line string) (chain string, r diag.IPRule, err error) {
 	if chain == "" {
 		return "", r, errors.New("rule without a chain")
 	}
-	toks, err := Tokenize(rest)
-	if err != nil {
-		return "", r, err
-	}
 	r.Spec = rest
 	neg := false
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
+	// Tokens are read one at a time without allocating (quoted ones aside):
+	// only the matches before the target matter.
+	next := func(i int) (string, int, error) { return nextToken(rest, i) }
+	for i := 0; ; {
+		t, j, err := next(i)
+		if err != nil {
+			return "", r, err
+		}
+		if j < 0 {
+			return chain, r, nil
+		}
+		i = j
 		if t == "!" {
 			neg = true
 			continue
 		}
 		val := func() string {
-			if i+1 >= len(toks) {
+			v, k, err := next(i)
+			if err != nil || k < 0 {
 				return ""
 			}
-			i++
-			v := toks[i]
+			i = k
 			if neg {
 				v = "!" + v
 			}
@@ -188,28 +194,49 @@ func parseRule(line string) (chain string, r diag.IPRule, err error) {
 		case "-p", "--protocol":
 			r.Protocol = val()
 		case "-j", "--jump", "-g", "--goto":
-			if i+1 >= len(toks) {
+			target, k, err := next(i)
+			if err != nil {
+				return "", r, err
+			}
+			if k < 0 {
 				return "", r, errors.New(t + " without a target")
 			}
 			r.Goto = t == "-g" || t == "--goto"
-			r.Target = toks[i+1]
-			return chain, r, nil // the rest are the target's options
+			r.Target = target
+			// The rest are the target's options, but a broken quote
+			// there is still a broken rule.
+			for k >= 0 {
+				if _, k, err = next(k); err != nil {
+					return "", r, err
+				}
+			}
+			return chain, r, nil
 		}
 		neg = false
 	}
-	return chain, r, nil
 }
 
-// Tokenize splits a rule as iptables-save quotes it: words separated by
-// blanks, double-quoted words with backslash escapes.
-func Tokenize(s string) ([]string, error) {
-	var (
-		out []string
-		b   strings.Builder
-		in  bool // inside a word
-		q   bool // inside quotes
-	)
-	for i := 0; i < len(s); i++ {
+// nextToken returns the token of s starting at or after i and the index
+// after it, or next < 0 at the end. Unquoted tokens are substrings of s.
+func nextToken(s string, i int) (tok string, next int, err error) {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i >= len(s) {
+		return "", -1, nil
+	}
+	start := i
+	for i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '"' {
+		i++
+	}
+	if i >= len(s) || s[i] != '"' {
+		return s[start:i], i, nil
+	}
+	// A word with quotes: unescape into a new string.
+	var b strings.Builder
+	b.WriteString(s[start:i])
+	q := false
+	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case q && c == '\\' && i+1 < len(s):
@@ -220,25 +247,34 @@ func Tokenize(s string) ([]string, error) {
 		case q:
 			b.WriteByte(c)
 		case c == '"':
-			q, in = true, true
+			q = true
 		case c == ' ' || c == '\t':
-			if in {
-				out = append(out, b.String())
-				b.Reset()
-				in = false
-			}
+			return b.String(), i, nil
 		default:
 			b.WriteByte(c)
-			in = true
 		}
 	}
 	if q {
-		return nil, errors.New("unterminated quote")
+		return "", 0, errors.New("unterminated quote")
 	}
-	if in {
-		out = append(out, b.String())
+	return b.String(), i, nil
+}
+
+// Tokenize splits a rule as iptables-save quotes it: words separated by
+// blanks, double-quoted words with backslash escapes.
+func Tokenize(s string) ([]string, error) {
+	var out []string
+	for i := 0; ; {
+		t, j, err := nextToken(s, i)
+		if err != nil {
+			return nil, err
+		}
+		if j < 0 {
+			return out, nil
+		}
+		out = append(out, t)
+		i = j
 	}
-	return out, nil
 }
 
 // Write prints tables in iptables-save format (without counters), so

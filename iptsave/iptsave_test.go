@@ -3,6 +3,7 @@ package iptsave
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -192,4 +193,23 @@ func normalize(ts []diag.IPTable) []diag.IPTable {
 		out = append(out, c)
 	}
 	return out
+}
+
+// BenchmarkParse20k parses 20,000 kube-proxy-like nat rules, the size of
+// the bench-net namespace.
+func BenchmarkParse20k(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString("*nat\n:POSTROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n")
+	for i := range 20000 {
+		fmt.Fprintf(&buf, "-A KUBE-SERVICES -d 10.233.%d.%d/32 -p tcp -m comment --comment \"ns%d/svc%d:http cluster IP\" -m tcp --dport 80 -j KUBE-SVC-%08X\n", i/250%250, i%250, i%50, i, i)
+	}
+	buf.WriteString("COMMIT\n")
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseBytes(data); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

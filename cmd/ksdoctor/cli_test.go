@@ -121,7 +121,9 @@ func newNode(t *testing.T, opts testbed.DockerdOptions) *node {
 
 func (n *node) run(t *testing.T, args ...string) result {
 	t.Helper()
-	return ksd(t, append(slices.Clone(args), n.flags...)...)
+	// Inside the daemon's network namespace: that is the node's network
+	// (its docker0, iptables and sysctls), not the test machine's.
+	return ksdNS(t, n.d.Netns, append(slices.Clone(args), n.flags...)...)
 }
 
 func TestChecksCommand(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,11 +130,24 @@ func TestSeedIncidentDocker0NAT(t *testing.T) {
 	keeper := d.RunSleeping(t, "hand-started")
 
 	root := netHostRoot(t, d.PIDFile)
+	// The kubespray-era drop-in that set the flag, as on the seed's node.
+	for p, c := range map[string]string{
+		"lib/systemd/system/docker.service":                       "[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n",
+		"etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false --exec-opt native.cgroupdriver=systemd\"\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte(c), 0o644)
+	}
 	cfg := filepath.Join(t.TempDir(), "cfg.yaml")
-	os.WriteFile(cfg, []byte("timeouts:\n  source: 30s\n  sweep: 60s\n"), 0o644)
+	os.WriteFile(cfg, []byte("timeouts:\n  sweep: 60s\n"), 0o644) // the probe has its own 30 s floor
 	flags := []string{"--host-root", root, "--docker-host", d.Host, "--dockerd-pidfile", d.PIDFile, "--config", cfg}
 	probe := []string{"--probe", "--probe-image", img, "--probe-target", outsideAddr}
 
+	if dir := os.Getenv("KSDOCTOR_RECORD_FIXTURE"); dir != "" {
+		// Records this node as a fixture: checks/fixtures_test.go replays it.
+		os.MkdirAll(dir, 0o755)
+		ksdNS(t, node, append(append([]string{"snapshot", "--output", filepath.Join(dir, "snapshot.json")}, flags...), probe...)...).wantCode(t, 0)
+	}
 	rep := sweepJSON(t, node, append(append([]string{}, flags...), probe...)...)
 	dis := mustFinding(t, rep, "docker.iptables-disabled")
 	masq := mustFinding(t, rep, "net.docker0-masquerade-missing")
@@ -142,6 +156,9 @@ func TestSeedIncidentDocker0NAT(t *testing.T) {
 	}
 	if !slices.Equal(masq.CausedBy, []string{"docker.iptables-disabled"}) || !slices.Contains(dis.Causes, "net.docker0-masquerade-missing") {
 		t.Errorf("not linked: causedBy %v, causes %v", masq.CausedBy, dis.Causes)
+	}
+	if w := dis.Evidence[0].Table; w == nil || !strings.Contains(fmt.Sprint(w.Rows), "docker-options.conf:2") {
+		t.Errorf("where-set evidence lacks the drop-in's file and line: %+v", w)
 	}
 	if !strings.Contains(masq.Summary, "cannot reach beyond") {
 		t.Errorf("summary does not spell out the consequence: %s", masq.Summary)

@@ -52,13 +52,19 @@ func probeBeforeAfter(ctx context.Context, io streams, d *doctor.Doctor, cand *d
 		before = cand.Snapshot.Network.Probe
 	}
 	if before == nil {
-		return // this check does not use the probe
+		if st := cand.Snapshot.Sources[diag.SourceNetProbe]; st != nil && st.Error != "" {
+			fmt.Fprintf(io.out, "probe before: failed: %s\n", st.Error)
+		}
+		return // this check does not use the probe, or it failed
 	}
 	snap := d.Gatherer.NewSnapshot(d.Tool)
 	d.Gatherer.Gather(ctx, snap, []diag.Source{diag.SourceNetProbe}, nil)
 	var after *diag.NetProbe
 	if snap.Network != nil {
 		after = snap.Network.Probe
+	}
+	if st := snap.Sources[diag.SourceNetProbe]; after == nil && st != nil && st.Error != "" {
+		after = &diag.NetProbe{Skipped: "failed: " + st.Error}
 	}
 	fmt.Fprintf(io.out, "probe before: %s\nprobe after:  %s\n", probeLine(before), probeLine(after))
 }
