@@ -483,6 +483,38 @@ type plannedEdit struct {
 	mode                           uint32
 }
 
+// editSet collects the planned edits of one remediation, one per file, in
+// the order the files were first touched.
+type editSet struct {
+	facts  *diag.DockerConfFacts
+	byPath map[string]*plannedEdit
+	order  []string
+}
+
+func newEditSet(f *diag.DockerConfFacts) *editSet {
+	return &editSet{facts: f, byPath: map[string]*plannedEdit{}}
+}
+
+// get returns the edit of file p, starting it from the file's content.
+func (es *editSet) get(p string) *plannedEdit {
+	if e, ok := es.byPath[p]; ok {
+		return e
+	}
+	e := editOf(es.facts, p)
+	es.byPath[p] = &e
+	es.order = append(es.order, p)
+	return &e
+}
+
+// list returns the edits in order.
+func (es *editSet) list() []plannedEdit {
+	out := make([]plannedEdit, 0, len(es.order))
+	for _, p := range es.order {
+		out = append(out, *es.byPath[p])
+	}
+	return out
+}
+
 func editOf(f *diag.DockerConfFacts, p string) plannedEdit {
 	cf, _ := f.File(p)
 	return plannedEdit{path: p, before: cf.Content, after: cf.Content, beforeSum: cf.SHA256, exists: cf.Exists, mode: cf.Mode}
@@ -631,17 +663,8 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	if f == nil {
 		return diag.Remediation{}, false
 	}
-	edits := map[string]*plannedEdit{}
-	var order []string
-	get := func(p string) *plannedEdit {
-		if e, ok := edits[p]; ok {
-			return e
-		}
-		e := editOf(f, p)
-		edits[p] = &e
-		order = append(order, p)
-		return &e
-	}
+	edits := newEditSet(f)
+	get := edits.get
 	var where []string
 	for _, o := range f.OnDisk {
 		if o.Key != "iptables" || o.Value != "false" || o.At.File == "" {
@@ -675,14 +698,10 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 			where = append(where, fmt.Sprintf("set \"iptables\": true in %s", o.At))
 		}
 	}
-	if len(order) == 0 {
+	if len(edits.order) == 0 {
 		return diag.Remediation{}, false
 	}
-	var list []plannedEdit
-	for _, p := range order {
-		list = append(list, *edits[p])
-	}
-	list, err := finishEdits(s, list)
+	list, err := finishEdits(s, edits.list())
 	if err != nil || len(list) == 0 {
 		return diag.Remediation{}, false
 	}
@@ -700,17 +719,8 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 // flag goes.
 func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	f := s.DockerConf
-	edits := map[string]*plannedEdit{}
-	var order []string
-	get := func(p string) *plannedEdit {
-		if e, ok := edits[p]; ok {
-			return e
-		}
-		e := editOf(f, p)
-		edits[p] = &e
-		order = append(order, p)
-		return &e
-	}
+	edits := newEditSet(f)
+	get := edits.get
 	var lines []string
 	for _, c := range f.Conflicts {
 		_, runningHasFlag := diag.Option(f.Running, c.Key)
@@ -747,11 +757,7 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		e.after = after
 		lines = append(lines, fmt.Sprintf("%s: keep daemon.json (%s); drop %s from %s", c.Key, c.File.Value, strings.Join(c.Flag.Tokens, " "), c.Flag.At))
 	}
-	var list []plannedEdit
-	for _, p := range order {
-		list = append(list, *edits[p])
-	}
-	list, err := finishEdits(s, list)
+	list, err := finishEdits(s, edits.list())
 	if err != nil || len(list) == 0 {
 		return diag.Remediation{}, false
 	}

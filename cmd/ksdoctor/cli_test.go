@@ -49,9 +49,16 @@ type result struct {
 // ksd runs the real binary as a user would, with no terminal on stdin.
 func ksd(t *testing.T, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	return runArgv(t, append([]string{bin}, args...))
+}
+
+// runArgv runs argv (the binary, possibly under nsenter) with no terminal
+// on stdin and returns its output and exit code.
+func runArgv(t *testing.T, argv []string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
@@ -62,7 +69,7 @@ func ksd(t *testing.T, args ...string) result {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("run ksdoctor %v: %v", args, err)
+		t.Fatalf("run %v: %v", argv, err)
 	}
 	return r
 }

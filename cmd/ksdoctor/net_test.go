@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/testbed"
@@ -47,22 +44,7 @@ func netHostRoot(t *testing.T, extra ...string) string {
 // ksdNS runs the real binary inside ns, with no terminal on stdin.
 func ksdNS(t *testing.T, ns *testbed.Netns, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + ns.Path(), "--", bin}, args...)...)
-	var so, se strings.Builder
-	cmd.Stdout, cmd.Stderr = &so, &se
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	err := cmd.Run()
-	r := result{stdout: so.String(), stderr: se.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run ksdoctor %v: %v", args, err)
-	}
-	return r
+	return runArgv(t, append([]string{"nsenter", "--net=" + ns.Path(), "--", bin}, args...))
 }
 
 // countRules counts exact rule lines in iptables-save -t table inside ns.
