@@ -44,7 +44,7 @@ bench-go:
 # ksdoctor fix of 300 exited containers vs the seed's docker rm pipeline on a
 # real dockerd, alternating on fresh sets (root).
 bench-exited: build
-	$(GO) test -run '^$$' -bench 'BenchmarkExitedRemove300' -benchtime 5x -timeout 60m ./cmd/ksdoctor
+	$(GO) test -run '^$$' -bench 'BenchmarkExitedRemove300' -benchtime 3x -timeout 60m ./cmd/ksdoctor
 
 # Time to the TUI's first frame: a Bubble Tea program in-process, and the real
 # binary in tmux against a real dockerd, with 'ksdoctor sweep' and
