@@ -19,7 +19,7 @@ type Executor struct {
 	Kube kubernetes.Interface
 	// HostRoot prefixes every host path.
 	HostRoot string
-	// Workers bounds concurrent steps of one kind (default 16).
+	// Workers bounds concurrent steps of one kind (default 32).
 	Workers int
 	// Services manages the node's services (nil: systemctl, only with host root /).
 	Services ServiceManager
@@ -112,7 +112,7 @@ func (e *Executor) Apply(ctx context.Context, rem diag.Remediation) *diag.ApplyR
 func (e *Executor) runBatch(ctx context.Context, def kindDef, steps []diag.Step, out []diag.StepResult, undos []func(context.Context) error) {
 	workers := e.Workers
 	if workers <= 0 {
-		workers = 16
+		workers = 32
 	}
 	if len(steps) == 1 || !def.parallel {
 		workers = 1

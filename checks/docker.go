@@ -61,7 +61,8 @@ fill the disk. The remediation removes exactly the exited non-kubelet
 containers listed in its preview; a container that was started again in the
 meantime is skipped, never removed, and running containers are never
 touched.`,
-	Needs: []diag.Source{diag.SourceDocker},
+	Needs:             []diag.Source{diag.SourceDocker},
+	WantsEvidenceOnly: true, // sizes are evidence; the removal plan needs IDs only
 	Wants: func(s *diag.Snapshot, _ *diag.Config) []diag.Source {
 		if s.Docker == nil || s.Docker.SizesGathered {
 			return nil

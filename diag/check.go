@@ -24,6 +24,10 @@ type Check struct {
 	// Wants, when set, names expensive sources worth gathering after seeing
 	// the cheap ones (e.g. Docker's disk breakdown only when the disk fills).
 	Wants func(s *Snapshot, cfg *Config) []Source
+	// WantsEvidenceOnly says the sources Wants asks for only enrich the
+	// evidence, not the remediation plans: a fix then skips them, so
+	// preparing and verifying a fix costs no more than the fix needs.
+	WantsEvidenceOnly bool
 	// Run judges the snapshot. It must not do I/O. An error means the check
 	// could not judge (status error); a *SkipError means it did not apply.
 	Run func(s *Snapshot, cfg *Config) ([]Finding, error)

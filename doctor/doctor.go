@@ -58,6 +58,10 @@ func (d *Doctor) Prepare(ctx context.Context, id string, inputs map[string]strin
 	if !ok {
 		return nil, fmt.Errorf("no check %q offers remediation %q", checkID, id)
 	}
+	if c.WantsEvidenceOnly {
+		// A fix gathers only what its plan needs (and the re-check reuses c).
+		c.Wants = nil
+	}
 	snap := d.Gatherer.CollectWithInputs(ctx, d.Tool, []diag.Check{c}, d.Config, inputs, nil)
 	rep := diag.Run([]diag.Check{c}, snap, d.Config, diag.RunOptions{})
 	if len(rep.Checks) == 1 && rep.Checks[0].Status == diag.StatusSkipped {

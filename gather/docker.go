@@ -18,7 +18,7 @@ import (
 )
 
 // inspectWorkers bounds concurrent per-container inspects.
-const inspectWorkers = 8
+const inspectWorkers = 16
 
 var exitedStatus = regexp.MustCompile(`^Exited \((-?\d+)\)`)
 
