@@ -253,7 +253,7 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 		return "", "", nil, revert(fmt.Errorf("docker on %s lists other images or containers than before (%d before, %d after)", m.To, len(before), len(after)))
 	}
 	return diag.OutcomeDone, fmt.Sprintf("moved %d entries (%s) to %s; same %d images and containers; old data-root kept at %s (%s): remove it when satisfied",
-		tFiles, sizeIEC(tBytes), m.To, len(after), m.Backup, sizeIEC(fBytes)), nil, nil
+		tFiles, diag.FormatBytes(tBytes), m.To, len(after), m.Backup, diag.FormatBytes(fBytes)), nil, nil
 }
 
 // dockerSocket is the socket unit that activates docker.service.
@@ -286,17 +286,4 @@ func emptyDir(dir string) error {
 func waitReady(ctx context.Context, e *Executor) error {
 	_, _, _, err := waitDockerReady(ctx, e, diag.Step{})
 	return err
-}
-
-func sizeIEC(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

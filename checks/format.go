@@ -2,22 +2,12 @@ package checks
 
 import (
 	"fmt"
+	"github.com/ksdoctor/ksdoctor/diag"
 	"time"
 )
 
 // bytesIEC formats n as df -h does (binary units).
-func bytesIEC(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func bytesIEC(n int64) string { return diag.FormatBytes(n) }
 
 // age formats how long before now t was, coarsely ("3d", "5h", "12m").
 func age(now, t time.Time) string {

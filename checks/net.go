@@ -378,7 +378,7 @@ func runMasqueradeMissing(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Default route", Value: routeString(*d)})
 	}
 	if p := s.Network.Probe; p != nil {
-		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Probe", Value: probeString(p)})
+		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Probe", Value: p.Describe()})
 	}
 	if fl, off := iptablesDisabled(s); off {
 		f.CausedBy = []string{idIPTablesDisabled}
@@ -425,22 +425,6 @@ func routeString(r diag.NetRoute) string {
 	}
 	if r.Dev != "" {
 		out += " dev " + r.Dev
-	}
-	return out
-}
-
-func probeString(p *diag.NetProbe) string {
-	switch {
-	case p.Skipped != "":
-		return "not run: " + p.Skipped
-	case p.Error != "":
-		return "failed: " + p.Error
-	case p.Reachable:
-		return fmt.Sprintf("a container on docker0 (%s) reached %s", p.Image, p.Target)
-	}
-	out := fmt.Sprintf("a container on docker0 (%s) could NOT reach %s", p.Image, p.Target)
-	if p.Output != "" {
-		out += ": " + p.Output
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package diag
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -254,4 +255,23 @@ type SysctlChange struct {
 // ProcPath is the /proc/sys path of the parameter.
 func (c SysctlChange) ProcPath() string {
 	return "/proc/sys/" + strings.ReplaceAll(c.Key, ".", "/")
+}
+
+// Describe says in one line what the probe found.
+func (p *NetProbe) Describe() string {
+	switch {
+	case p == nil:
+		return "not run"
+	case p.Skipped != "":
+		return "not run: " + p.Skipped
+	case p.Error != "":
+		return "failed: " + p.Error
+	case p.Reachable:
+		return fmt.Sprintf("a container on docker0 (%s) reached %s in %d ms", p.Image, p.Target, p.DurationMs)
+	}
+	out := fmt.Sprintf("a container on docker0 (%s) could NOT reach %s (%d ms)", p.Image, p.Target, p.DurationMs)
+	if p.Output != "" {
+		out += ": " + p.Output
+	}
+	return out
 }

@@ -177,7 +177,7 @@ func TestSeedIncidentDocker0NAT(t *testing.T) {
 
 	fix := ksdNS(t, node, append(append([]string{"fix", "net.docker0-masquerade-missing/add-rule", "--yes"}, flags...), probe...)...)
 	fix.wantCode(t, 0)
-	if !strings.Contains(fix.stdout, "verified") || !strings.Contains(fix.stdout, "probe after:  reached") {
+	if !strings.Contains(fix.stdout, "verified") || !strings.Contains(fix.stdout, ") reached "+outsideAddr) {
 		t.Errorf("fix output:\n%s\n%s", fix.stdout, fix.stderr)
 	}
 	if out, err := fetch(); err != nil || !strings.Contains(out, "hello from outside") {

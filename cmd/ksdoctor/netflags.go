@@ -66,21 +66,5 @@ func probeBeforeAfter(ctx context.Context, io streams, d *doctor.Doctor, cand *d
 	if st := snap.Sources[diag.SourceNetProbe]; after == nil && st != nil && st.Error != "" {
 		after = &diag.NetProbe{Skipped: "failed: " + st.Error}
 	}
-	fmt.Fprintf(io.out, "probe before: %s\nprobe after:  %s\n", probeLine(before), probeLine(after))
-}
-
-func probeLine(p *diag.NetProbe) string {
-	switch {
-	case p == nil:
-		return "not run"
-	case p.Skipped != "":
-		return "not run: " + p.Skipped
-	case p.Reachable:
-		return fmt.Sprintf("reached %s from a container on docker0 (%d ms)", p.Target, p.DurationMs)
-	}
-	out := fmt.Sprintf("could NOT reach %s from a container on docker0 (%d ms)", p.Target, p.DurationMs)
-	if p.Output != "" {
-		out += ": " + p.Output
-	}
-	return out
+	fmt.Fprintf(io.out, "probe before: %s\nprobe after:  %s\n", before.Describe(), after.Describe())
 }
