@@ -3,7 +3,6 @@ package doctor_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -112,5 +111,4 @@ func TestRestartedContainerIsNeverRemoved(t *testing.T) {
 	if res2.Count(diag.OutcomeDone) != 0 || res2.Count(diag.OutcomeFailed) != 0 {
 		t.Errorf("second apply changed something: %+v", res2.Steps)
 	}
-	_ = time.Second
 }

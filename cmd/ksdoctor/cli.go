@@ -191,6 +191,24 @@ func splitIDs(s string) []string {
 	return out
 }
 
+// doctorFor builds the doctor for the checks selected by --checks/--skip.
+func (g *globals) doctorFor(include, skip string) (*doctor.Doctor, error) {
+	sel, err := selectChecks(include, skip)
+	if err != nil {
+		return nil, err
+	}
+	return g.newDoctor(sel)
+}
+
+// readSnapshot reads a --from file, as an error with a hint on failure.
+func readSnapshot(path string) (*diag.Snapshot, error) {
+	snap, err := diag.ReadSnapshotFile(path)
+	if err != nil {
+		return nil, fail(exitCannot, "pass a file written by 'ksdoctor snapshot --output FILE'", "%v", err)
+	}
+	return snap, nil
+}
+
 func selectChecks(include, skip string) ([]diag.Check, error) {
 	sel, err := diag.Select(checks.All(), splitIDs(include), splitIDs(skip))
 	if err != nil {

@@ -46,20 +46,16 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 	if err != nil {
 		return fail(exitCannot, "use --format text, json or markdown", "%v", err)
 	}
-	sel, err := selectChecks(f.include, f.skip)
-	if err != nil {
-		return err
-	}
-	d, err := g.newDoctor(sel)
+	d, err := g.doctorFor(f.include, f.skip)
 	if err != nil {
 		return err
 	}
 	defer d.Gatherer.Close()
 	var rep *diag.Report
 	if f.from != "" {
-		snap, err := diag.ReadSnapshotFile(f.from)
+		snap, err := readSnapshot(f.from)
 		if err != nil {
-			return fail(exitCannot, "pass a file written by 'ksdoctor snapshot --output FILE'", "%v", err)
+			return err
 		}
 		rep = d.Replay(snap, doctorNoProgress)
 	} else {
@@ -102,11 +98,7 @@ live sweep would have.`,
 			if output == "" {
 				return fail(exitCannot, "pass --output FILE (or - for stdout)", "snapshot needs --output")
 			}
-			sel, err := selectChecks(include, skip)
-			if err != nil {
-				return err
-			}
-			d, err := g.newDoctor(sel)
+			d, err := g.doctorFor(include, skip)
 			if err != nil {
 				return err
 			}

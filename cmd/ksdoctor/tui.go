@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/tui"
 )
 
@@ -45,20 +44,16 @@ func runTUI(ctx context.Context, io streams, g *globals, f *tuiFlags) error {
 	if !io.isTerminal(io.in) || !io.isTerminal(io.out) {
 		return fail(exitCannot, "run 'ksdoctor sweep' for a report without a terminal", "the terminal UI needs a terminal on stdin and stdout")
 	}
-	sel, err := selectChecks(f.include, f.skip)
-	if err != nil {
-		return err
-	}
-	d, err := g.newDoctor(sel)
+	d, err := g.doctorFor(f.include, f.skip)
 	if err != nil {
 		return err
 	}
 	defer d.Gatherer.Close()
-	opts := tui.Options{Checks: sel, ReadOnly: f.readOnly, ExportDir: f.exportDir}
+	opts := tui.Options{Checks: d.Checks, ReadOnly: f.readOnly, ExportDir: f.exportDir}
 	if f.from != "" {
-		snap, err := diag.ReadSnapshotFile(f.from)
+		snap, err := readSnapshot(f.from)
 		if err != nil {
-			return fail(exitCannot, "pass a file written by 'ksdoctor snapshot --output FILE'", "%v", err)
+			return err
 		}
 		opts.From, opts.FromPath = snap, f.from
 	}
