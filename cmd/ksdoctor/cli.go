@@ -18,6 +18,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/gather"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 // version is stamped by the Makefile.
@@ -86,9 +87,11 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		} else if strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "arg(s)") {
 			hint = "run 'ksdoctor --help' for usage"
 		}
-		fmt.Fprintf(errw, "ksdoctor: error: %s\n", err)
+		// Errors quote node data and flags (a --docker-host with a
+		// password): masked, and control characters made visible.
+		fmt.Fprintf(errw, "ksdoctor: error: %s\n", redact.Text(err.Error()))
 		if hint != "" {
-			fmt.Fprintf(errw, "ksdoctor: hint: %s\n", hint)
+			fmt.Fprintf(errw, "ksdoctor: hint: %s\n", redact.Text(hint))
 		}
 		return code
 	}
