@@ -169,7 +169,8 @@ func TestIngressTLSUnit(t *testing.T) {
 	ing := func(name string, age time.Duration, rules []string, tls ...diag.IngressTLS) diag.IngressFacts {
 		return diag.IngressFacts{Namespace: "ns", Name: name, CreatedAt: t0.Add(-age), RuleHosts: rules, TLS: tls}
 	}
-	c := &diag.ClusterFacts{TLSSecrets: sec, Ingresses: []diag.IngressFacts{
+	c := &diag.ClusterFacts{TLSSecrets: sec, IngressControllersGathered: true, IngressControllers: []diag.IngressControllerFacts{nginxController("v1.3.1", "--watch-ingress-without-class=true")},
+		Ingresses: []diag.IngressFacts{
 		ing("seed", time.Hour, []string{"one.test", "two.test"}, diag.IngressTLS{Hosts: []string{"one.test", "two.test"}, SecretName: "pair"}),
 		ing("wild", time.Hour, []string{"a.w.test", "a.b.w.test"}, diag.IngressTLS{Hosts: []string{"a.w.test", "a.b.w.test"}, SecretName: "wild"}),
 		ing("key", time.Hour, []string{"other.test"}, diag.IngressTLS{Hosts: []string{"other.test"}, SecretName: "badkey"}),
