@@ -89,7 +89,7 @@ func TestClusterChecksPartial(t *testing.T) {
 
 func TestClusterChecksSkippedWithoutCluster(t *testing.T) {
 	s := clusterSnap(nil)
-	s.Sources[diag.SourceCluster] = &diag.SourceStatus{Source: diag.SourceCluster, Error: gather.ErrNoKubeconfig.Error()}
+	s.Sources[diag.SourceCluster] = &diag.SourceStatus{Source: diag.SourceCluster, Error: gather.ErrNoKubeconfig.Error(), Absent: true}
 	rep := diag.Run(All(), s, nil, diag.RunOptions{})
 	for _, r := range rep.Checks {
 		if (strings.HasPrefix(r.ID, "k8s.") || strings.HasPrefix(r.ID, "devops.")) && (r.Status != diag.StatusSkipped || !strings.Contains(r.Reason, "no kubeconfig")) {

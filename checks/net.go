@@ -446,7 +446,9 @@ it to 0, it stays off. The remediation sets it to 1 now and persists it in
 func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	fw := s.Network.IPForward
 	if !fw.Present {
-		return nil, diag.Skip("/proc/sys/net/ipv4/ip_forward was not readable")
+		// Every Linux network namespace has it: not reading it means the
+		// check could not judge (a host root without /proc, no permission).
+		return nil, fmt.Errorf("could not judge: /proc/sys/net/ipv4/ip_forward was not readable under the host root")
 	}
 	if fw.Value == "1" {
 		return nil, nil
@@ -930,8 +932,11 @@ nobody can see. Make every component use the host's backend
 
 func runBackendMismatch(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	bs := s.Network.Backends
+	if len(bs) == 0 && len(s.Network.Tables) == 0 {
+		return nil, fmt.Errorf("could not judge: the iptables tables could not be read: %s", orDash(strings.Join(s.Network.Errors, "; ")))
+	}
 	if len(bs) == 0 {
-		return nil, diag.Skip("iptables backends could not be read")
+		return nil, diag.Skip("the iptables backend in use could not be told")
 	}
 	t := &diag.Table{Columns: []string{"BACKEND", "RULES", "USED BY iptables"}}
 	with := 0

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -37,8 +36,10 @@ const (
 // clusterPageSize is the limit of each page of a paginated List.
 const clusterPageSize = 1000
 
-// ErrNoKubeconfig says no cluster configuration was found at all.
-var ErrNoKubeconfig = errors.New("no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod")
+// ErrNoKubeconfig says no cluster configuration was found at all: the
+// cluster is absent from this sweep, so its checks are skipped (an explicit
+// --kubeconfig that cannot be read is an error instead).
+var ErrNoKubeconfig = diag.Absent("no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod")
 
 // KubeClient is a Kubernetes client with where it points.
 type KubeClient struct {

@@ -62,7 +62,11 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 		}
 		ts, perr := iptsave.ParseBytes(out)
 		if perr != nil {
+			// Lines that did not parse may be the very rules a check looks
+			// for: no table is trusted, and the checks say they could not
+			// judge, with the (capped) parse errors.
 			addErr(fmt.Errorf("parse iptables-save: %w", perr))
+			return
 		}
 		mu.Lock()
 		defer mu.Unlock()

@@ -25,8 +25,11 @@ func newSweepCmd(io streams, g *globals) *cobra.Command {
 		Short: "Sweep the node and report the findings",
 		Long: `Sweep gathers facts from this node (Docker, filesystems, network, dockerd
 configuration and, with a kubeconfig, the cluster), runs every check on them
-and prints the findings. Exit code: 0 nothing at warning or above, 1 the
-worst finding is a warning, 2 critical, 3 the sweep could not run.`,
+and prints the findings. A check that could not judge (its source failed,
+timed out, was over a limit or held nothing) has status error and is
+counted in the summary; it never reads as healthy.
+
+` + exitCodeHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSweep(cmd.Context(), io, g, f)
