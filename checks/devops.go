@@ -101,4 +101,3 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 	}}
 	return []diag.Finding{f}, nil
 }
-

@@ -454,4 +454,3 @@ func certEvidence(secret string, leaf *diag.CertFacts) []diag.Evidence {
 		{Label: "Valid", Value: fmt.Sprintf("%s to %s", leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))},
 	}
 }
-
