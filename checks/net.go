@@ -277,7 +277,7 @@ func runMasqueradeMissing(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, e
 	if missing < 0 {
 		for _, w := range ws {
 			if w.verdict == "" {
-				f, err := unknownFinding(idMasqueradeMissing, "whether "+link.Name+"'s traffic is masqueraded", ws)
+				f, err := pathUnknownFinding(idMasqueradeMissing, "whether "+link.Name+"'s traffic is masqueraded", ws)
 				return []diag.Finding{f}, err
 			}
 		}
@@ -399,7 +399,9 @@ it to 0, it stays off. The remediation sets it to 1 now and persists it in
 func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	fw := s.Network.IPForward
 	if !fw.Present {
-		return nil, diag.Skip("/proc/sys/net/ipv4/ip_forward was not readable")
+		// Every Linux network namespace has it: not reading it means the
+		// check could not judge (a host root without /proc, no permission).
+		return nil, fmt.Errorf("could not judge: /proc/sys/net/ipv4/ip_forward was not readable under the host root")
 	}
 	if fw.Value == "1" {
 		return nil, nil
@@ -613,7 +615,7 @@ func runForwardDrop(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 		t.Rows = append(t.Rows, []string{"pods (" + c.Name + ")", strings.Join(c.Links, ", "), by})
 	}
 	if len(dropped) == 0 && undecided != nil {
-		f, err := unknownFinding("net.forward-policy-drop", "whether the FORWARD chain lets "+bridge+"'s traffic through", undecided)
+		f, err := pathUnknownFinding("net.forward-policy-drop", "whether the FORWARD chain lets "+bridge+"'s traffic through", undecided)
 		return []diag.Finding{f}, err
 	}
 	if len(dropped) == 0 {
@@ -881,16 +883,19 @@ nobody can see. Make every component use the host's backend
 
 func runBackendMismatch(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	n := s.Network
+	if len(n.Tables) == 0 && n.IPTablesSave == "" {
+		return nil, fmt.Errorf("could not judge: the iptables tables could not be read: %s", orDash(strings.Join(n.Errors, "; ")))
+	}
 	if n.Backend == "" {
 		why := n.BackendWhy
 		if why == "" {
 			why = "no facts about the iptables binary were gathered"
 		}
-		return nil, fmt.Errorf("the iptables backend could not be decided: %s", why)
+		return nil, fmt.Errorf("could not judge: the iptables backend could not be decided: %s", why)
 	}
 	bs := n.Backends
 	if len(bs) == 0 {
-		return nil, fmt.Errorf("the rules of the iptables backends could not be read: %s", strings.Join(n.Errors, "; "))
+		return nil, fmt.Errorf("could not judge: the rules of the iptables backends could not be read: %s", orDash(strings.Join(n.Errors, "; ")))
 	}
 	t := &diag.Table{Columns: []string{"BACKEND", "RULES", "USED BY iptables"}}
 	with := 0

@@ -182,9 +182,9 @@ func traceTable(w walked) *diag.Table {
 	return t
 }
 
-// unknownFinding is the "cannot judge" verdict of check: info, with the
+// pathUnknownFinding is the "cannot judge" verdict of check: info, with the
 // rules whose matches could not be evaluated, and --probe to settle it.
-func unknownFinding(check, question string, ws []walked) (diag.Finding, error) {
+func pathUnknownFinding(check, question string, ws []walked) (diag.Finding, error) {
 	t := &diag.Table{Columns: []string{"PACKET", "RULE", "WHY IT CANNOT BE EVALUATED"}}
 	var first string
 	for _, w := range ws {

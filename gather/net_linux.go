@@ -99,7 +99,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 	}
 	facts.IPTables = ipt
 	_ = ApplyNetDumps(facts, save, sets) // parse errors are in facts.Errors
-	if save == nil {
+	if len(facts.Tables) == 0 {
 		facts.Tables = nil
 	}
 	if len(facts.Tables) > 0 && facts.Backend != "" {

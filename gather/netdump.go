@@ -21,10 +21,14 @@ func ApplyNetDumps(n *diag.NetFacts, save, ipsets []byte) error {
 	var errs []error
 	if save != nil {
 		ts, err := iptsave.ParseBytes(save)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("parse iptables-save: %w", err))
-		}
 		n.Tables = n.Tables[:0]
+		if err != nil {
+			// Lines that did not parse may be the very rules a check looks
+			// for: no table is trusted, and the checks say they could not
+			// judge, with the (capped) parse errors.
+			errs = append(errs, fmt.Errorf("parse iptables-save: %w", err))
+			ts = nil
+		}
 		for _, t := range ts {
 			if walkedTables[t.Name] {
 				n.Tables = append(n.Tables, t)
@@ -32,7 +36,7 @@ func ApplyNetDumps(n *diag.NetFacts, save, ipsets []byte) error {
 		}
 		// A table nobody created holds no rules and accepts everything.
 		for _, name := range []string{"nat", "filter"} {
-			if n.Table(name) == nil {
+			if err == nil && n.Table(name) == nil {
 				t := diag.IPTable{Name: name}
 				for _, c := range builtinChains[name] {
 					t.Chains = append(t.Chains, diag.IPChain{Name: c, Policy: "ACCEPT"})
