@@ -107,3 +107,8 @@ func (f rootFS) Lstat(name string) (fs.FileInfo, error) {
 	}
 	return f.r.Lstat("/" + name)
 }
+
+// FSName is the name in FS of a node path ("." for the root).
+func FSName(p string) string {
+	return rel(p)
+}
