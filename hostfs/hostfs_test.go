@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"testing/fstest"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // layout makes a host root and, beside it, an "outside" directory holding a secret. Inside
@@ -234,4 +237,21 @@ func TestRemoveAllKeepsLinkTargets(t *testing.T) {
 			t.Errorf("RemoveAll followed a link out: %v", err)
 		}
 	})
+}
+
+func TestReadDirInfoIsLikeOs(t *testing.T) {
+	if unsafe.Sizeof(unix.Stat_t{}) != unsafe.Sizeof(syscall.Stat_t{}) {
+		t.Fatal("x/sys/unix and syscall disagree on struct stat")
+	}
+	root := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(root, "f"), make([]byte, 5000), 0o640))
+	ents, err := New(root).ReadDir("/")
+	must(t, err)
+	fi, err := ents[0].Info()
+	must(t, err)
+	want, _ := os.Lstat(filepath.Join(root, "f"))
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Ino != want.Sys().(*syscall.Stat_t).Ino || fi.Mode() != want.Mode() || fi.Size() != 5000 || !fi.ModTime().Equal(want.ModTime()) {
+		t.Errorf("Info %v %v, want %v", fi.Mode(), fi.Sys(), want.Mode())
+	}
 }

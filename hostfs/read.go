@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"syscall"
 	"time"
+	"unsafe"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
@@ -185,8 +187,8 @@ func (r Root) ReadDir(p string) ([]fs.DirEntry, error) {
 	slices.Sort(names)
 	out := make([]fs.DirEntry, 0, len(names))
 	for _, n := range names {
-		var st unix.Stat_t
-		if err := unix.Fstatat(int(f.Fd()), n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		var st syscall.Stat_t // what os's FileInfo.Sys holds; x/sys/unix's has the same layout
+		if err := unix.Fstatat(int(f.Fd()), n, (*unix.Stat_t)(unsafe.Pointer(&st)), unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue // removed since it was listed
 		}
 		out = append(out, fs.FileInfoToDirEntry(statInfo{name: n, st: st}))
@@ -194,10 +196,11 @@ func (r Root) ReadDir(p string) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-// statInfo is an fs.FileInfo made from a stat(2) result.
+// statInfo is an fs.FileInfo made from a stat(2) result; Sys is a *syscall.Stat_t as
+// with os.
 type statInfo struct {
 	name string
-	st   unix.Stat_t
+	st   syscall.Stat_t
 }
 
 func (s statInfo) Name() string       { return s.name }
