@@ -36,8 +36,6 @@ var pathCalls = map[string][]string{
 // the repository root), then the call as written.
 var allowed = map[string]string{
 	"cmd/ksdoctor/cli.go os.Stat":                     "checks that --host-root itself is a directory, before anything is opened under it",
-	"cmd/ksdoctor/sweep.go atomicfile.Write":          "the user's --output path (report or snapshot), not a host path",
-	"tui/export.go atomicfile.Write":                  "the user's export directory, not a host path",
 	"gather/net_linux.go filepath.EvalSymlinks":       "resolves the iptables-save this process runs (its own PATH) to tell the backend, not a host path",
 	"gather/cluster.go os.Stat":                       "the user's --kubeconfig, read by client-go as the user's file, not a host path",
 	"report/schemacheck/schemacheck.go os.Stat":       "finds this repository's go.mod to load the report schema (tests), not a host path",
