@@ -143,7 +143,7 @@ func TestExecAndEnvironment(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := fstest.MapFS{
-				"lib/systemd/system/docker.service":                  {Data: []byte("[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H fd://\n")},
+				"lib/systemd/system/docker.service":                 {Data: []byte("[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H fd://\n")},
 				"etc/systemd/system/docker.service.d/override.conf": {Data: []byte("[Service]\nExecStart=\n" + tc.dropIn + "\n")},
 			}
 			if tc.envFile != "" {

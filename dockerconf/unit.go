@@ -67,7 +67,6 @@ func exists(fsys fs.FS, p string) bool {
 	return err == nil
 }
 
-
 // resolveUnit finds the unit and its drop-ins as systemd does and resolves ExecStart
 // into argv with provenance: Environment=, then the EnvironmentFile= files (read as
 // load_env_file reads them, globs expanded, later files overriding), then $VAR
