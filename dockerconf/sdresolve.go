@@ -36,6 +36,7 @@ type sdService struct {
 	envFiles []envFileRef
 	execs    []execCmd
 	spec     map[byte]string
+	typ      string // Type=
 	// refused is why systemd will not start the unit ("" when it loads).
 	refused string
 }
@@ -91,7 +92,7 @@ func loadService(fsys fs.FS, facts *diag.DockerConfFacts, name string) *sdServic
 	case len(svc.execs) == 0 && svc.refused == "":
 		facts.Problems = append(facts.Problems, diag.ConfProblem{File: main, Message: name + " has no ExecStart=: systemd refuses it (\"Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.\")"})
 		svc.refused = "Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing."
-	case len(svc.execs) > 1 && svc.refused == "":
+	case len(svc.execs) > 1 && svc.refused == "" && svc.typ != "oneshot":
 		// Type=oneshot may have several; dockerd's unit is Type=notify.
 		x := svc.execs[1].at
 		facts.Problems = append(facts.Problems, diag.ConfProblem{File: x.file, Line: x.line,
@@ -114,6 +115,8 @@ func markUnparsed(facts *diag.DockerConfFacts, file string) {
 // apply applies one [Service] assignment.
 func (svc *sdService) apply(facts *diag.DockerConfFacts, o unitOption) {
 	switch o.name {
+	case "Type":
+		svc.typ = o.value
 	case "ExecStart":
 		if o.value == "" {
 			svc.execs = nil
@@ -161,18 +164,23 @@ func (svc *sdService) apply(facts *diag.DockerConfFacts, o unitOption) {
 }
 
 // applyEnv applies one Environment= line (config_parse_environ): words with quotes
-// and C escapes, specifiers, each VAR=VALUE replacing an earlier VAR. A line that does
-// not split is ignored whole; an invalid word alone.
+// and C escapes, specifiers, each VAR=VALUE replacing an earlier VAR. At a word that
+// does not split systemd stops, keeping the words before it; an invalid word is
+// skipped alone.
 func (svc *sdService) applyEnv(facts *diag.DockerConfFacts, o unitOption) {
-	words, err := splitWords(o.value, exUnquote|exCUnescape)
-	if err != nil {
-		facts.Problems = append(facts.Problems, diag.ConfProblem{File: o.file, Line: o.line,
-			Message: "Environment= does not parse: " + err.Error() + ": systemd ignores the whole line"})
-		markUnparsed(facts, o.file)
-		return
-	}
-	for _, w := range words {
-		w, _, err := expandSpecifiers(w, svc.spec)
+	for rest := o.value; ; {
+		w, r, ok, err := extractWord(rest, exUnquote|exCUnescape)
+		if err != nil {
+			facts.Problems = append(facts.Problems, diag.ConfProblem{File: o.file, Line: o.line,
+				Message: "Environment= does not parse: " + err.Error() + ": systemd ignores the rest of the line"})
+			markUnparsed(facts, o.file)
+			return
+		}
+		if !ok {
+			return
+		}
+		rest = r
+		w, _, err = expandSpecifiers(w, svc.spec)
 		if err != nil {
 			facts.Problems = append(facts.Problems, diag.ConfProblem{File: o.file, Line: o.line, Message: "Environment= " + err.Error() + ": systemd ignores the assignment"})
 			markUnparsed(facts, o.file)
@@ -184,17 +192,19 @@ func (svc *sdService) applyEnv(facts *diag.DockerConfFacts, o unitOption) {
 				Message: fmt.Sprintf("Environment= word %q is not a valid VAR=VALUE assignment: systemd ignores it", truncate(w, 60))})
 			continue
 		}
-		ev := diag.EnvVar{Name: k, Value: v, At: diag.Provenance{Origin: "env", File: o.file, Line: o.line}}
-		replaced := false
-		for i := range svc.env {
-			if svc.env[i].Name == k {
-				svc.env[i], replaced = ev, true
-			}
-		}
-		if !replaced {
-			svc.env = append(svc.env, ev)
+		svc.setEnv(diag.EnvVar{Name: k, Value: v, At: diag.Provenance{Origin: "env", File: o.file, Line: o.line}})
+	}
+}
+
+// setEnv replaces the variable in place or appends it.
+func (svc *sdService) setEnv(ev diag.EnvVar) {
+	for i := range svc.env {
+		if svc.env[i].Name == ev.Name {
+			svc.env[i] = ev
+			return
 		}
 	}
+	svc.env = append(svc.env, ev)
 }
 
 // parseExec splits one ExecStart= value into its commands (separated by a lone ";").
@@ -202,7 +212,7 @@ func parseExec(o unitOption, spec map[byte]string) ([]execCmd, error) {
 	var out []execCmd
 	p := o.value
 	for {
-		first, rest, ok, err := extractWord(p, exUnquote|exCUnescape)
+		first, rest, ok, err := extractWordWarn(p, exUnquote|exCUnescape)
 		if err != nil {
 			return nil, err
 		}
@@ -223,6 +233,12 @@ func parseExec(o unitOption, spec map[byte]string) ([]execCmd, error) {
 			// systemd: "Empty path in command line, ignoring".
 			return out, nil
 		}
+		if !path.IsAbs(cmd.path) && (strings.Contains(cmd.path, "/") || cmd.path == "." || cmd.path == "..") {
+			return nil, fmt.Errorf("%w: neither a valid executable name nor an absolute path: %s", errSyntax, cmd.path)
+		}
+		if strings.HasSuffix(cmd.path, "/") {
+			return nil, fmt.Errorf("%w: executable path specifies a directory: %s", errSyntax, cmd.path)
+		}
 		p = rest
 		if !strings.Contains(cmd.prefix, "@") {
 			cmd.argv = append(cmd.argv, cmd.path)
@@ -238,7 +254,7 @@ func parseExec(o unitOption, spec map[byte]string) ([]execCmd, error) {
 				cmd.argv = append(cmd.argv, ";")
 				continue
 			}
-			w, rest, ok, err := extractWord(p, exUnquote|exCUnescape)
+			w, rest, ok, err := extractWordWarn(p, exUnquote|exCUnescape)
 			if err != nil {
 				return nil, err
 			}

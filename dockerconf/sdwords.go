@@ -23,6 +23,8 @@ const (
 	exCUnescape
 	// exRelax accepts an unterminated quote or a trailing backslash (EXTRACT_RELAX).
 	exRelax
+	// exUnescapeRelax keeps an unknown escape as written (EXTRACT_UNESCAPE_RELAX).
+	exUnescapeRelax
 )
 
 // sdWhitespace is systemd's WHITESPACE.
@@ -48,6 +50,10 @@ func extractWord(s string, flags extractFlags) (word, rest string, ok bool, err 
 		switch {
 		case c == '\\':
 			if i+1 >= len(s) {
+				if flags&exUnescapeRelax != 0 && quote == 0 {
+					b.WriteByte('\\')
+					return b.String(), "", true, nil
+				}
 				if flags&exRelax != 0 {
 					return b.String(), "", true, nil
 				}
@@ -55,6 +61,11 @@ func extractWord(s string, flags extractFlags) (word, rest string, ok bool, err 
 			}
 			if flags&exCUnescape != 0 {
 				n, err := cunescapeOne(s[i+1:], &b)
+				if err != nil && flags&exUnescapeRelax != 0 {
+					b.WriteByte('\\')
+					b.WriteByte(s[i+1])
+					n, err = 1, nil
+				}
 				if err != nil {
 					return "", s[i:], false, err
 				}
@@ -87,6 +98,17 @@ func extractWord(s string, flags extractFlags) (word, rest string, ok bool, err 
 		return "", "", false, fmt.Errorf("%w: unterminated %c quote", errSyntax, quote)
 	}
 	return b.String(), "", true, nil
+}
+
+// extractWordWarn is extract_first_word_and_warn: a word with an unknown escape is
+// taken again with the escape kept as written (systemd warns "Ignoring unknown escape
+// sequences").
+func extractWordWarn(s string, flags extractFlags) (word, rest string, ok bool, err error) {
+	word, rest, ok, err = extractWord(s, flags)
+	if err != nil && flags&exCUnescape != 0 {
+		return extractWord(s, flags|exUnescapeRelax)
+	}
+	return word, rest, ok, err
 }
 
 // splitWords splits all of s with extractWord.

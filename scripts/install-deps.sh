@@ -16,6 +16,7 @@ have nsenter     || need+=(util-linux)
 have mkfs.ext4   || need+=(e2fsprogs)
 have modprobe    || need+=(kmod)
 have kubectl     || need+=(kubernetes-client)
+have systemd-analyze || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
