@@ -120,14 +120,14 @@ func unquoteCommandLine(s string) []string {
 // sdEdgeCases are unit trees for the syntax systemd is picky about.
 var sdEdgeCases = map[string]map[string]string{
 	"continuation-and-comments": {
-		"lib/systemd/system/docker.service": "[Service]\nType=notify\nExecStart=/usr/bin/dockerd \\\n  -H fd:// \\\n# a comment inside\n; another\n  $DOCKER_OPTS\n",
+		"lib/systemd/system/docker.service":          "[Service]\nType=notify\nExecStart=/usr/bin/dockerd \\\n  -H fd:// \\\n# a comment inside\n; another\n  $DOCKER_OPTS\n",
 		"etc/systemd/system/docker.service.d/a.conf": "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false \\\n \\\n\t--data-root=/d \\\n\"\nEnvironment=B=x\\ \nEnvironment=C=y\\\\\n",
 	},
 	"quoting-escapes-specifiers": {
 		"lib/systemd/system/docker.service": "[Service]\nType=notify\nExecStart=/usr/bin/dockerd \"a b\" 'c\\x41\"' \\s x\\ty %n %N %p %i %% %E/x %t %S \\; ${A}z $A \"$A\" $$B\nEnvironment=\"A=1 2\" 'B=q\\'r' C=%n D=\\u00e9\n",
 	},
 	"resets-and-env-files": {
-		"lib/systemd/system/docker.service": "[Service]\nType=notify\nEnvironment=A=1\nEnvironmentFile=/etc/default/docker\nExecStart=/usr/sbin/dockerd -H fd://\n",
+		"lib/systemd/system/docker.service":                 "[Service]\nType=notify\nEnvironment=A=1\nEnvironmentFile=/etc/default/docker\nExecStart=/usr/sbin/dockerd -H fd://\n",
 		"etc/systemd/system/docker.service.d/override.conf": "[Service]\nEnvironment=\nEnvironment=B=2 A=3\nEnvironmentFile=\nEnvironmentFile=-/etc/sysconfig/docker*\nEnvironmentFile=/etc/%N.env\nExecStart=\nExecStart=-/usr/bin/dockerd $OPTIONS\n",
 	},
 	"prefixes-and-separator": {
@@ -137,14 +137,14 @@ var sdEdgeCases = map[string]map[string]string{
 		"lib/systemd/system/docker.service": "[Service]\nType=oneshot\nExecStart=+!/bin/true\n",
 	},
 	"two-execstart-refused": {
-		"lib/systemd/system/docker.service": "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H fd://\n",
+		"lib/systemd/system/docker.service":                 "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H fd://\n",
 		"etc/systemd/system/docker.service.d/override.conf": "[Service]\nExecStart=/usr/bin/dockerd\n",
 	},
 	"bad-escape-refused": {
 		"lib/systemd/system/docker.service": "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd \\q\n",
 	},
 	"unterminated-quote": {
-		"lib/systemd/system/docker.service":                 "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd $DOCKER_OPTS\n",
+		"lib/systemd/system/docker.service":                "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd $DOCKER_OPTS\n",
 		"etc/systemd/system/docker.service.d/options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--debug\nEnvironment=X=1\n",
 	},
 	"backslash-then-blank-and-crlf": {
