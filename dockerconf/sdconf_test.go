@@ -137,7 +137,7 @@ func TestExecAndEnvironment(t *testing.T) {
 		{"reset", "Environment=O=--a\nEnvironment=\nExecStart=/usr/bin/dockerd $O", "", []string{"/usr/bin/dockerd"}, false},
 		{"prefixes and separator", "ExecStart=-@/usr/bin/dockerd dockerd --x ; /bin/true", "", nil, true},
 		{"no colon expansion", "Environment=O=1\nExecStart=:/usr/bin/dockerd $O", "", []string{"/usr/bin/dockerd", "$O"}, false},
-		{"bad escape", `ExecStart=/usr/bin/dockerd \q`, "", nil, true},
+		{"unknown escape kept", `ExecStart=/usr/bin/dockerd \q`, "", []string{"/usr/bin/dockerd", `\q`}, false},
 		{"bad specifier", `ExecStart=/usr/bin/dockerd %Z`, "", nil, true},
 		{"unterminated quote", `ExecStart=/usr/bin/dockerd "x`, "", nil, true},
 	} {

@@ -58,6 +58,7 @@ func loadService(fsys fs.FS, facts *diag.DockerConfFacts, name string) *sdServic
 	if masked {
 		facts.Problems = append(facts.Problems, diag.ConfProblem{File: main, Message: "unit file is empty or linked to /dev/null: systemd treats " + name + " as masked"})
 		svc.refused = "Unit " + name + " is masked."
+		markUnparsed(facts, main)
 		return svc
 	}
 	chosen, hidden := findDropIns(fsys, name)
@@ -92,12 +93,14 @@ func loadService(fsys fs.FS, facts *diag.DockerConfFacts, name string) *sdServic
 	case len(svc.execs) == 0 && svc.refused == "":
 		facts.Problems = append(facts.Problems, diag.ConfProblem{File: main, Message: name + " has no ExecStart=: systemd refuses it (\"Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.\")"})
 		svc.refused = "Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing."
+		markUnparsed(facts, main)
 	case len(svc.execs) > 1 && svc.refused == "" && svc.typ != "oneshot":
 		// Type=oneshot may have several; dockerd's unit is Type=notify.
 		x := svc.execs[1].at
 		facts.Problems = append(facts.Problems, diag.ConfProblem{File: x.file, Line: x.line,
 			Message: "a second ExecStart= command without an empty ExecStart= before it: systemd refuses the unit (\"Service has more than one ExecStart= setting, which is only allowed for Type=oneshot services\")"})
 		svc.refused = "Service has more than one ExecStart= setting, which is only allowed for Type=oneshot services. Refusing."
+		markUnparsed(facts, x.file)
 	}
 	return svc
 }

@@ -86,6 +86,9 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 			return fail(exitFixFail, "run 'ksdoctor sweep' to see the node's state", "%s: %v", id, err)
 		}
 		rem := cand.Remediation
+		if rem.Input == nil && len(rem.Plan.Steps) == 0 {
+			return fail(exitFixFail, "", "%s: %s", id, rem.Preview)
+		}
 		if rem.Input != nil && len(rem.Plan.Steps) == 0 {
 			if f.inputs()[rem.Input.Name] != "" {
 				return fail(exitFixFail, "choose another --"+rem.Input.Name, "%s: %s", id, rem.Preview)
