@@ -44,9 +44,9 @@ func TestUnparsedIsNotDefaults(t *testing.T) {
 			"/etc/docker/daemon.json":            "{\n  \"log-driver\": \"json-file\"\n  \"log-opts\": {\"max-size\": \"100m\"},\n  \"iptables\": false\n}\n",
 		},
 		"unit with two ExecStart": {
-			"/lib/systemd/system/docker.service":                   testUnit,
+			"/lib/systemd/system/docker.service":                 testUnit,
 			"/etc/systemd/system/docker.service.d/override.conf": "[Service]\nExecStart=/usr/bin/dockerd --iptables=false -H fd:// -H tcp://0.0.0.0:2375\n",
-			"/etc/docker/daemon.json":                              "{\"hosts\": [\"unix:///var/run/docker.sock\"]}\n",
+			"/etc/docker/daemon.json":                            "{\"hosts\": [\"unix:///var/run/docker.sock\"]}\n",
 		},
 		"drop-in with an unterminated quote": {
 			"/lib/systemd/system/docker.service":                       testUnit,
