@@ -479,4 +479,3 @@ func certFacts(c *x509.Certificate) diag.CertFacts {
 	}
 	return cf
 }
-
