@@ -88,7 +88,7 @@ func judgeReload(s *diag.Snapshot, j *diag.JenkinsFacts) reloadVerdict {
 			why: fmt.Sprintf("The devops controller %s runs with %s: it does not reload jenkins-casc-config.", d.Controller, d.ReloadDisabled)}
 	case j.CascSubPath != "":
 		return reloadVerdict{kind: reloadNever, version: version,
-			why: fmt.Sprintf("devops-jenkins: %s; a subPath mount never refreshes, so the controller's reload reads the old file.", j.CascSubPath)}
+			why: fmt.Sprintf("%s: %s; a subPath mount never refreshes, so the controller's reload reads the old file.", j.Deployment, j.CascSubPath)}
 	}
 	if !known {
 		version = "3.2 or later (a devops controller runs)"
@@ -136,11 +136,11 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 	j := c.Jenkins
 	switch {
 	case j == nil:
-		return nil, diag.Skip("KubeSphere DevOps is not installed: no jenkins-casc-config ConfigMap or devops-jenkins Deployment in kubesphere-devops-system")
+		return nil, diag.Skip("KubeSphere DevOps is not installed: no jenkins-casc-config ConfigMap or devops-jenkins (ks-jenkins before 3.2) Deployment in kubesphere-devops-system")
 	case !j.ConfigMapFound:
 		return nil, diag.Skip("no ConfigMap jenkins-casc-config in %s", j.Namespace)
 	case !j.DeploymentFound:
-		return nil, diag.Skip("no Deployment devops-jenkins in %s", j.Namespace)
+		return nil, diag.Skip("no Deployment devops-jenkins (ks-jenkins before 3.2) in %s", j.Namespace)
 	}
 	var stale []diag.PodFacts
 	for _, p := range j.Pods {
@@ -162,14 +162,14 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 	f := diag.Finding{
 		Severity: diag.Warning,
 		Title:    "Jenkins started before its configuration-as-code changed",
-		Summary: fmt.Sprintf("jenkins-casc-config changed %s (by %s), after the running devops-jenkins pod started %s: Jenkins may still use the old agent templates and images.",
-			j.ConfigChangedAt.Format(time.RFC3339), orDash(j.ConfigChangedBy), podTime(stale[0]).Format(time.RFC3339)),
+		Summary: fmt.Sprintf("jenkins-casc-config changed %s (by %s), after the running %s pod started %s: Jenkins may still use the old agent templates and images.",
+			j.ConfigChangedAt.Format(time.RFC3339), orDash(j.ConfigChangedBy), j.Deployment, podTime(stale[0]).Format(time.RFC3339)),
 		Explanation: "Jenkins reads configuration-as-code at start or on an explicit reload; a ConfigMap edit alone does not reach a running Jenkins reliably. " +
-			"Restart the devops-jenkins Deployment (kubectl -n kubesphere-devops-system rollout restart deployment devops-jenkins) when no important build runs.",
+			fmt.Sprintf("Restart the %s Deployment (kubectl -n %s rollout restart deployment %s) when no important build runs.", j.Deployment, j.Namespace, j.Deployment),
 		Evidence: []diag.Evidence{
 			{Label: "ConfigMap changed", Value: fmt.Sprintf("%s by %s", j.ConfigChangedAt.Format(time.RFC3339), orDash(j.ConfigChangedBy))},
 			{Label: "Agent images in jenkins-casc-config", Value: orDash(strings.Join(j.ConfigImages, ", "))},
-			{Label: "Running devops-jenkins pods started before the change", Table: pods},
+			{Label: "Running " + j.Deployment + " pods started before the change", Table: pods},
 		},
 	}
 	f.Evidence = append(f.Evidence, devopsEvidence(j)...)
@@ -179,17 +179,17 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 		f.Title = "Jenkins configuration-as-code reload pending"
 		f.Summary = fmt.Sprintf("jenkins-casc-config changed %s ago; the devops controller (KubeSphere %s) reloads it into the running Jenkins about %s after a change.",
 			age(s.Now(), j.ConfigChangedAt), v.version, j.DevOps.Delay())
-		f.Explanation = "Nothing to do yet: wait for the reload, then sweep again. If the agents still use the old images after that, restart devops-jenkins."
+		f.Explanation = "Nothing to do yet: wait for the reload, then sweep again. If the agents still use the old images after that, restart " + j.Deployment + "."
 		return []diag.Finding{f}, nil
 	case reloaded:
 		return nil, nil
 	case reloadUnknown:
 		f.Severity = diag.Info
 		f.Title = "Jenkins may run a stale configuration-as-code (KubeSphere version unknown)"
-		f.Summary = fmt.Sprintf("jenkins-casc-config changed %s, after the running devops-jenkins pod started; whether this KubeSphere reloads it by itself is unknown: %s.",
-			j.ConfigChangedAt.Format(time.RFC3339), v.why)
+		f.Summary = fmt.Sprintf("jenkins-casc-config changed %s, after the running %s pod started; whether this KubeSphere reloads it by itself is unknown: %s.",
+			j.ConfigChangedAt.Format(time.RFC3339), j.Deployment, v.why)
 		f.Explanation = "Since KubeSphere 3.2 the devops controller reloads the configuration about 70 s after a change; before, only a restart applies it. " +
-			"Check the KubeSphere version (kubectl -n kubesphere-system get deploy ks-apiserver -o jsonpath='{..image}') and restart devops-jenkins if it is older than 3.2."
+			"Check the KubeSphere version (kubectl -n kubesphere-system get deploy ks-apiserver -o jsonpath='{..image}') and restart " + j.Deployment + " if it is older than 3.2."
 	default:
 		f.Explanation = v.why + " " + f.Explanation
 	}
@@ -197,14 +197,14 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 	if !restarted.IsZero() && !restarted.Before(j.ConfigChangedAt) {
 		f.Severity = diag.Info
 		f.Title = "Jenkins restart requested, old pod still running"
-		f.Summary = fmt.Sprintf("A rollout restart of devops-jenkins was requested at %s, after the configuration changed; the old pod is still running.", j.RestartedAt)
+		f.Summary = fmt.Sprintf("A rollout restart of %s was requested at %s, after the configuration changed; the old pod is still running.", j.Deployment, j.RestartedAt)
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Restart requested", Value: j.RestartedAt})
 		return []diag.Finding{f}, nil
 	}
 	stamp := s.Now().UTC().Format(time.RFC3339)
 	f.Remediations = []diag.Remediation{{
 		ID:    "devops.jenkins-casc-stale/restart",
-		Title: "Rollout restart the devops-jenkins Deployment",
+		Title: "Rollout restart the " + j.Deployment + " Deployment",
 		Risk:  diag.RiskMedium,
 		Preview: fmt.Sprintf("Rollout restart Deployment %s/%s as 'kubectl rollout restart' does: set the pod template annotation "+
 			"kubectl.kubernetes.io/restartedAt=%s (a strategic merge patch). The Deployment replaces the Jenkins pod; Jenkins is "+

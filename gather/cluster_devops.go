@@ -28,6 +28,9 @@ const (
 	JenkinsNamespace    = "kubesphere-devops-system"
 	JenkinsConfigMap    = "jenkins-casc-config"
 	JenkinsDeployment   = "devops-jenkins"
+	// JenkinsDeployment31 is the Jenkins Deployment of KubeSphere 3.1 and
+	// earlier (ks-installer's helm release ks-jenkins).
+	JenkinsDeployment31 = "ks-jenkins"
 	DevOpsController    = "devops-controller"
 	DevOpsConfigMap     = "devops-config"
 	KubeSphereNamespace = "kubesphere-system"
@@ -86,7 +89,7 @@ func JenkinsFacts(o DevOpsObjects) (*diag.JenkinsFacts, error) {
 		}
 		j.ConfigImages = CascImages(cm.Data)
 	}
-	dep := findDeployment(o.Deployments, JenkinsNamespace, func(d *appsv1.Deployment) bool { return d.Name == JenkinsDeployment })
+	dep := jenkinsDeployment(o.Deployments)
 	if dep != nil {
 		j.DeploymentFound = true
 		j.Deployment = dep.Name
@@ -103,6 +106,14 @@ func JenkinsFacts(o DevOpsObjects) (*diag.JenkinsFacts, error) {
 	}
 	j.DevOps = devOpsFacts(o, dep)
 	return j, nil
+}
+
+// jenkinsDeployment is devops-jenkins (3.2+), else ks-jenkins (3.1).
+func jenkinsDeployment(ds []appsv1.Deployment) *appsv1.Deployment {
+	if d := findDeployment(ds, JenkinsNamespace, func(d *appsv1.Deployment) bool { return d.Name == JenkinsDeployment }); d != nil {
+		return d
+	}
+	return findDeployment(ds, JenkinsNamespace, func(d *appsv1.Deployment) bool { return d.Name == JenkinsDeployment31 })
 }
 
 func findDeployment(ds []appsv1.Deployment, ns string, match func(*appsv1.Deployment) bool) *appsv1.Deployment {
@@ -181,6 +192,10 @@ func devOpsFacts(o DevOpsObjects, jenkins *appsv1.Deployment) *diag.DevOpsFacts 
 		if strings.HasPrefix(v, "v2.") {
 			d.Before32 = true
 			v = ""
+		}
+		if jenkins.Name == JenkinsDeployment31 {
+			d.Before32 = true
+			d.Sources = append(d.Sources, "Jenkins Deployment named ks-jenkins (KubeSphere 3.1 and earlier; devops-jenkins since 3.2)")
 		}
 		candidates = append(candidates, [2]string{v, "devops-jenkins image " + img})
 	}
@@ -263,7 +278,7 @@ func gatherJenkins(ctx context.Context, cs kubernetes.Interface, ext func(ctx co
 		}
 		o.Deployments = append(o.Deployments, list.Items...)
 	}
-	dep := findDeployment(o.Deployments, JenkinsNamespace, func(d *appsv1.Deployment) bool { return d.Name == JenkinsDeployment })
+	dep := jenkinsDeployment(o.Deployments)
 	if o.CascConfigMap == nil && dep == nil {
 		return nil, nil
 	}
