@@ -29,7 +29,11 @@ func TestJenkinsCascByVersion(t *testing.T) {
 		{"3.3 after the reload", ctrl(1), "", time.Hour, "", false},
 		{"3.3 custom delay, still pending", func() *diag.DevOpsFacts { d := ctrl(1); d.ReloadDelay = "10m"; return d }(), "", 5 * time.Minute, diag.Info, false},
 		{"3.3 controller down", ctrl(0), "", time.Hour, diag.Warning, true},
-		{"3.3 reload disabled", func() *diag.DevOpsFacts { d := ctrl(1); d.ReloadDisabled = "--enabled-controllers jenkinsconfig=false"; return d }(), "", time.Hour, diag.Warning, true},
+		{"3.3 reload disabled", func() *diag.DevOpsFacts {
+			d := ctrl(1)
+			d.ReloadDisabled = "--enabled-controllers jenkinsconfig=false"
+			return d
+		}(), "", time.Hour, diag.Warning, true},
 		{"3.3 subPath mount", ctrl(1), "container jenkins mounts jenkins-casc-config at /x with subPath jenkins.yaml", time.Hour, diag.Warning, true},
 		{"3.4 without a controller", &diag.DevOpsFacts{Version: "v3.4.0"}, "", time.Hour, diag.Warning, true},
 		{"unknown version", &diag.DevOpsFacts{}, "", time.Hour, diag.Info, true},

@@ -25,9 +25,9 @@ import (
 // --reload-casc-delay; kubesphere/ks-installer: the ks-installer
 // ClusterConfiguration and Deployment in kubesphere-system).
 const (
-	JenkinsNamespace    = "kubesphere-devops-system"
-	JenkinsConfigMap    = "jenkins-casc-config"
-	JenkinsDeployment   = "devops-jenkins"
+	JenkinsNamespace  = "kubesphere-devops-system"
+	JenkinsConfigMap  = "jenkins-casc-config"
+	JenkinsDeployment = "devops-jenkins"
 	// JenkinsDeployment31 is the Jenkins Deployment of KubeSphere 3.1 and
 	// earlier (ks-installer's helm release ks-jenkins).
 	JenkinsDeployment31 = "ks-jenkins"
