@@ -74,6 +74,7 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 		return err
 	}
 	defer d.Gatherer.Close()
+	connectExecutor(d)
 	in := bufio.NewReader(io.in)
 	failed := false
 	for _, id := range ids {
