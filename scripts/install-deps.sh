@@ -12,11 +12,14 @@ have etcd        || need+=(etcd-server)
 have tmux        || need+=(tmux)
 have hyperfine   || need+=(hyperfine)
 have rsync       || need+=(rsync)
+have python3     || need+=(python3)
+[ -x /usr/bin/time ] || need+=(time)
 have ip          || need+=(iproute2)
 have nsenter     || need+=(util-linux)
 have mkfs.ext4   || need+=(e2fsprogs)
 have modprobe    || need+=(kmod)
 have kubectl     || need+=(kubernetes-client)
+have systemd-analyze || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
