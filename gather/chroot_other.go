@@ -2,9 +2,13 @@
 
 package gather
 
-import "os/exec"
+import (
+	"errors"
+	"os/exec"
+)
 
-// chrootCmd is a no-op where there is no chroot: the binary runs from the host root's path.
-func chrootCmd(cmd *exec.Cmd, root string) {
-	cmd.Path = root + cmd.Path
+// chrootCmd refuses to run cmd where there is no chroot: a binary of the node cannot run
+// outside its own root.
+func chrootCmd(cmd *exec.Cmd, _ string) {
+	cmd.Err = errors.New("running a node binary under the host root needs chroot, which this platform lacks")
 }

@@ -3,7 +3,6 @@ package gather
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path"
 	"strings"
@@ -40,7 +39,7 @@ func dockerdRelease(ctx context.Context, g *Gatherer, facts *diag.DockerConfFact
 		}
 	}
 	for _, bin := range dockerdCandidates(facts) {
-		if _, err := os.Stat(g.HostPath(bin)); err != nil {
+		if _, err := g.Root().Stat(bin); err != nil {
 			continue
 		}
 		vctx, cancel := context.WithTimeout(ctx, versionTimeout)
