@@ -80,11 +80,13 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 			res.Reason = reason
 			return res, nil
 		}
+		// Findings returned with the error are kept (e.g. "unknown"
+		// findings that carry the evidence of what could not be judged).
 		res.Status = StatusError
 		res.Error = err.Error()
-		return res, nil
+	} else {
+		res.Status = StatusPass
 	}
-	res.Status = StatusPass
 	for i := range fs {
 		if fs[i].Check == "" {
 			fs[i].Check = c.ID
@@ -92,7 +94,7 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 		if fs[i].ID == "" {
 			fs[i].ID = c.ID
 		}
-		if fs[i].Severity.Rank() >= Warning.Rank() {
+		if fs[i].Severity.Rank() >= Warning.Rank() && res.Status == StatusPass {
 			res.Status = StatusFail
 		}
 	}

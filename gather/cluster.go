@@ -8,15 +8,12 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
@@ -25,13 +22,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-)
-
-// KubeSphere DevOps names (FIELD-NOTES: Jenkins configuration-as-code).
-const (
-	JenkinsNamespace  = "kubesphere-devops-system"
-	JenkinsConfigMap  = "jenkins-casc-config"
-	JenkinsDeployment = "devops-jenkins"
 )
 
 // clusterPageSize is the limit of each page of a paginated List.
@@ -173,8 +163,23 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 	})
 	wg.Go(func() {
 		ings, secrets, err := listIngresses(ctx, cs)
+		ctrls, classes, cerr := listIngressControllers(ctx, cs)
+		if err == nil {
+			// The controllers' --default-ssl-certificate secrets are read too.
+			for _, c := range ctrls {
+				if ns, name, ok := strings.Cut(c.DefaultSSLCertificate, "/"); ok && secrets[c.DefaultSSLCertificate] == nil {
+					secrets[c.DefaultSSLCertificate] = &diag.TLSSecretFacts{Namespace: ns, Name: name}
+				}
+			}
+			readTLSSecrets(ctx, cs, secrets)
+		}
 		mu.Lock()
 		defer mu.Unlock()
+		if cerr != nil {
+			f.Partial[diag.ClusterAreaIngressControllers] = describeKubeErr(fmt.Errorf("list ingress controllers: %w", cerr))
+		} else {
+			f.IngressControllers, f.IngressClasses, f.IngressControllersGathered = ctrls, classes, true
+		}
 		if err != nil {
 			f.Partial[diag.ClusterAreaIngresses] = describeKubeErr(fmt.Errorf("list ingresses: %w", err))
 			return
@@ -189,7 +194,9 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 		}
 	})
 	wg.Go(func() {
-		j, err := gatherJenkins(ctx, cs)
+		j, err := gatherJenkins(ctx, cs, func(ctx context.Context, path string) ([]byte, error) {
+			return cs.Discovery().RESTClient().Get().AbsPath(path).Do(ctx).Raw()
+		})
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -358,7 +365,7 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.Ingress
 			return nil, nil, err
 		}
 		for i := range list.Items {
-			ing := ingressFacts(&list.Items[i])
+			ing := IngressFacts(&list.Items[i])
 			for _, t := range ing.TLS {
 				if t.SecretName == "" {
 					continue
@@ -375,8 +382,12 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.Ingress
 		}
 		opts.Continue = list.Continue
 	}
-	// Only the referenced secrets are read (never a List of all secrets),
-	// a few at a time; their data is reduced to certificate facts here.
+	return out, refs, nil
+}
+
+// readTLSSecrets reads the referenced secrets (never a List of all
+// secrets), a few at a time; their data is reduced to certificate facts.
+func readTLSSecrets(ctx context.Context, cs kubernetes.Interface, refs map[string]*diag.TLSSecretFacts) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for _, ref := range refs {
@@ -387,25 +398,6 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.Ingress
 		})
 	}
 	wg.Wait()
-	return out, refs, nil
-}
-
-func ingressFacts(in *networkingv1.Ingress) diag.IngressFacts {
-	f := diag.IngressFacts{Namespace: in.Namespace, Name: in.Name, CreatedAt: in.CreationTimestamp.UTC()}
-	if in.Spec.IngressClassName != nil {
-		f.Class = *in.Spec.IngressClassName
-	} else if c := in.Annotations["kubernetes.io/ingress.class"]; c != "" {
-		f.Class = c
-	}
-	for _, r := range in.Spec.Rules {
-		if r.Host != "" && !slices.Contains(f.RuleHosts, r.Host) {
-			f.RuleHosts = append(f.RuleHosts, r.Host)
-		}
-	}
-	for _, t := range in.Spec.TLS {
-		f.TLS = append(f.TLS, diag.IngressTLS{Hosts: slices.Clone(t.Hosts), SecretName: t.SecretName})
-	}
-	return f
 }
 
 // readTLSSecret fills ref from the secret. The secret's data is parsed and
@@ -420,9 +412,7 @@ func readTLSSecret(ctx context.Context, cs kubernetes.Interface, ref *diag.TLSSe
 		ref.Error = describeKubeErr(err)
 		return
 	}
-	ref.Found = true
-	ref.Type = string(sec.Type)
-	ParseTLSSecretData(ref, sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey])
+	*ref = *TLSSecretFacts(ref.Namespace, ref.Name, sec)
 }
 
 // ParseTLSSecretData parses tls.crt (and checks tls.key matches it) into
@@ -488,86 +478,4 @@ func certFacts(c *x509.Certificate) diag.CertFacts {
 		cf.IPs = append(cf.IPs, ip.String())
 	}
 	return cf
-}
-
-// imageRe finds "image: NAME" in CasC YAML (Kubernetes cloud pod templates).
-var imageRe = regexp.MustCompile(`(?m)^\s*(?:-\s*)?image:\s*["']?([^\s"'#]+)`)
-
-// CascImages returns the distinct container images named in CasC data,
-// sorted.
-func CascImages(data map[string]string) []string {
-	var out []string
-	for _, v := range data {
-		for _, m := range imageRe.FindAllStringSubmatch(v, -1) {
-			if !slices.Contains(out, m[1]) {
-				out = append(out, m[1])
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func gatherJenkins(ctx context.Context, cs kubernetes.Interface) (*diag.JenkinsFacts, error) {
-	j := &diag.JenkinsFacts{Namespace: JenkinsNamespace}
-	cm, err := cs.CoreV1().ConfigMaps(JenkinsNamespace).Get(ctx, JenkinsConfigMap, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return nil, fmt.Errorf("get configmap %s/%s: %w", JenkinsNamespace, JenkinsConfigMap, err)
-	default:
-		j.ConfigMapFound = true
-		j.ConfigChangedAt = cm.CreationTimestamp.UTC()
-		j.ConfigChangedBy = "created"
-		for _, mf := range cm.ManagedFields {
-			if mf.Time != nil && !mf.Time.UTC().Before(j.ConfigChangedAt) {
-				j.ConfigChangedAt, j.ConfigChangedBy = mf.Time.UTC(), mf.Manager
-			}
-		}
-		j.ConfigImages = CascImages(cm.Data)
-	}
-	dep, err := cs.AppsV1().Deployments(JenkinsNamespace).Get(ctx, JenkinsDeployment, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return nil, fmt.Errorf("get deployment %s/%s: %w", JenkinsNamespace, JenkinsDeployment, err)
-	default:
-		j.DeploymentFound = true
-		j.Deployment = dep.Name
-		j.RestartedAt = dep.Spec.Template.Annotations[RestartedAtAnnotation]
-		pods, err := deploymentPods(ctx, cs, dep)
-		if err != nil {
-			return nil, err
-		}
-		j.Pods = pods
-	}
-	if !j.ConfigMapFound && !j.DeploymentFound {
-		return nil, nil // KubeSphere DevOps is not installed
-	}
-	return j, nil
-}
-
-// RestartedAtAnnotation is what `kubectl rollout restart` sets on the pod
-// template.
-const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
-
-func deploymentPods(ctx context.Context, cs kubernetes.Interface, dep *appsv1.Deployment) ([]diag.PodFacts, error) {
-	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s/%s selector: %w", dep.Namespace, dep.Name, err)
-	}
-	list, err := cs.CoreV1().Pods(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, fmt.Errorf("list pods of deployment %s/%s: %w", dep.Namespace, dep.Name, err)
-	}
-	var out []diag.PodFacts
-	for i := range list.Items {
-		p := &list.Items[i]
-		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
-			continue
-		}
-		out = append(out, podFacts(p))
-	}
-	sortPods(out)
-	return out, nil
 }

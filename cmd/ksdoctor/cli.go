@@ -18,6 +18,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/gather"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 // version is stamped by the Makefile.
@@ -100,9 +101,11 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		} else if strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "arg(s)") {
 			hint = "run 'ksdoctor --help' for usage"
 		}
-		fmt.Fprintf(errw, "ksdoctor: error: %s\n", err)
+		// Errors quote node data and flags (a --docker-host with a
+		// password): masked, and control characters made visible.
+		fmt.Fprintf(errw, "ksdoctor: error: %s\n", redact.Text(err.Error()))
 		if hint != "" {
-			fmt.Fprintf(errw, "ksdoctor: hint: %s\n", hint)
+			fmt.Fprintf(errw, "ksdoctor: hint: %s\n", redact.Text(hint))
 		}
 		return code
 	}
@@ -180,21 +183,26 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 		KubeContext:    g.kubeCtx,
 	}
 	g.net.apply(cfg, &gopts)
-	ga := gather.New(gopts)
-	ex := &act.Executor{HostRoot: g.hostRoot}
-	if cli, err := ga.DockerClient(); err == nil {
-		ex.Docker = cli
-	}
-	if kc, err := gather.NewKubeClient(ga.Options()); err == nil {
-		ex.Kube = kc.Clientset
-	}
 	return &doctor.Doctor{
 		Tool:     diag.Tool{Name: "ksdoctor", Version: version},
 		Checks:   selected,
 		Config:   cfg,
-		Gatherer: ga,
-		Executor: ex,
+		Gatherer: gather.New(gopts),
+		Executor: &act.Executor{HostRoot: g.hostRoot},
 	}, nil
+}
+
+// connectExecutor gives the doctor's executor its Docker and Kubernetes
+// clients. Only the commands that apply fixes call it: a sweep, a replay
+// (--from), a snapshot or a read-only UI never build them, so they pay
+// neither the kubeconfig loading nor the clients' set-up at start.
+func connectExecutor(d *doctor.Doctor) {
+	if cli, err := d.Gatherer.DockerClient(); err == nil {
+		d.Executor.Docker = cli
+	}
+	if kc, err := gather.NewKubeClient(d.Gatherer.Options()); err == nil {
+		d.Executor.Kube = kc.Clientset
+	}
 }
 
 func splitIDs(s string) []string {
