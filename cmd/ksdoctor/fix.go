@@ -108,6 +108,9 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 		// What is printed is masked and terminal-safe; cand stays raw,
 		// it is what gets applied.
 		rem := redact.Copy(cand.Remediation, redact.Text)
+		if rem.Input == nil && len(rem.Plan.Steps) == 0 {
+			return fail(exitFixFail, "", "%s: %s", id, rem.Preview)
+		}
 		if rem.Input != nil && len(rem.Plan.Steps) == 0 {
 			if f.inputs()[rem.Input.Name] != "" {
 				return fail(exitFixFail, "choose another --"+rem.Input.Name, "%s: %s", id, rem.Preview)
