@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"syscall"
 	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 	"github.com/ksdoctor/ksdoctor/redact"
 )
 
@@ -86,15 +87,15 @@ func NewJournalRecord(findingID string, rem diag.Remediation, res *diag.ApplyRes
 // Record appends rec to the journal under the host root: secrets masked,
 // one line appended whole and fsynced, or nothing (see appendRecord).
 func (e *Executor) Record(rec JournalRecord) error {
-	p := e.HostPath(JournalPath)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	p, root := JournalPath, e.root()
+	if err := root.MkdirAll(path.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	line, err := json.Marshal(redact.Report(rec))
 	if err != nil {
 		return fmt.Errorf("journal: encode: %w", err)
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
+	f, err := root.OpenAppend(p, 0o600)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -108,8 +109,8 @@ func (e *Executor) Record(rec JournalRecord) error {
 	return nil
 }
 
-// appendRecord appends line and a newline to the journal f (opened
-// read-write, append) whole or not at all: under an exclusive lock, it
+// appendRecord appends line and a newline to the journal f (opened for
+// appending) whole or not at all: under an exclusive lock, it
 // notes where the file ends, closes a torn last line left by a crash,
 // writes and fsyncs; when the write or the fsync fails (ENOSPC), it
 // truncates the file back to where it ended, so no partial record is left
@@ -125,14 +126,8 @@ func appendRecord(f *os.File, line []byte) error {
 	}
 	end := fi.Size()
 	buf := make([]byte, 0, len(line)+2)
-	if end > 0 {
-		last := make([]byte, 1)
-		if _, err := f.ReadAt(last, end-1); err != nil {
-			return fmt.Errorf("read the last byte: %w", err)
-		}
-		if last[0] != '\n' {
-			buf = append(buf, '\n') // close the torn line; readers skip it
-		}
+	if end > 0 && lastByte(f, end) != '\n' {
+		buf = append(buf, '\n') // close the torn line; readers skip it
 	}
 	buf = append(append(buf, line...), '\n')
 	_, err = f.Write(buf)
@@ -149,11 +144,30 @@ func appendRecord(f *os.File, line []byte) error {
 	return nil
 }
 
+// lastByte reads the byte before end through a read-only view of f (which
+// is open for writing only); when it cannot, it answers 0, and the record
+// starts on a new line anyway (readers skip blank lines).
+func lastByte(f *os.File, end int64) byte {
+	r, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		return 0
+	}
+	defer r.Close()
+	b := make([]byte, 1)
+	if _, err := r.ReadAt(b, end-1); err != nil {
+		return 0
+	}
+	return b[0]
+}
+
+// maxJournal bounds what is read of the journal.
+const maxJournal = 1 << 30
+
 // ReadJournal reads the journal under hostRoot; a missing journal is empty. A line that
 // does not parse (a torn last line after a crash) is reported, the others are kept.
 func ReadJournal(hostRoot string) ([]JournalRecord, error) {
-	p := filepath.Join(hostRoot, JournalPath)
-	data, err := os.ReadFile(p)
+	p := JournalPath
+	data, err := hostfs.New(hostRoot).ReadFileLimit(p, maxJournal)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -73,7 +73,7 @@ func TestJournalTornLineIsReportedAndSkipped(t *testing.T) {
 	if err := e.Record(journalRecord(1, 1)); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(e.HostPath(JournalPath), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(filepath.Join(root, JournalPath), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +103,11 @@ func TestJournalMasksSecrets(t *testing.T) {
 	if err := e.Record(rec); err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(e.HostPath(JournalPath))
+	data, _ := os.ReadFile(filepath.Join(root, JournalPath))
 	if strings.Contains(string(data), "s3cr3t-pw") || strings.Contains(string(data), "hunter2-pw") {
 		t.Fatalf("journal keeps a secret: %s", data)
 	}
-	if fi, _ := os.Stat(e.HostPath(JournalPath)); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(filepath.Join(root, JournalPath)); fi.Mode().Perm() != 0o600 {
 		t.Errorf("journal mode %v", fi.Mode().Perm())
 	}
 }

@@ -94,6 +94,29 @@ func stopsDocker(f *diag.DockerConfFacts, file string, ps []diag.ConfProblem) bo
 	return false
 }
 
+// unparsedSkip skips a check that judges what the configuration says when a file of
+// it does not parse (or systemd refuses the unit): its content is unknown, and judging
+// dockerd's defaults instead would be wrong.
+func unparsedSkip(f *diag.DockerConfFacts) error {
+	if len(f.Unparsed) == 0 {
+		return nil
+	}
+	return diag.Skip("%s does not parse (see docker.config-unparseable): what it sets is unknown, so defaults are not judged",
+		strings.Join(f.Unparsed, ", "))
+}
+
+// refusedEdit is a remediation that will not edit a file that does not parse: an empty
+// plan whose title and preview say why.
+func refusedEdit(id string, f *diag.DockerConfFacts) diag.Remediation {
+	why := strings.Join(f.Unparsed, ", ") + " does not parse"
+	return diag.Remediation{
+		ID:      id,
+		Title:   "Cannot change the docker configuration: " + why,
+		Risk:    diag.RiskHigh,
+		Preview: "Refused: " + why + "; ksdoctor does not edit a file it cannot read whole. Fix the file by hand (see docker.config-unparseable). Nothing will be changed.",
+	}
+}
+
 func position(p diag.ConfProblem) string {
 	s := p.File
 	if p.Line > 0 {
@@ -126,6 +149,9 @@ func runConfigConflict(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error)
 	f := s.DockerConf
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
+	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
 	}
 	if len(f.Conflicts) == 0 {
 		return nil, nil
@@ -178,6 +204,9 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	f := s.DockerConf
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
+	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
 	}
 	if f.Running == nil {
 		return nil, diag.Skip("no running dockerd to compare with")
@@ -329,6 +358,9 @@ func runBaselineDrift(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
 	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
+	}
 	want := baselineValues(cfg.DockerBaseline)
 	if len(want) == 0 {
 		return nil, diag.Skip("no dockerBaseline in the configuration file")
@@ -442,6 +474,9 @@ func runLogRotation(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 	f := s.DockerConf
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
+	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
 	}
 	driver := "json-file"
 	if o, ok := diag.Option(f.OnDisk, "log-driver"); ok {
@@ -663,6 +698,9 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	if f == nil {
 		return diag.Remediation{}, false
 	}
+	if len(f.Unparsed) > 0 {
+		return refusedEdit("docker.iptables-disabled/enable", f), true
+	}
 	edits := newEditSet(f)
 	get := edits.get
 	var where []string
@@ -719,6 +757,9 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 // flag goes.
 func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	f := s.DockerConf
+	if len(f.Unparsed) > 0 {
+		return refusedEdit("docker.config-conflict/dedupe", f), true
+	}
 	edits := newEditSet(f)
 	get := edits.get
 	var lines []string
@@ -784,6 +825,9 @@ func isBoolFlag(tok string) bool {
 // already lives: the --log-opt flags, daemon.json, or the DOCKER_OPTS line.
 func logRotationRemediation(s *diag.Snapshot, cfg *diag.Config) (diag.Remediation, bool) {
 	f := s.DockerConf
+	if len(f.Unparsed) > 0 {
+		return refusedEdit("docker.log-rotation-missing/set", f), true
+	}
 	size, files := defaultLogMaxSize, defaultLogMaxFile
 	if v := cfg.DockerBaseline.LogOpts["max-size"]; v != "" {
 		size = v

@@ -31,6 +31,10 @@ type DockerConfFacts struct {
 	// StartError is the error dockerd will stop at when started with the files on disk
 	// ("" when the configuration is expected to start), worded as dockerd words it.
 	StartError string `json:"startError,omitempty"`
+	// Unparsed are the files whose content could not be taken in whole (daemon.json that
+	// is not valid JSON, a unit or drop-in systemd refuses or partly ignores for a syntax
+	// error): what they say is unknown, so checks that judge the configuration skip.
+	Unparsed []string `json:"unparsed,omitempty"`
 	// LargestLogs are the largest container log files under the data-root.
 	LargestLogs []LogFile `json:"largestLogs,omitempty"`
 	// Move describes the data-root and the target directory the user asked to migrate it

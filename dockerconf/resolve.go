@@ -57,6 +57,7 @@ func Resolve(fsys fs.FS, runningArgs []string) *diag.DockerConfFacts {
 				p.Line, p.Column, p.Message = pe.Line, pe.Column, pe.Err.Error()
 			}
 			facts.Problems = append(facts.Problems, p)
+			markUnparsed(facts, facts.DaemonJSON)
 			if facts.StartError == "" {
 				facts.StartError = fmt.Sprintf("unable to configure the Docker daemon with file %s: %s", facts.DaemonJSON, p.Message)
 			}

@@ -183,21 +183,26 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 		KubeContext:    g.kubeCtx,
 	}
 	g.net.apply(cfg, &gopts)
-	ga := gather.New(gopts)
-	ex := &act.Executor{HostRoot: g.hostRoot}
-	if cli, err := ga.DockerClient(); err == nil {
-		ex.Docker = cli
-	}
-	if kc, err := gather.NewKubeClient(ga.Options()); err == nil {
-		ex.Kube = kc.Clientset
-	}
 	return &doctor.Doctor{
 		Tool:     diag.Tool{Name: "ksdoctor", Version: version},
 		Checks:   selected,
 		Config:   cfg,
-		Gatherer: ga,
-		Executor: ex,
+		Gatherer: gather.New(gopts),
+		Executor: &act.Executor{HostRoot: g.hostRoot},
 	}, nil
+}
+
+// connectExecutor gives the doctor's executor its Docker and Kubernetes
+// clients. Only the commands that apply fixes call it: a sweep, a replay
+// (--from), a snapshot or a read-only UI never build them, so they pay
+// neither the kubeconfig loading nor the clients' set-up at start.
+func connectExecutor(d *doctor.Doctor) {
+	if cli, err := d.Gatherer.DockerClient(); err == nil {
+		d.Executor.Docker = cli
+	}
+	if kc, err := gather.NewKubeClient(d.Gatherer.Options()); err == nil {
+		d.Executor.Kube = kc.Clientset
+	}
 }
 
 func splitIDs(s string) []string {

@@ -74,6 +74,7 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 		return err
 	}
 	defer d.Gatherer.Close()
+	connectExecutor(d)
 	in := bufio.NewReader(io.in)
 	failed := false
 	for _, id := range ids {
@@ -89,6 +90,9 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 		// What is printed is masked and terminal-safe; cand stays raw,
 		// it is what gets applied.
 		rem := redact.Copy(cand.Remediation, redact.Text)
+		if rem.Input == nil && len(rem.Plan.Steps) == 0 {
+			return fail(exitFixFail, "", "%s: %s", id, rem.Preview)
+		}
 		if rem.Input != nil && len(rem.Plan.Steps) == 0 {
 			if f.inputs()[rem.Input.Name] != "" {
 				return fail(exitFixFail, "choose another --"+rem.Input.Name, "%s: %s", id, rem.Preview)
