@@ -6,6 +6,7 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have dockerd     || need+=(docker.io)
 have iptables    || need+=(iptables)
+have ipset       || need+=(ipset)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 have etcd        || need+=(etcd-server)
 have tmux        || need+=(tmux)
@@ -18,6 +19,7 @@ have nsenter     || need+=(util-linux)
 have mkfs.ext4   || need+=(e2fsprogs)
 have modprobe    || need+=(kmod)
 have kubectl     || need+=(kubernetes-client)
+have systemd-analyze || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
