@@ -26,7 +26,9 @@ type JournalRecord struct {
 	Title         string    `json:"title"`
 	FindingID     string    `json:"findingId,omitempty"`
 	Risk          diag.Risk `json:"risk,omitempty"`
-	// Outcome is "verified", "unverified", "rolled back", "failed" or "nothing to do".
+	// Outcome is "verified", "unverified", "rolled back", "failed", "timed out"
+	// (the fix's deadline passed: Steps say which were unknown or not started,
+	// Error whether the rollback finished) or "nothing to do".
 	Outcome      string              `json:"outcome"`
 	Error        string              `json:"error,omitempty"`
 	VerifyDetail string              `json:"verifyDetail,omitempty"`
@@ -61,6 +63,8 @@ func NewJournalRecord(findingID string, rem diag.Remediation, res *diag.ApplyRes
 		Error: res.Error, VerifyDetail: res.VerifyDetail, DurationMs: res.DurationMs,
 	}
 	switch {
+	case res.TimedOut:
+		rec.Outcome = "timed out"
 	case res.RolledBack && res.Count(diag.OutcomeDone) > 0:
 		rec.Outcome = "rolled back"
 	case res.Error != "":
