@@ -64,7 +64,8 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 			Severity: sev,
 			Title:    fmt.Sprintf("%s: %s", file, ps[0].Message),
 			Summary:  fmt.Sprintf("%s has %s that dockerd or systemd cannot parse.", file, plural(len(ps), "problem", "problems")),
-			Evidence: []diag.Evidence{{Label: "Problems", Table: &diag.Table{Columns: []string{"POSITION", "PROBLEM"}, Rows: rows}}},
+			Evidence: []diag.Evidence{{Label: "Problems", Table: &diag.Table{Columns: []string{"POSITION", "PROBLEM"}, Rows: rows}},
+				releaseEvidence(f)},
 		}
 		if f.StartError != "" {
 			fi.Explanation = "docker will not start with the files as they are: " + f.StartError
@@ -82,6 +83,11 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 func stopsDocker(f *diag.DockerConfFacts, file string, ps []diag.ConfProblem) bool {
 	if f.StartError == "" || strings.Contains(f.StartError, "specified both") {
 		return false
+	}
+	for _, p := range ps {
+		if p.Fatal {
+			return true
+		}
 	}
 	if file == f.DaemonJSON || strings.Contains(f.StartError, file) {
 		return true
@@ -786,7 +792,7 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		toks := c.Flag.Tokens
 		for i := 0; i < len(toks); i++ {
 			words := []string{toks[i]}
-			if strings.HasPrefix(toks[i], "-") && !strings.Contains(toks[i], "=") && i+1 < len(toks) && !strings.HasPrefix(toks[i+1], "-") && !isBoolFlag(toks[i]) {
+			if strings.HasPrefix(toks[i], "-") && !strings.Contains(toks[i], "=") && i+1 < len(toks) && !strings.HasPrefix(toks[i+1], "-") && !dockerconf.IsBoolFlag(toks[i], dockerdVersion(f)) {
 				words = append(words, toks[i+1])
 				i++
 			}
@@ -811,14 +817,23 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	}, true
 }
 
-func isBoolFlag(tok string) bool {
-	name := strings.TrimLeft(tok, "-")
-	switch name {
-	case "iptables", "ip6tables", "ip-forward", "ip-masq", "icc", "debug", "D", "live-restore", "userland-proxy",
-		"tls", "tlsverify", "selinux-enabled", "experimental", "no-new-privileges", "init", "raw-logs", "ipv6":
-		return true
+// releaseEvidence says which dockerd release the files were judged against, and where
+// that came from.
+func releaseEvidence(f *diag.DockerConfFacts) diag.Evidence {
+	v := "unknown: only what no dockerd from 18.09 to 29.0 accepts is judged fatal"
+	if f.DockerdVersion != "" {
+		v = "dockerd " + f.DockerdVersion
 	}
-	return false
+	if f.DockerdVersionSource != "" {
+		v += " (" + f.DockerdVersionSource + ")"
+	}
+	return diag.Evidence{Label: "Judged against", Value: v}
+}
+
+// dockerdVersion is the dockerd release the configuration facts were judged against.
+func dockerdVersion(f *diag.DockerConfFacts) dockerconf.Version {
+	v, _ := dockerconf.ParseVersion(f.DockerdVersion)
+	return v
 }
 
 // logRotationRemediation adds max-size and max-file where the logging configuration

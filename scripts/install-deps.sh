@@ -6,6 +6,7 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have dockerd     || need+=(docker.io)
 have iptables    || need+=(iptables)
+have ipset       || need+=(ipset)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 have etcd        || need+=(etcd-server)
 have tmux        || need+=(tmux)
