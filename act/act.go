@@ -30,6 +30,8 @@ type Executor struct {
 	// svcOps counts restarts, stops and starts per unit, so a rollback restarts a service
 	// only when the plan touched it.
 	svcOps map[string]int
+	// svc is the service manager found for this executor (see services).
+	svc ServiceManager
 }
 
 // handler applies one step. It returns the outcome, a detail for the user
@@ -57,6 +59,7 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepServiceStop:              {apply: stopService},
 	diag.StepServiceStart:             {apply: startService},
 	diag.StepServiceRestartOnRollback: {apply: restartOnRollback},
+	diag.StepServiceResetFailed:       {apply: resetFailed},
 	diag.StepDockerConfigValidate:     {apply: validateDockerConfig},
 	diag.StepDockerWaitReady:          {apply: waitDockerReady},
 	diag.StepDataRootMigrate:          {apply: migrateDataRoot},
@@ -75,6 +78,15 @@ func (e *Executor) Apply(ctx context.Context, rem diag.Remediation) *diag.ApplyR
 	res.Steps = make([]diag.StepResult, len(rem.Plan.Steps))
 	undos := make([]func(context.Context) error, len(rem.Plan.Steps))
 	steps := rem.Plan.Steps
+	if err := e.preflight(ctx, steps); err != nil {
+		// Nothing has been touched: refuse the whole plan rather than edit
+		// files that no service manager could then apply.
+		for i := range steps {
+			res.Steps[i] = diag.StepResult{Step: steps[i], Outcome: diag.OutcomeSkipped, Detail: "not started"}
+		}
+		res.Error = "refused before any change: " + err.Error()
+		return res
+	}
 	for i := 0; i < len(steps); {
 		def, ok := kinds[steps[i].Kind]
 		if !ok {
@@ -107,6 +119,29 @@ func (e *Executor) Apply(ctx context.Context, rem diag.Remediation) *diag.ApplyR
 		i = j
 	}
 	return res
+}
+
+// serviceKinds are the step kinds that need the node's service manager.
+var serviceKinds = map[diag.StepKind]bool{
+	diag.StepServiceDaemonReload:      true,
+	diag.StepServiceRestart:           true,
+	diag.StepServiceStop:              true,
+	diag.StepServiceStart:             true,
+	diag.StepServiceRestartOnRollback: true,
+	diag.StepServiceResetFailed:       true,
+	diag.StepDataRootMigrate:          true,
+}
+
+// preflight checks, before any step runs, that what the plan needs is there:
+// a plan that restarts a service needs the node's service manager.
+func (e *Executor) preflight(ctx context.Context, steps []diag.Step) error {
+	for _, st := range steps {
+		if serviceKinds[st.Kind] {
+			_, err := e.services(ctx)
+			return err
+		}
+	}
+	return nil
 }
 
 func (e *Executor) runBatch(ctx context.Context, def kindDef, steps []diag.Step, out []diag.StepResult, undos []func(context.Context) error) {

@@ -39,7 +39,7 @@ persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
 "iptables": true) and restarts dockerd; net.docker0-masquerade-missing/add-rule
 is the immediate, non-persistent workaround.`,
 	Needs: []diag.Source{diag.SourceDockerdProc},
-	Uses:  []diag.Source{diag.SourceDockerConf},
+	Uses:  []diag.Source{diag.SourceDockerConf, diag.SourceDocker, diag.SourceSystemd}, // for the restart's blast radius and service state
 	Run:   runIPTablesDisabled,
 }
 
