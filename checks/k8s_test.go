@@ -89,7 +89,7 @@ func TestClusterChecksPartial(t *testing.T) {
 
 func TestClusterChecksSkippedWithoutCluster(t *testing.T) {
 	s := clusterSnap(nil)
-	s.Sources[diag.SourceCluster] = &diag.SourceStatus{Source: diag.SourceCluster, Error: gather.ErrNoKubeconfig.Error()}
+	s.Sources[diag.SourceCluster] = &diag.SourceStatus{Source: diag.SourceCluster, Error: gather.ErrNoKubeconfig.Error(), Absent: true}
 	rep := diag.Run(All(), s, nil, diag.RunOptions{})
 	for _, r := range rep.Checks {
 		if (strings.HasPrefix(r.ID, "k8s.") || strings.HasPrefix(r.ID, "devops.")) && (r.Status != diag.StatusSkipped || !strings.Contains(r.Reason, "no kubeconfig")) {
@@ -169,19 +169,20 @@ func TestIngressTLSUnit(t *testing.T) {
 	ing := func(name string, age time.Duration, rules []string, tls ...diag.IngressTLS) diag.IngressFacts {
 		return diag.IngressFacts{Namespace: "ns", Name: name, CreatedAt: t0.Add(-age), RuleHosts: rules, TLS: tls}
 	}
-	c := &diag.ClusterFacts{TLSSecrets: sec, Ingresses: []diag.IngressFacts{
-		ing("seed", time.Hour, []string{"one.test", "two.test"}, diag.IngressTLS{Hosts: []string{"one.test", "two.test"}, SecretName: "pair"}),
-		ing("wild", time.Hour, []string{"a.w.test", "a.b.w.test"}, diag.IngressTLS{Hosts: []string{"a.w.test", "a.b.w.test"}, SecretName: "wild"}),
-		ing("key", time.Hour, []string{"other.test"}, diag.IngressTLS{Hosts: []string{"other.test"}, SecretName: "badkey"}),
-		// A rule host not listed in tls.hosts is served any listed secret that verifies it.
-		ing("fallback", time.Hour, []string{"fallback.test"}, diag.IngressTLS{Hosts: []string{"any.test"}, SecretName: "fb"}),
-		// plain.test is not under TLS: a plain-HTTP host, not judged.
-		ing("plain", time.Hour, []string{"any.test", "plain.test"}, diag.IngressTLS{Hosts: []string{"any.test"}, SecretName: "fb"}),
-		// A TLS entry without hosts applies to every rule host.
-		ing("nohosts", time.Hour, []string{"nh.test"}, diag.IngressTLS{SecretName: "missing"}),
-		// Newer broken Ingress for one.test: ignored, the older one wins.
-		ing("newer", time.Minute, []string{"one.test"}, diag.IngressTLS{Hosts: []string{"one.test"}, SecretName: "missing"}),
-	}}
+	c := &diag.ClusterFacts{TLSSecrets: sec, IngressControllersGathered: true, IngressControllers: []diag.IngressControllerFacts{nginxController("v1.3.1", "--watch-ingress-without-class=true")},
+		Ingresses: []diag.IngressFacts{
+			ing("seed", time.Hour, []string{"one.test", "two.test"}, diag.IngressTLS{Hosts: []string{"one.test", "two.test"}, SecretName: "pair"}),
+			ing("wild", time.Hour, []string{"a.w.test", "a.b.w.test"}, diag.IngressTLS{Hosts: []string{"a.w.test", "a.b.w.test"}, SecretName: "wild"}),
+			ing("key", time.Hour, []string{"other.test"}, diag.IngressTLS{Hosts: []string{"other.test"}, SecretName: "badkey"}),
+			// A rule host not listed in tls.hosts is served any listed secret that verifies it.
+			ing("fallback", time.Hour, []string{"fallback.test"}, diag.IngressTLS{Hosts: []string{"any.test"}, SecretName: "fb"}),
+			// plain.test is not under TLS: a plain-HTTP host, not judged.
+			ing("plain", time.Hour, []string{"any.test", "plain.test"}, diag.IngressTLS{Hosts: []string{"any.test"}, SecretName: "fb"}),
+			// A TLS entry without hosts applies to every rule host.
+			ing("nohosts", time.Hour, []string{"nh.test"}, diag.IngressTLS{SecretName: "missing"}),
+			// Newer broken Ingress for one.test: ignored, the older one wins.
+			ing("newer", time.Minute, []string{"one.test"}, diag.IngressTLS{Hosts: []string{"one.test"}, SecretName: "missing"}),
+		}}
 	fs, err := runIngressTLS(clusterSnap(c), diag.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/iptsave"
+	"github.com/ksdoctor/ksdoctor/netpath"
 )
 
 // Check IDs of the network area, used for CausedBy links.
@@ -39,7 +39,7 @@ persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
 "iptables": true) and restarts dockerd; net.docker0-masquerade-missing/add-rule
 is the immediate, non-persistent workaround.`,
 	Needs: []diag.Source{diag.SourceDockerdProc},
-	Uses:  []diag.Source{diag.SourceDockerConf, diag.SourceDocker, diag.SourceSystemd}, // for the restart's blast radius and service state
+	Uses:  []diag.Source{diag.SourceDockerConf, diag.SourceNetwork, diag.SourceDocker, diag.SourceSystemd}, // Docker and systemd: the restart's blast radius and service state
 	Run:   runIPTablesDisabled,
 }
 
@@ -143,6 +143,7 @@ func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 	if rem, ok := IPTablesEnableRemediation(s); ok {
 		fd.Remediations = []diag.Remediation{rem}
 	}
+	iptablesDisabledCovered(s, &fd)
 	return []diag.Finding{fd}, nil
 }
 
@@ -208,95 +209,6 @@ func ports(n *diag.NetFacts, bridge string) []string {
 	return out
 }
 
-// plainRule reports whether a rule matches only on addresses, interfaces,
-// address types and comments, so its effect on a whole subnet is known.
-func plainRule(r diag.IPRule) bool {
-	toks, err := iptsave.Tokenize(r.Spec)
-	if err != nil {
-		return false
-	}
-	for i := 0; i < len(toks); i++ {
-		switch toks[i] {
-		case "-j", "--jump", "-g", "--goto":
-			return true
-		case "-m", "--match":
-			if i+1 >= len(toks) || (toks[i+1] != "comment" && toks[i+1] != "addrtype") {
-				return false
-			}
-			i++
-		case "-p", "--protocol":
-			if i+1 < len(toks) && toks[i+1] != "all" {
-				return false
-			}
-			i++
-		}
-	}
-	return true
-}
-
-// appliesTo reports whether a rule can match traffic from subnet leaving
-// through an interface other than bridge.
-func appliesTo(r diag.IPRule, subnet netip.Prefix, bridge string) bool {
-	if r.Source != "" {
-		v, neg := diag.Negated(r.Source)
-		p, ok := diag.ParsePrefix(v)
-		if !ok {
-			return false
-		}
-		if neg && p.Overlaps(subnet) || !neg && !(p.Bits() <= subnet.Bits() && p.Contains(subnet.Addr())) {
-			return false
-		}
-	}
-	if v, neg := diag.Negated(r.OutIface); r.OutIface != "" && !neg && v == bridge {
-		return false
-	}
-	if v, neg := diag.Negated(r.InIface); r.InIface != "" && !neg && v != bridge {
-		return false
-	}
-	return true
-}
-
-// masqueradeRule finds the rule that masquerades subnet towards other
-// interfaces, walking POSTROUTING and the chains it jumps to. A RETURN or
-// ACCEPT that may apply first ends the walk of its chain; a rule with other
-// matches (marks, sets) is not trusted to cover the subnet.
-func masqueradeRule(nat *diag.IPTable, subnet netip.Prefix, bridge string) (diag.ChainRule, bool) {
-	seen := map[string]bool{}
-	var walk func(chain string) (diag.ChainRule, bool)
-	walk = func(chain string) (diag.ChainRule, bool) {
-		c := nat.Chain(chain)
-		if c == nil || seen[chain] {
-			return diag.ChainRule{}, false
-		}
-		seen[chain] = true
-		for _, r := range c.Rules {
-			plain := plainRule(r)
-			if !appliesTo(r, subnet, bridge) {
-				continue
-			}
-			switch r.Target {
-			case "MASQUERADE", "SNAT":
-				if plain {
-					return diag.ChainRule{Chain: chain, Rule: r}, true
-				}
-			case "RETURN", "ACCEPT":
-				return diag.ChainRule{}, false
-			default:
-				if nat.Chain(r.Target) != nil && plain {
-					if cr, ok := walk(r.Target); ok {
-						return cr, true
-					}
-					if r.Goto {
-						return diag.ChainRule{}, false
-					}
-				}
-			}
-		}
-		return diag.ChainRule{}, false
-	}
-	return walk("POSTROUTING")
-}
-
 func chainTable(t *diag.IPTable, chain string, limit int) *diag.Table {
 	out := &diag.Table{Columns: []string{"CHAIN", "RULE"}}
 	c := t.Chain(chain)
@@ -341,16 +253,34 @@ does not survive a dockerd restart or reboot while --iptables=false stays.`,
 	Run:   runMasqueradeMissing,
 }
 
-func runMasqueradeMissing(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
+func runMasqueradeMissing(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 	link, subnet, err := dockerBridge(s)
 	if err != nil {
 		return nil, err
 	}
-	nat := s.Network.Table("nat")
+	n := netFacts(s.Network)
+	nat := n.Table("nat")
 	if nat == nil {
-		return nil, fmt.Errorf("the nat table could not be read: %s", strings.Join(s.Network.Errors, "; "))
+		return nil, fmt.Errorf("the nat table could not be read: %s", strings.Join(n.Errors, "; "))
 	}
-	if _, ok := masqueradeRule(nat, subnet, link.Name); ok {
+	eg, err := containerEgress(s, cfg, link, subnet)
+	if err != nil {
+		return nil, err
+	}
+	ws := walkAll(netpath.NewNode(n), eg.packets, natHooks, natClass)
+	missing := -1
+	for i, w := range ws {
+		if w.verdict == "no-nat" && missing < 0 {
+			missing = i
+		}
+	}
+	if missing < 0 {
+		for _, w := range ws {
+			if w.verdict == "" {
+				f, err := pathUnknownFinding(idMasqueradeMissing, "whether "+link.Name+"'s traffic is masqueraded", ws)
+				return []diag.Finding{f}, err
+			}
+		}
 		return nil, nil
 	}
 	sev := diag.Warning
@@ -358,26 +288,26 @@ func runMasqueradeMissing(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 	if link.Up {
 		sev, state = diag.Critical, "up"
 	}
-	ps := ports(s.Network, link.Name)
+	ps := ports(n, link.Name)
 	f := diag.Finding{
 		ID:       idMasqueradeMissing,
 		Severity: sev,
 		Title:    fmt.Sprintf("No MASQUERADE for %s's subnet %s", link.Name, subnet),
 		Summary: fmt.Sprintf("Nothing masquerades %s (%s): containers started outside Kubernetes on this node "+
 			"(docker run, docker build, CI agents) cannot reach beyond it, while pods can.", subnet, link.Name),
-		Explanation: fmt.Sprintf("Packets from %s leave the node with their private source address; "+
-			"the far end's replies have no route back. Docker normally installs "+
-			"`-A POSTROUTING -s %s ! -o %s -j MASQUERADE` itself, unless dockerd runs with --iptables=false.",
-			subnet, subnet, link.Name),
+		Explanation: fmt.Sprintf("A container's first packet (%s) was walked through the raw, mangle and nat rules as the kernel does: "+
+			"no MASQUERADE or SNAT applies to it, so it leaves with its private source address and the far end's replies have no route back. "+
+			"Docker normally installs `-A POSTROUTING -s %s ! -o %s -j MASQUERADE` itself, unless dockerd runs with --iptables=false.",
+			ws[missing].res.Packet, subnet, link.Name),
 		Evidence: []diag.Evidence{
 			{Label: "Bridge", Value: fmt.Sprintf("%s %s (%s), %d attached container interfaces", link.Name, strings.Join(link.Addrs, ","), state, len(ps))},
+			{Label: "Walks", Table: pathTable(ws)},
+			{Label: "Rules the packet matched", Table: traceTable(ws[missing])},
 			{Label: "nat POSTROUTING", Table: chainTable(nat, "POSTROUTING", 20)},
+			{Label: "Route out", Value: eg.route},
 		},
 	}
-	if d := s.Network.DefaultRoute(); d != nil {
-		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Default route", Value: routeString(*d)})
-	}
-	if p := s.Network.Probe; p != nil {
+	if p := n.Probe; p != nil {
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Probe", Value: p.Describe()})
 	}
 	if fl, off := iptablesDisabled(s); off {
@@ -386,6 +316,29 @@ func runMasqueradeMissing(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 	}
 	f.Remediations = []diag.Remediation{masqueradeRemediation(s, link.Name, subnet)}
 	return []diag.Finding{f}, nil
+}
+
+// docker0Masqueraded reports whether the nat table masquerades the
+// bridge's outbound traffic (whoever wrote the rule): decided for every
+// packet walked.
+func docker0Masqueraded(s *diag.Snapshot) bool {
+	if !s.Has(diag.SourceNetwork) || s.Network == nil {
+		return false
+	}
+	link, subnet, err := dockerBridge(s)
+	if err != nil {
+		return false
+	}
+	eg, err := containerEgress(s, nil, link, subnet)
+	if err != nil {
+		return false
+	}
+	for _, w := range walkAll(netpath.NewNode(netFacts(s.Network)), eg.packets, natHooks, natClass) {
+		if w.verdict != "nat" {
+			return false
+		}
+	}
+	return true
 }
 
 func masqueradeRemediation(s *diag.Snapshot, bridge string, subnet netip.Prefix) diag.Remediation {
@@ -446,7 +399,9 @@ it to 0, it stays off. The remediation sets it to 1 now and persists it in
 func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	fw := s.Network.IPForward
 	if !fw.Present {
-		return nil, diag.Skip("/proc/sys/net/ipv4/ip_forward was not readable")
+		// Every Linux network namespace has it: not reading it means the
+		// check could not judge (a host root without /proc, no permission).
+		return nil, fmt.Errorf("could not judge: /proc/sys/net/ipv4/ip_forward was not readable under the host root")
 	}
 	if fw.Value == "1" {
 		return nil, nil
@@ -601,16 +556,6 @@ func podCovered(filter *diag.IPTable) (string, bool) {
 	return "", false
 }
 
-// bridgeCovered reports whether FORWARD accepts traffic leaving bridge.
-func bridgeCovered(filter *diag.IPTable, bridge string) (diag.ChainRule, bool) {
-	for _, cr := range filter.Reachable("FORWARD") {
-		if cr.Rule.Target == "ACCEPT" && cr.Rule.InIface == bridge {
-			return cr, true
-		}
-	}
-	return diag.ChainRule{}, false
-}
-
 // NetForwardPolicyDrop reports a FORWARD DROP policy nothing accepts past.
 var NetForwardPolicyDrop = diag.Check{
 	ID:    "net.forward-policy-drop",
@@ -627,13 +572,14 @@ and kube-proxy.`,
 	Run:   runForwardDrop,
 }
 
-func runForwardDrop(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	filter := s.Network.Table("filter")
+func runForwardDrop(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
+	n := netFacts(s.Network)
+	filter := n.Table("filter")
 	if filter == nil {
-		return nil, fmt.Errorf("the filter table could not be read: %s", strings.Join(s.Network.Errors, "; "))
+		return nil, fmt.Errorf("the filter table could not be read: %s", strings.Join(n.Errors, "; "))
 	}
 	fwd := filter.Chain("FORWARD")
-	if fwd == nil || fwd.Policy != "DROP" {
+	if fwd == nil {
 		return nil, nil
 	}
 	t := &diag.Table{Columns: []string{"TRAFFIC", "INTERFACES", "ACCEPTED BY"}}
@@ -641,19 +587,25 @@ func runForwardDrop(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	bridge := bridgeName(s)
 	var bridgeLink *diag.NetLink
 	if bridge != "" {
-		bridgeLink = s.Network.Link(bridge)
+		bridgeLink = n.Link(bridge)
 	}
+	var undecided []walked
 	if bridgeLink != nil {
-		by := "nothing: dropped"
-		if cr, ok := bridgeCovered(filter, bridge); ok {
-			by = "-A " + cr.Chain + " " + cr.Rule.Spec
-		} else {
-			dropped = append(dropped, "containers on "+bridge)
+		ws, row, err := bridgeForward(s, cfg, n, bridgeLink)
+		if err == nil {
+			t.Rows = append(t.Rows, row)
+			for _, w := range ws {
+				if w.verdict == "" {
+					undecided = ws
+				}
+			}
+			if strings.HasPrefix(row[2], "nothing") || strings.HasPrefix(row[2], "dropped") {
+				dropped = append(dropped, "containers on "+bridge)
+			}
 		}
-		t.Rows = append(t.Rows, []string{"containers (docker run)", bridge, by})
 	}
-	c := detectCNI(s.Network)
-	if c.Name != "" {
+	c := detectCNI(n)
+	if c.Name != "" && fwd.Policy == "DROP" {
 		by := "nothing: dropped"
 		if chain, ok := podCovered(filter); ok {
 			by = chain
@@ -662,16 +614,21 @@ func runForwardDrop(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		}
 		t.Rows = append(t.Rows, []string{"pods (" + c.Name + ")", strings.Join(c.Links, ", "), by})
 	}
+	if len(dropped) == 0 && undecided != nil {
+		f, err := pathUnknownFinding("net.forward-policy-drop", "whether the FORWARD chain lets "+bridge+"'s traffic through", undecided)
+		return []diag.Finding{f}, err
+	}
 	if len(dropped) == 0 {
 		return nil, nil
 	}
 	f := diag.Finding{
 		ID:       "net.forward-policy-drop",
 		Severity: diag.Warning,
-		Title:    "FORWARD policy DROP drops " + strings.Join(dropped, " and "),
+		Title:    "The FORWARD chain drops " + strings.Join(dropped, " and "),
 		Summary: "The filter FORWARD chain drops by default and no ACCEPT rule covers " + strings.Join(dropped, " or ") +
 			": their forwarded traffic (outbound connections, NodePort and cross-node traffic) is dropped.",
-		Explanation: "Docker sets FORWARD to DROP when it turns on ip_forward itself; kube-proxy adds KUBE-FORWARD ACCEPT rules only with --cluster-cidr, " +
+		Explanation: "Each packet was walked through the filter FORWARD chain rule by rule (a final REJECT counts as a drop). " +
+			"Docker sets FORWARD to DROP when it turns on ip_forward itself; kube-proxy adds KUBE-FORWARD ACCEPT rules only with --cluster-cidr, " +
 			"and Docker adds its own ACCEPT rules only when it manages iptables.",
 		Evidence: []diag.Evidence{
 			{Label: "Forwarded traffic", Table: t},
@@ -813,7 +770,7 @@ func podNAT(nat *diag.IPTable) string {
 }
 
 func runRouting(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	n := s.Network
+	n := netFacts(s.Network)
 	c := detectCNI(n)
 	bridge := bridgeName(s)
 	var link *diag.NetLink
@@ -835,11 +792,7 @@ func runRouting(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		sub, _ := bridgeSubnet(s, link)
 		natDesc, now := "unknown (nat table unreadable)", "unknown"
 		if nat != nil {
-			if cr, ok := masqueradeRule(nat, sub, link.Name); ok {
-				natDesc, now = "-A "+cr.Chain+" "+cr.Rule.Spec, "works"
-			} else {
-				natDesc, now = "MASQUERADE for "+sub.String()+": missing", "broken: no NAT"
-			}
+			natDesc, now = bridgeNAT(s, n, link, sub)
 		}
 		if fwdOff {
 			now = "broken: ip_forward = 0"
@@ -929,25 +882,41 @@ nobody can see. Make every component use the host's backend
 }
 
 func runBackendMismatch(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	bs := s.Network.Backends
+	n := s.Network
+	if len(n.Tables) == 0 && n.IPTablesSave == "" {
+		return nil, fmt.Errorf("could not judge: the iptables tables could not be read: %s", orDash(strings.Join(n.Errors, "; ")))
+	}
+	if n.Backend == "" {
+		why := n.BackendWhy
+		if why == "" {
+			why = "no facts about the iptables binary were gathered"
+		}
+		return nil, fmt.Errorf("could not judge: the iptables backend could not be decided: %s", why)
+	}
+	bs := n.Backends
 	if len(bs) == 0 {
-		return nil, diag.Skip("iptables backends could not be read")
+		return nil, fmt.Errorf("could not judge: the rules of the iptables backends could not be read: %s", orDash(strings.Join(n.Errors, "; ")))
 	}
 	t := &diag.Table{Columns: []string{"BACKEND", "RULES", "USED BY iptables"}}
 	with := 0
+	var unreadable []string
 	for _, b := range bs {
 		used := "no"
-		if b.Name == s.Network.Backend {
+		if b.Name == n.Backend {
 			used = "yes"
 		}
 		rules := strconv.Itoa(b.Rules)
 		if b.Error != "" {
 			rules = "unreadable: " + b.Error
+			unreadable = append(unreadable, b.Name+": "+b.Error)
 		}
 		if b.Rules > 0 {
 			with++
 		}
 		t.Rows = append(t.Rows, []string{b.Name, rules, used})
+	}
+	if with < 2 && len(unreadable) > 0 {
+		return nil, fmt.Errorf("a backend's rules could not be read (%s)", strings.Join(unreadable, "; "))
 	}
 	if with < 2 {
 		return nil, nil
@@ -956,8 +925,8 @@ func runBackendMismatch(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error
 		ID:          "net.iptables-backend-mismatch",
 		Severity:    diag.Warning,
 		Title:       "Rules in both iptables-legacy and iptables-nft",
-		Summary:     fmt.Sprintf("Both iptables backends hold rules; the iptables command here uses %s and does not show the others, so rules that should work together may not.", orDash(s.Network.Backend)),
+		Summary:     fmt.Sprintf("Both iptables backends hold rules; the iptables command here uses %s and does not show the others, so rules that should work together may not.", orDash(n.Backend)),
 		Explanation: "Compare `iptables-legacy-save` with `iptables-nft-save`. Make Docker, kube-proxy and the CNI plugin use the same backend as the host, then flush the unused one.",
-		Evidence:    []diag.Evidence{{Label: "Backends", Table: t}},
+		Evidence:    []diag.Evidence{{Label: "Backends", Table: t}, {Label: "Backend in use", Value: n.Backend + ": " + orDash(n.BackendWhy)}},
 	}}, nil
 }

@@ -162,9 +162,9 @@ func TestDockerdFlag(t *testing.T) {
 
 func TestForwardDropAndOverlapAndBackends(t *testing.T) {
 	dropNoAccept := "*filter\n:FORWARD DROP [0:0]\nCOMMIT\n*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
-	dropDocker := "*filter\n:FORWARD DROP [0:0]\n:DOCKER-FORWARD - [0:0]\n-A FORWARD -j DOCKER-FORWARD\n-A DOCKER-FORWARD -i docker0 -j ACCEPT\nCOMMIT\n"
+	dropDocker := "*filter\n:FORWARD DROP [0:0]\n:DOCKER-FORWARD - [0:0]\n-A FORWARD -j DOCKER-FORWARD\n-A DOCKER-FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A DOCKER-FORWARD -i docker0 -j ACCEPT\nCOMMIT\n"
 	calico := []string{"eth0 device up - 10.0.0.5/24", "docker0 bridge up - 172.17.0.1/16", "cali1 veth up -", "tunl0 ipip up - 10.233.97.128/32"}
-	dropBoth := "*filter\n:FORWARD DROP [0:0]\n:KUBE-FORWARD - [0:0]\n-A FORWARD -j KUBE-FORWARD\n-A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT\n-A FORWARD -i docker0 ! -o docker0 -j ACCEPT\nCOMMIT\n"
+	dropBoth := "*filter\n:FORWARD DROP [0:0]\n:KUBE-FORWARD - [0:0]\n-A FORWARD -j KUBE-FORWARD\n-A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT\n-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -i docker0 ! -o docker0 -j ACCEPT\nCOMMIT\n"
 	tests := []struct {
 		name  string
 		check diag.Check
@@ -260,5 +260,22 @@ func TestIPTablesDisabledWhereSet(t *testing.T) {
 	s.Dockerd = &diag.DockerdProcess{PID: 7, Args: []string{"/usr/sbin/dockerd", "-H", "fd://"}}
 	if fs, _ := runIPTablesDisabled(s, nil); len(fs) != 1 || !strings.Contains(fs[0].Summary, `"iptables": false`) {
 		t.Errorf("daemon.json setting: %v", ids(fs))
+	}
+}
+
+// TestNetpathVerdicts: a match the walker cannot evaluate that changes the
+// answer is an info "unknown" finding and a check error, never a pass or
+// an alarm; a MASQUERADE written by hand makes --iptables=false info.
+func TestNetpathVerdicts(t *testing.T) {
+	physdev := "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m physdev --physdev-is-bridged -j RETURN\n-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\nCOMMIT\n"
+	s := netSnap(t, docker0Up, []string{"0.0.0.0/0 eth0 10.0.0.1"}, physdev)
+	rep := diag.Run([]diag.Check{NetDocker0MasqueradeMissing}, s, diag.DefaultConfig(), diag.RunOptions{})
+	if got := ids(rep.Findings); !slices.Equal(got, []string{"net.docker0-masquerade-missing/unknown=info"}) || rep.Checks[0].Status != diag.StatusError {
+		t.Errorf("unknown: findings %v, status %s", got, rep.Checks[0].Status)
+	}
+	s = netSnap(t, docker0Up, []string{"0.0.0.0/0 eth0 10.0.0.1"}, workaround, "/usr/bin/dockerd", "--iptables=false")
+	rep = diag.Run([]diag.Check{DockerIPTablesDisabled, NetDocker0MasqueradeMissing}, s, diag.DefaultConfig(), diag.RunOptions{})
+	if got := ids(rep.Findings); !slices.Equal(got, []string{"docker.iptables-disabled=info"}) {
+		t.Errorf("workaround: %v", got)
 	}
 }

@@ -29,7 +29,9 @@ type Check struct {
 	// preparing and verifying a fix costs no more than the fix needs.
 	WantsEvidenceOnly bool
 	// Run judges the snapshot. It must not do I/O. An error means the check
-	// could not judge (status error); a *SkipError means it did not apply.
+	// could not judge (status error; findings returned with it, such as
+	// "unknown" ones carrying the evidence, are kept); a *SkipError means it
+	// did not apply.
 	Run func(s *Snapshot, cfg *Config) ([]Finding, error)
 }
 

@@ -30,6 +30,14 @@ type ClusterFacts struct {
 	PodsSeen int `json:"podsSeen"`
 
 	Ingresses []IngressFacts `json:"ingresses"`
+	// IngressControllers are the Deployments and DaemonSets that run an
+	// ingress controller, IngressClasses the cluster's IngressClass
+	// objects; both nil when not gathered (an older snapshot).
+	IngressControllers []IngressControllerFacts `json:"ingressControllers,omitempty"`
+	IngressClasses     []IngressClassFacts      `json:"ingressClasses,omitempty"`
+	// IngressControllersGathered is true when the controllers were listed
+	// (even if none was found).
+	IngressControllersGathered bool `json:"ingressControllersGathered,omitempty"`
 	// TLSSecrets are the secrets Ingresses reference, keyed "namespace/name".
 	TLSSecrets map[string]*TLSSecretFacts `json:"tlsSecrets,omitempty"`
 	Nodes      []NodeFacts                `json:"nodes"`
@@ -48,6 +56,9 @@ const (
 	ClusterAreaSecrets   = "secrets"
 	ClusterAreaNodes     = "nodes"
 	ClusterAreaJenkins   = "jenkins"
+	// ClusterAreaIngressControllers covers the workloads and IngressClasses
+	// that tell which controller serves an Ingress.
+	ClusterAreaIngressControllers = "ingress-controllers"
 )
 
 // PodFacts is one pod as the checks need it.
@@ -84,7 +95,14 @@ type IngressFacts struct {
 	Namespace string    `json:"namespace"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
-	Class     string    `json:"class,omitempty"`
+	// Class is spec.ingressClassName, else the kubernetes.io/ingress.class
+	// annotation (for display).
+	Class string `json:"class,omitempty"`
+	// ClassName is spec.ingressClassName; ClassAnnotation the
+	// kubernetes.io/ingress.class annotation (nil when absent: an empty
+	// value is not the same as none to ingress-nginx 0.x).
+	ClassName       string  `json:"className,omitempty"`
+	ClassAnnotation *string `json:"classAnnotation,omitempty"`
 	// RuleHosts are the hosts of spec.rules.
 	RuleHosts []string     `json:"ruleHosts,omitempty"`
 	TLS       []IngressTLS `json:"tls,omitempty"`
@@ -188,4 +206,65 @@ type WorkloadTarget struct {
 	Namespace   string `json:"namespace"`
 	Name        string `json:"name"`
 	RestartedAt string `json:"restartedAt"`
+}
+
+// Ingress controller implementations ksdoctor recognises. Only
+// ingress-nginx's certificate behaviour is modelled; the others are named
+// so a report can say who serves an Ingress.
+const (
+	IngressNginx    = "ingress-nginx"
+	IngressNginxInc = "nginx-inc"
+	IngressTraefik  = "traefik"
+	IngressHAProxy  = "haproxy"
+	IngressKong     = "kong"
+	IngressContour  = "contour"
+	IngressAPISIX   = "apisix"
+	IngressOther    = "other"
+)
+
+// IngressControllerFacts is one Deployment or DaemonSet running an ingress
+// controller, with the arguments that decide which Ingresses it serves.
+type IngressControllerFacts struct {
+	Kind      string `json:"kind"` // Deployment or DaemonSet
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Container string `json:"container"`
+	Image     string `json:"image"`
+	// Implementation is one of the Ingress* constants.
+	Implementation string `json:"implementation"`
+	// Version is the controller version from the image tag ("v1.3.1";
+	// "" when the tag says none, e.g. a digest or "latest").
+	Version string `json:"version,omitempty"`
+	// KubeSphere names a KubeSphere gateway: "project gateway of NS"
+	// (Deployment kubesphere-router-NS in kubesphere-controls-system) or
+	// "cluster gateway" (kubesphere-router-kubesphere-system).
+	KubeSphere string `json:"kubesphere,omitempty"`
+	// Args are the ingress-nginx flags that matter, as given (nil: not set).
+	IngressClass           *string `json:"ingressClass,omitempty"`
+	ControllerClass        string  `json:"controllerClass,omitempty"`
+	WatchNamespace         string  `json:"watchNamespace,omitempty"`
+	WatchNamespaceSelector string  `json:"watchNamespaceSelector,omitempty"`
+	WatchWithoutClass      bool    `json:"watchWithoutClass,omitempty"`
+	IngressClassByName     bool    `json:"ingressClassByName,omitempty"`
+	// DefaultSSLCertificate is --default-ssl-certificate ("namespace/name");
+	// its secret's facts are in ClusterFacts.TLSSecrets under that key.
+	DefaultSSLCertificate string `json:"defaultSSLCertificate,omitempty"`
+	// Unresolved lists arguments that use $(VAR) references ksdoctor could
+	// not expand (the verdict on what they select is then unknown).
+	Unresolved []string `json:"unresolved,omitempty"`
+	Replicas   int32    `json:"replicas"`
+	Available  int32    `json:"available"`
+}
+
+// Ref is "Kind namespace/name".
+func (c *IngressControllerFacts) Ref() string {
+	return c.Kind + " " + c.Namespace + "/" + c.Name
+}
+
+// IngressClassFacts is one networking.k8s.io/v1 IngressClass.
+type IngressClassFacts struct {
+	Name       string `json:"name"`
+	Controller string `json:"controller"`
+	// Default is the ingressclass.kubernetes.io/is-default-class annotation.
+	Default bool `json:"default,omitempty"`
 }

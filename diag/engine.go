@@ -42,7 +42,7 @@ func Run(checks []Check, snap *Snapshot, cfg *Config, opts RunOptions) *Report {
 	Link(rep.Findings)
 	SortFindings(rep.Findings)
 	rep.Sources = sourcesOf(snap)
-	rep.Summary = Summarize(rep.Findings)
+	rep.Summary = Summarize(rep.Findings).WithChecks(rep.Checks)
 	gather := snap.FinishedAt.Sub(snap.StartedAt)
 	if gather < 0 {
 		gather = 0
@@ -64,12 +64,14 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 		}
 		res.Findings = len(findings)
 	}()
-	for _, src := range c.Needs {
-		if err := snap.SourceError(src); err != nil {
-			res.Status = StatusSkipped
-			res.Reason = err.Error()
-			return res, nil
+	if status, why := judgeable(c, snap); status != "" {
+		res.Status = status
+		if status == StatusError {
+			res.Error = why
+		} else {
+			res.Reason = why
 		}
+		return res, nil
 	}
 	fs, err := c.Run(snap, cfg)
 	if err != nil {
@@ -78,11 +80,13 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 			res.Reason = reason
 			return res, nil
 		}
+		// Findings returned with the error are kept (e.g. "unknown"
+		// findings that carry the evidence of what could not be judged).
 		res.Status = StatusError
 		res.Error = err.Error()
-		return res, nil
+	} else {
+		res.Status = StatusPass
 	}
-	res.Status = StatusPass
 	for i := range fs {
 		if fs[i].Check == "" {
 			fs[i].Check = c.ID
@@ -90,11 +94,40 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 		if fs[i].ID == "" {
 			fs[i].ID = c.ID
 		}
-		if fs[i].Severity.Rank() >= Warning.Rank() {
+		if fs[i].Severity.Rank() >= Warning.Rank() && res.Status == StatusPass {
 			res.Status = StatusFail
 		}
 	}
 	return res, fs
+}
+
+// judgeable says whether the snapshot lets c judge: "" when it does, else
+// the status (error or skipped) and why. A needed source that failed, timed
+// out or was over a limit makes the check error: it could not judge. Only
+// a source whose subject is absent from the node (no kubeconfig at all) or
+// that a replayed snapshot never gathered makes it skipped. A source that
+// says it worked but holds no facts (a damaged snapshot) is an error for
+// every check that reads it, needed or used.
+func judgeable(c Check, snap *Snapshot) (Status, string) {
+	for _, src := range c.Sources() {
+		if st := snap.Sources[src]; st != nil && st.OK && !snap.holds(src) {
+			return StatusError, fmt.Sprintf("could not judge: source %s says it worked but holds no facts", src)
+		}
+	}
+	for _, src := range c.Needs {
+		st := snap.Sources[src]
+		switch {
+		case st == nil:
+			return StatusSkipped, fmt.Sprintf("source %s was not gathered", src)
+		case st.OK:
+			continue
+		case st.Absent:
+			return StatusSkipped, fmt.Sprintf("source %s: %s", src, st.Error)
+		default:
+			return StatusError, fmt.Sprintf("could not judge: source %s failed: %s", src, st.Error)
+		}
+	}
+	return "", ""
 }
 
 // Link keeps only the CausedBy references that name a finding (or a check

@@ -47,10 +47,14 @@ func TestRunStatuses(t *testing.T) {
 		{ID: "a.panic", Run: func(*Snapshot, *Config) ([]Finding, error) { panic("bad check") }},
 		{ID: "a.skip", Run: func(*Snapshot, *Config) ([]Finding, error) { return nil, Skip("not a %s node", "calico") }},
 		{ID: "a.needs-failed", Needs: []Source{SourceDocker}, Run: finding(Critical)},
-		{ID: "a.needs-missing", Needs: []Source{SourceCluster}, Run: finding(Critical)},
 		{ID: "a.uses-failed", Uses: []Source{SourceDocker}, Run: finding(Warning)},
+		{ID: "a.needs-absent", Needs: []Source{SourceCluster}, Run: finding(Critical)},
+		{ID: "a.needs-empty", Needs: []Source{SourceNetwork}, Run: func(*Snapshot, *Config) ([]Finding, error) { return nil, nil }},
+		{ID: "a.uses-empty", Uses: []Source{SourceNetwork}, Run: func(*Snapshot, *Config) ([]Finding, error) { return nil, nil }},
 	}
-	r := Run(checks, snapWith(map[Source]bool{SourceDocker: false}), nil, RunOptions{})
+	snap := snapWith(map[Source]bool{SourceDocker: false, SourceNetwork: true})
+	snap.Sources[SourceCluster] = &SourceStatus{Source: SourceCluster, Error: "no kubeconfig found", Absent: true}
+	r := Run(checks, snap, nil, RunOptions{})
 	tests := []struct {
 		id     string
 		status Status
@@ -63,9 +67,11 @@ func TestRunStatuses(t *testing.T) {
 		{"a.error", StatusError, "cannot judge"},
 		{"a.panic", StatusError, "check panicked: bad check"},
 		{"a.skip", StatusSkipped, "not a calico node"},
-		{"a.needs-failed", StatusSkipped, "source docker failed: boom"},
-		{"a.needs-missing", StatusSkipped, "source cluster was not gathered"},
+		{"a.needs-failed", StatusError, "could not judge: source docker failed: boom"},
 		{"a.uses-failed", StatusFail, ""},
+		{"a.needs-absent", StatusSkipped, "source cluster: no kubeconfig found"},
+		{"a.needs-empty", StatusError, "could not judge: source net says it worked but holds no facts"},
+		{"a.uses-empty", StatusError, "could not judge: source net says it worked but holds no facts"},
 	}
 	for _, tt := range tests {
 		got := resultByID(t, r, tt.id)
@@ -79,7 +85,7 @@ func TestRunStatuses(t *testing.T) {
 			t.Errorf("%s: negative duration", tt.id)
 		}
 	}
-	if got, want := r.Summary, (Summary{Critical: 1, Warning: 2, Info: 1}); got != want {
+	if got, want := r.Summary, (Summary{Critical: 1, Warning: 2, Info: 1, Errored: 5, Skipped: 2}); got != want {
 		t.Errorf("summary got %+v want %+v", got, want)
 	}
 	// Most urgent first.
@@ -90,6 +96,19 @@ func TestRunStatuses(t *testing.T) {
 		if f.ID == "" || f.Check == "" || f.ID != f.Check {
 			t.Errorf("finding ID/check not defaulted: %+v", f)
 		}
+	}
+}
+
+// TestRunNotGathered: a replayed snapshot that never gathered a source
+// (recorded for other checks) skips the checks that need it.
+func TestRunNotGathered(t *testing.T) {
+	c := Check{ID: "a.needs-missing", Needs: []Source{SourceCluster}, Run: finding(Critical)}
+	r := Run([]Check{c}, snapWith(nil), nil, RunOptions{})
+	if got := resultByID(t, r, c.ID); got.Status != StatusSkipped || got.Reason != "source cluster was not gathered" {
+		t.Errorf("got %s %q, want skipped: source cluster was not gathered", got.Status, got.Reason)
+	}
+	if r.Summary.Skipped != 1 || r.Summary.Errored != 0 {
+		t.Errorf("summary got %+v", r.Summary)
 	}
 }
 

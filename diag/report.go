@@ -18,11 +18,33 @@ type Report struct {
 	Applied []ApplyResult `json:"applied,omitempty"`
 }
 
-// Summary counts findings per severity.
+// Summary counts findings per severity, and the checks that could not
+// judge (errored) or did not apply (skipped).
 type Summary struct {
 	Critical int `json:"critical"`
 	Warning  int `json:"warning"`
 	Info     int `json:"info"`
+	// Errored counts checks that could not judge: a source they need failed,
+	// timed out or held nothing, or the check itself errored. A sweep with
+	// errored checks never reads as healthy (exit code 5 unless a critical
+	// finding makes it 2).
+	Errored int `json:"errored"`
+	// Skipped counts checks that did not apply to this node.
+	Skipped int `json:"skipped"`
+}
+
+// WithChecks returns s with Errored and Skipped counted from cs.
+func (s Summary) WithChecks(cs []CheckResult) Summary {
+	s.Errored, s.Skipped = 0, 0
+	for _, c := range cs {
+		switch c.Status {
+		case StatusError:
+			s.Errored++
+		case StatusSkipped:
+			s.Skipped++
+		}
+	}
+	return s
 }
 
 // Worst is the most urgent severity present, or "" when there is none.

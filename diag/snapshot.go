@@ -62,10 +62,51 @@ type Tool struct {
 
 // SourceStatus says how gathering one source went.
 type SourceStatus struct {
-	Source     Source `json:"source"`
-	OK         bool   `json:"ok"`
-	Error      string `json:"error,omitempty"`
-	DurationMs int64  `json:"durationMs"`
+	Source Source `json:"source"`
+	OK     bool   `json:"ok"`
+	Error  string `json:"error,omitempty"`
+	// Absent says the source failed because what it reads is not part of
+	// this node (no kubeconfig anywhere): checks that need it are skipped.
+	// Any other failure (timeout, refused, over a limit) makes them error.
+	Absent     bool  `json:"absent,omitempty"`
+	DurationMs int64 `json:"durationMs"`
+}
+
+// AbsentError marks a source failure that means "not on this node" rather
+// than "could not read it".
+type AbsentError struct{ Msg string }
+
+func (e *AbsentError) Error() string { return e.Msg }
+
+// Absent returns an error that records a source as absent from the node.
+func Absent(msg string) error { return &AbsentError{Msg: msg} }
+
+// holds reports whether the snapshot carries the facts of src. A source
+// marked ok without them is a damaged or hand-made snapshot.
+func (s *Snapshot) holds(src Source) bool {
+	switch src {
+	case SourceHost:
+		return s.Host != nil
+	case SourceDocker:
+		return s.Docker != nil
+	case SourceDockerSizes:
+		return s.Docker != nil && s.Docker.SizesGathered
+	case SourceDockerDisk:
+		return s.DockerDisk != nil
+	case SourceFilesystems:
+		return len(s.Filesystems) > 0
+	case SourceNetwork:
+		return s.Network != nil
+	case SourceNetProbe:
+		return s.Network != nil && s.Network.Probe != nil
+	case SourceDockerConf:
+		return s.DockerConf != nil
+	case SourceCluster:
+		return s.Cluster != nil
+	case SourceDockerdProc:
+		return s.Dockerd != nil
+	}
+	return true
 }
 
 // SourceError returns why a source is unusable in s, or nil when it was

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -200,4 +201,32 @@ func applyClusterRole(t *testing.T, cs kubernetes.Interface, manifest, user stri
 	if err := kube.GrantClusterRole(ctx, cs, user, role.Name); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// nginxController creates an ingress-nginx 1.x controller Deployment in
+// its own namespace (removed at cleanup) with extra args.
+func nginxController(t *testing.T, cs kubernetes.Interface, ns string, args ...string) {
+	t.Helper()
+	ctx := testCtx(t)
+	namespaces(t, cs, ns)
+	labels := map[string]string{"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx-controller", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "controller", Image: "registry.k8s.io/ingress-nginx/controller:v1.11.3",
+					Args: append([]string{"/nginx-ingress-controller", "--election-id=ingress-nginx-leader", "--controller-class=k8s.io/ingress-nginx", "--ingress-class=nginx"}, args...),
+				}}},
+			},
+		},
+	}
+	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cs.AppsV1().Deployments(ns).Delete(context.Background(), dep.Name, metav1.DeleteOptions{})
+	})
 }

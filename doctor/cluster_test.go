@@ -246,6 +246,9 @@ func TestClusterIngressTLS(t *testing.T) {
 	crt, key = valid("op.ksdt.test")
 	secret("opaque", corev1.SecretTypeOpaque, crt, key)
 
+	// The controller that serves them: ingress-nginx 1.x watching Ingresses
+	// without a class (a Deployment; no pods run without a controller manager).
+	nginxController(t, cs, "ksdt-tls-nginx", "--watch-ingress-without-class=true")
 	ingress := func(name string, tls ...networkingv1.IngressTLS) {
 		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressSpec{TLS: tls}}
 		for _, t := range tls {
@@ -256,6 +259,7 @@ func TestClusterIngressTLS(t *testing.T) {
 		if _, err := cs.NetworkingV1().Ingresses(ns).Create(ctx, ing, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = cs.NetworkingV1().Ingresses(ns).Delete(context.Background(), name, metav1.DeleteOptions{}) })
 	}
 	tls := func(secret string, hosts ...string) networkingv1.IngressTLS {
 		return networkingv1.IngressTLS{SecretName: secret, Hosts: hosts}

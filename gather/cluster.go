@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -17,7 +16,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
@@ -38,8 +36,10 @@ const (
 // clusterPageSize is the limit of each page of a paginated List.
 const clusterPageSize = 1000
 
-// ErrNoKubeconfig says no cluster configuration was found at all.
-var ErrNoKubeconfig = errors.New("no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod")
+// ErrNoKubeconfig says no cluster configuration was found at all: the
+// cluster is absent from this sweep, so its checks are skipped (an explicit
+// --kubeconfig that cannot be read is an error instead).
+var ErrNoKubeconfig = diag.Absent("no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a pod")
 
 // KubeClient is a Kubernetes client with where it points.
 type KubeClient struct {
@@ -172,8 +172,23 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 	})
 	wg.Go(func() {
 		ings, secrets, err := listIngresses(ctx, cs)
+		ctrls, classes, cerr := listIngressControllers(ctx, cs)
+		if err == nil {
+			// The controllers' --default-ssl-certificate secrets are read too.
+			for _, c := range ctrls {
+				if ns, name, ok := strings.Cut(c.DefaultSSLCertificate, "/"); ok && secrets[c.DefaultSSLCertificate] == nil {
+					secrets[c.DefaultSSLCertificate] = &diag.TLSSecretFacts{Namespace: ns, Name: name}
+				}
+			}
+			readTLSSecrets(ctx, cs, secrets)
+		}
 		mu.Lock()
 		defer mu.Unlock()
+		if cerr != nil {
+			f.Partial[diag.ClusterAreaIngressControllers] = describeKubeErr(fmt.Errorf("list ingress controllers: %w", cerr))
+		} else {
+			f.IngressControllers, f.IngressClasses, f.IngressControllersGathered = ctrls, classes, true
+		}
 		if err != nil {
 			f.Partial[diag.ClusterAreaIngresses] = describeKubeErr(fmt.Errorf("list ingresses: %w", err))
 			return
@@ -357,7 +372,7 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.Ingress
 			return nil, nil, err
 		}
 		for i := range list.Items {
-			ing := ingressFacts(&list.Items[i])
+			ing := IngressFacts(&list.Items[i])
 			for _, t := range ing.TLS {
 				if t.SecretName == "" {
 					continue
@@ -374,8 +389,12 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.Ingress
 		}
 		opts.Continue = list.Continue
 	}
-	// Only the referenced secrets are read (never a List of all secrets),
-	// a few at a time; their data is reduced to certificate facts here.
+	return out, refs, nil
+}
+
+// readTLSSecrets reads the referenced secrets (never a List of all
+// secrets), a few at a time; their data is reduced to certificate facts.
+func readTLSSecrets(ctx context.Context, cs kubernetes.Interface, refs map[string]*diag.TLSSecretFacts) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for _, ref := range refs {
@@ -386,25 +405,6 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.Ingress
 		})
 	}
 	wg.Wait()
-	return out, refs, nil
-}
-
-func ingressFacts(in *networkingv1.Ingress) diag.IngressFacts {
-	f := diag.IngressFacts{Namespace: in.Namespace, Name: in.Name, CreatedAt: in.CreationTimestamp.UTC()}
-	if in.Spec.IngressClassName != nil {
-		f.Class = *in.Spec.IngressClassName
-	} else if c := in.Annotations["kubernetes.io/ingress.class"]; c != "" {
-		f.Class = c
-	}
-	for _, r := range in.Spec.Rules {
-		if r.Host != "" && !slices.Contains(f.RuleHosts, r.Host) {
-			f.RuleHosts = append(f.RuleHosts, r.Host)
-		}
-	}
-	for _, t := range in.Spec.TLS {
-		f.TLS = append(f.TLS, diag.IngressTLS{Hosts: slices.Clone(t.Hosts), SecretName: t.SecretName})
-	}
-	return f
 }
 
 // readTLSSecret fills ref from the secret. The secret's data is parsed and
@@ -419,9 +419,7 @@ func readTLSSecret(ctx context.Context, cs kubernetes.Interface, ref *diag.TLSSe
 		ref.Error = describeKubeErr(err)
 		return
 	}
-	ref.Found = true
-	ref.Type = string(sec.Type)
-	ParseTLSSecretData(ref, sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey])
+	*ref = *TLSSecretFacts(ref.Namespace, ref.Name, sec)
 }
 
 // ParseTLSSecretData parses tls.crt (and checks tls.key matches it) into

@@ -259,6 +259,8 @@ func (g *Gatherer) runSource(ctx context.Context, src diag.Source, def sourceDef
 			err = fmt.Errorf("timed out after %s: %w", timeout, err)
 		}
 		st.Error = err.Error()
+		var absent *diag.AbsentError
+		st.Absent = errors.As(err, &absent)
 		return st, store
 	}
 	st.OK = true

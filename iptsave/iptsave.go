@@ -38,9 +38,50 @@ func (e *LineError) Error() string {
 // maxLine bounds one line; kube-proxy rules are far shorter.
 const maxLine = 1 << 20
 
+// MaxErrors is how many line errors a parse keeps; the rest are counted.
+const MaxErrors = 20
+
+// Errors is what Parse returns when lines could not be read: the first
+// MaxErrors errors and how many more there were, so 300,000 bad lines make
+// one short message, not megabytes.
+type Errors struct {
+	First []error
+	More  int
+}
+
+func (e *Errors) Error() string {
+	msgs := make([]string, 0, len(e.First)+1)
+	for _, err := range e.First {
+		msgs = append(msgs, err.Error())
+	}
+	if e.More > 0 {
+		msgs = append(msgs, fmt.Sprintf("and %d more", e.More))
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Unwrap gives the kept errors to errors.Is and errors.As.
+func (e *Errors) Unwrap() []error { return e.First }
+
+func (e *Errors) add(err error) {
+	if len(e.First) < MaxErrors {
+		e.First = append(e.First, err)
+		return
+	}
+	e.More++
+}
+
+func (e *Errors) err() error {
+	if len(e.First) == 0 {
+		return nil
+	}
+	return e
+}
+
 // Parse reads iptables-save output. It returns every table it could read
-// and, joined, an error for each line it could not (a *LineError each); a
-// table without COMMIT is kept but reported.
+// and, when some lines could not be read, an *Errors holding a *LineError
+// for each of the first MaxErrors and the count of the rest; a table
+// without COMMIT is kept but reported.
 func Parse(r io.Reader) ([]diag.IPTable, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
@@ -48,10 +89,10 @@ func Parse(r io.Reader) ([]diag.IPTable, error) {
 		tables []diag.IPTable
 		cur    *diag.IPTable
 		index  map[string]int // chain name → index in cur.Chains
-		errs   []error
+		errs   Errors
 		n      int
 	)
-	bad := func(text, why string) { errs = append(errs, &LineError{Line: n, Text: text, Err: why}) }
+	bad := func(text, why string) { errs.add(&LineError{Line: n, Text: text, Err: why}) }
 	for sc.Scan() {
 		n++
 		line := strings.TrimSpace(sc.Text())
@@ -115,13 +156,13 @@ func Parse(r io.Reader) ([]diag.IPTable, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("after line %d: %w", n, err))
+		errs.add(fmt.Errorf("after line %d: %w", n, err))
 	}
 	if cur != nil {
-		errs = append(errs, fmt.Errorf("table %s has no COMMIT", cur.Name))
+		errs.add(fmt.Errorf("table %s has no COMMIT", cur.Name))
 		tables = append(tables, *cur)
 	}
-	return tables, errors.Join(errs...)
+	return tables, errs.err()
 }
 
 // ParseBytes is Parse on a byte slice.

@@ -213,3 +213,18 @@ func BenchmarkParse20k(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseIPSets: any input parses without panicking, and every set
+// read keeps a name.
+func FuzzParseIPSets(f *testing.F) {
+	f.Add([]byte("create cali40masq-ipam-pools hash:net family inet hashsize 1024 maxelem 1048576\nadd cali40masq-ipam-pools 10.233.64.0/18\nadd cali40masq-ipam-pools 10.233.65.0/24 nomatch\n"))
+	f.Add([]byte("Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nRevision: 5\nHeader: family inet hashsize 1024 maxelem 65536\nSize in memory: 600\nReferences: 2\nNumber of entries: 1\nMembers:\n10.96.0.1,tcp:443\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sets, _ := ParseIPSets(b)
+		for _, s := range sets {
+			if s.Name == "" {
+				t.Fatalf("a set without a name: %+v", s)
+			}
+		}
+	})
+}

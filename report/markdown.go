@@ -19,7 +19,12 @@ func writeMarkdown(w io.Writer, r *diag.Report) error {
 	if r.Host.Kernel != "" || r.Host.OS != "" {
 		fmt.Fprintf(&b, "- Host: %s, kernel %s\n", r.Host.OS, r.Host.Kernel)
 	}
-	fmt.Fprintf(&b, "- Findings: **%d critical**, **%d warning**, %d info\n\n", r.Summary.Critical, r.Summary.Warning, r.Summary.Info)
+	sum := r.Summary.WithChecks(r.Checks)
+	fmt.Fprintf(&b, "- Findings: **%d critical**, **%d warning**, %d info\n", sum.Critical, sum.Warning, sum.Info)
+	fmt.Fprintf(&b, "- Checks: **%d could not judge**, %d skipped, of %d\n\n", sum.Errored, sum.Skipped, len(r.Checks))
+	if sum.Errored > 0 {
+		fmt.Fprintf(&b, "> **%s could not judge**: this node is not known to be healthy where they look (see Checks).\n\n", plural(sum.Errored, "check"))
+	}
 	if len(r.Findings) > 0 {
 		b.WriteString("| Severity | Finding | ID |\n|---|---|---|\n")
 		for _, f := range r.Findings {

@@ -8,10 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 // Format names an output format.
@@ -40,14 +40,13 @@ type Options struct {
 
 // Write renders r in format f.
 func Write(w io.Writer, r *diag.Report, f Format, opts Options) error {
-	r = Redact(r)
 	switch f {
 	case FormatJSON:
 		return WriteJSON(w, r)
 	case FormatMarkdown:
-		return writeMarkdown(w, r)
+		return writeMarkdown(w, ForTerminal(r))
 	default:
-		return writeText(w, r, opts)
+		return writeText(w, ForTerminal(r), opts)
 	}
 }
 
@@ -55,68 +54,24 @@ func Write(w io.Writer, r *diag.Report, f Format, opts Options) error {
 func WriteJSON(w io.Writer, r *diag.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(Redact(r)); err != nil {
+	out := Redact(r)
+	// The counts of checks that could not judge or were skipped always
+	// match the checks listed, whoever built the report.
+	out.Summary = out.Summary.WithChecks(out.Checks)
+	if err := enc.Encode(out); err != nil {
 		return fmt.Errorf("write json report: %w", err)
 	}
 	return nil
 }
 
-var secretPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)`),
-	regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*`),
-	regexp.MustCompile(`(?i)("?(?:password|passwd|secret|token|auth|casc-reload-token)"?\s*[:=]\s*"?)[^\s",}&]+`),
-	regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`),
-}
+// RedactString masks the secrets in s (see package redact).
+func RedactString(s string) string { return redact.String(s) }
 
-// RedactString masks private keys, bearer tokens, passwords and JWTs.
-func RedactString(s string) string {
-	for i, re := range secretPatterns {
-		switch i {
-		case 0:
-			s = re.ReplaceAllString(s, "[private key redacted]")
-		case 1:
-			s = re.ReplaceAllString(s, "$1 [redacted]")
-		case 2:
-			s = re.ReplaceAllString(s, "${1}[redacted]")
-		default:
-			s = re.ReplaceAllString(s, "[token redacted]")
-		}
-	}
-	return urlUserinfo.ReplaceAllString(s, "${1}[redacted]@")
-}
-
-// urlUserinfo matches the user:password part of a URL (HTTP_PROXY=http://u:p@host).
-var urlUserinfo = regexp.MustCompile(`(://)[^/\s:@"']+:[^/\s@"']+@`)
-
-// redactSteps copies steps, masking secrets in file contents a plan would write.
-func redactSteps(steps []diag.Step) []diag.Step {
-	if len(steps) == 0 {
-		return steps
-	}
-	out := make([]diag.Step, len(steps))
-	for i, st := range steps {
-		if st.File != nil {
-			fe := *st.File
-			fe.Content, fe.Diff = RedactString(fe.Content), RedactString(fe.Diff)
-			st.File = &fe
-		}
-		if st.Migration != nil && st.Migration.Edit != nil {
-			m := *st.Migration
-			fe := *m.Edit
-			fe.Content, fe.Diff = RedactString(fe.Content), RedactString(fe.Diff)
-			m.Edit = &fe
-			st.Migration = &m
-		}
-		out[i] = st
-	}
-	return out
-}
-
-// Redact returns a copy of r with every free-text field passed through
-// RedactString. Checks should never put secrets in evidence; this is the
-// second line of defence.
+// Redact returns a copy of r with every string in it, the plans' file
+// contents and diffs included, passed through redact.String. The plans
+// in r are not changed: applying them writes the real content.
 func Redact(r *diag.Report) *diag.Report {
-	out := *r
+	out := redact.Report(r)
 	// Lists are written as [] rather than null.
 	if out.Checks == nil {
 		out.Checks = []diag.CheckResult{}
@@ -124,37 +79,16 @@ func Redact(r *diag.Report) *diag.Report {
 	if out.Sources == nil {
 		out.Sources = []diag.SourceStatus{}
 	}
-	out.Findings = make([]diag.Finding, len(r.Findings))
-	for i, f := range r.Findings {
-		f.Summary = RedactString(f.Summary)
-		f.Explanation = RedactString(f.Explanation)
-		ev := make([]diag.Evidence, len(f.Evidence))
-		for j, e := range f.Evidence {
-			e.Value = RedactString(e.Value)
-			if e.Table != nil {
-				t := &diag.Table{Columns: e.Table.Columns, Rows: make([][]string, len(e.Table.Rows))}
-				for k, row := range e.Table.Rows {
-					nr := make([]string, len(row))
-					for c, cell := range row {
-						nr[c] = RedactString(cell)
-					}
-					t.Rows[k] = nr
-				}
-				e.Table = t
-			}
-			ev[j] = e
-		}
-		f.Evidence = ev
-		rems := make([]diag.Remediation, len(f.Remediations))
-		for j, rem := range f.Remediations {
-			rem.Preview = RedactString(rem.Preview)
-			rem.Plan.Steps = redactSteps(rem.Plan.Steps)
-			rems[j] = rem
-		}
-		f.Remediations = rems
-		out.Findings[i] = f
+	if out.Findings == nil {
+		out.Findings = []diag.Finding{}
 	}
-	return &out
+	return out
+}
+
+// ForTerminal is Redact plus redact.Escape on every string: what text,
+// Markdown and the terminal UI show of a report.
+func ForTerminal(r *diag.Report) *diag.Report {
+	return redact.Copy(Redact(r), redact.Escape)
 }
 
 // severityWord is the symbol and word shown for a severity (never colour

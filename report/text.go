@@ -38,7 +38,9 @@ func writeText(w io.Writer, r *diag.Report, opts Options) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s on %s  %s  (%d ms)\n", r.Tool.Name, r.Tool.Version, p.paint(ansiBold, r.Host.Hostname),
 		r.StartedAt.Format("2006-01-02 15:04:05Z07:00"), r.DurationMs)
-	fmt.Fprintf(&b, "%d critical, %d warning, %d info\n\n", r.Summary.Critical, r.Summary.Warning, r.Summary.Info)
+	sum := r.Summary.WithChecks(r.Checks)
+	fmt.Fprintf(&b, "%d critical, %d warning, %d info; %d checks could not judge, %d skipped\n\n",
+		sum.Critical, sum.Warning, sum.Info, sum.Errored, sum.Skipped)
 	for _, f := range r.Findings {
 		fmt.Fprintf(&b, "%s  %s  %s\n", p.severity(f.Severity), p.paint(ansiBold, f.Title), p.paint(ansiDim, "["+f.ID+"]"))
 		fmt.Fprintf(&b, "    %s\n", f.Summary)
@@ -56,8 +58,13 @@ func writeText(w io.Writer, r *diag.Report, opts Options) error {
 		}
 		b.WriteString("\n")
 	}
-	if len(r.Findings) == 0 {
+	switch {
+	case len(r.Findings) == 0 && sum.Errored > 0:
+		fmt.Fprintf(&b, "%s\n\n", p.paint(ansiRed+ansiBold, fmt.Sprintf("No findings, but %s could not judge: the node is NOT known to be healthy.", plural(sum.Errored, "check"))))
+	case len(r.Findings) == 0:
 		b.WriteString(p.paint(ansiGreen, "No findings.") + "\n\n")
+	case sum.Errored > 0:
+		fmt.Fprintf(&b, "%s\n\n", p.paint(ansiRed+ansiBold, fmt.Sprintf("%s could not judge: see the checks below.", plural(sum.Errored, "check"))))
 	}
 	b.WriteString("Checks:\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -79,6 +86,14 @@ func writeText(w io.Writer, r *diag.Report, opts Options) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// plural says "1 check" or "3 checks".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func writeEvidenceText(b *strings.Builder, e diag.Evidence, indent string) {

@@ -8,8 +8,9 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/ksdoctor/ksdoctor/atomicfile"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/outfile"
+	"github.com/ksdoctor/ksdoctor/redact"
 	"github.com/ksdoctor/ksdoctor/report"
 )
 
@@ -47,8 +48,8 @@ func exportReport(rep *diag.Report, base string) exportedMsg {
 			out.err = fmt.Errorf("render %s report: %w", f.format, err)
 			return out
 		}
-		if err := atomicfile.Write(f.path, buf.Bytes(), 0o600); err != nil {
-			out.err = fmt.Errorf("write %s: %w", f.path, err)
+		if err := outfile.Write(f.path, buf.Bytes()); err != nil {
+			out.err = err
 			return out
 		}
 	}
@@ -57,7 +58,7 @@ func exportReport(rep *diag.Report, base string) exportedMsg {
 
 func (m *Model) onExported(msg exportedMsg) {
 	if msg.err != nil {
-		m.status = "export failed: " + msg.err.Error()
+		m.status = "export failed: " + redact.Line(redact.String(msg.err.Error()))
 		return
 	}
 	m.status = fmt.Sprintf("exported %s and %s (mode 0600)", msg.json, msg.md)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
-	"github.com/ksdoctor/ksdoctor/report"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 // fixStage is where the fix dialog is.
@@ -161,9 +161,12 @@ func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 		return nil
 	}
 	fx.cancel()
-	fx.res = msg.res
+	// The export gets the raw result (it masks on writing); the screen a
+	// masked one with control characters made visible.
+	shown := redact.Copy(*msg.res, redact.Text)
+	fx.res = &shown
 	m.applied = append(m.applied, *msg.res)
-	m.fixed[fx.finding.ID] = msg.res
+	m.fixed[fx.finding.ID] = &shown
 	fx.stage = stageResult
 	if msg.res.Verified {
 		m.status = "✔ " + msg.res.RemediationID + " applied and verified"
@@ -351,7 +354,9 @@ func (fx *fixModel) render(m *Model) {
 	add := func(lines ...string) { out = append(out, lines...) }
 	rem := fx.rem
 	if fx.cand != nil {
-		rem = fx.cand.Remediation
+		// The candidate stays raw (it is what gets applied); the screen
+		// shows it masked and with control characters made visible.
+		rem = redact.Copy(fx.cand.Remediation, redact.Text)
 	}
 	n := len(fx.finding.Remediations)
 	add(st.title.Render(fmt.Sprintf("Fix %d/%d: ", fx.index+1, n)) + st.header.Render(rem.Title) + " · " + riskLabel(st, rem.Risk))
@@ -365,7 +370,7 @@ func (fx *fixModel) render(m *Model) {
 	case stagePreview, stageApplying:
 		add(st.dim.Render("remediation " + rem.ID + " · plan made from a fresh look at the node"))
 		add("")
-		for _, l := range strings.Split(report.RedactString(rem.Preview), "\n") {
+		for _, l := range strings.Split(rem.Preview, "\n") {
 			add(wrap(l, w)...)
 		}
 		add("")
@@ -380,9 +385,9 @@ func (fx *fixModel) render(m *Model) {
 		}
 		add(st.group.Render(plan))
 		for i, s := range rem.Plan.Steps {
-			add(fmt.Sprintf("  %d. %s  %s", i+1, report.RedactString(s.Description), st.dim.Render("["+string(s.Kind)+"]")))
+			add(fmt.Sprintf("  %d. %s  %s", i+1, s.Description, st.dim.Render("["+string(s.Kind)+"]")))
 			for _, l := range stepPayload(s) {
-				add(diffStyle(st, "     "+report.RedactString(l)))
+				add(diffStyle(st, "     "+l))
 			}
 		}
 		if n > 1 && fx.stage == stagePreview {
@@ -404,7 +409,7 @@ func (fx *fixModel) render(m *Model) {
 		} else {
 			add(st.bad.Render("Could not prepare this fix:"))
 		}
-		add(wrap(fx.err.Error(), w)...)
+		add(wrap(redact.Text(fx.err.Error()), w)...)
 		add("", "Nothing was applied.")
 	}
 	fx.sc.set(out)
@@ -442,7 +447,7 @@ func resultLines(st styles, res *diag.ApplyResult, w int) []string {
 	}
 	out = append(out, "", line)
 	if res.Error != "" {
-		for _, l := range wrap("error: "+report.RedactString(res.Error), w) {
+		for _, l := range wrap("error: "+res.Error, w) {
 			out = append(out, st.bad.Render(l))
 		}
 	}
@@ -457,9 +462,9 @@ func resultLines(st styles, res *diag.ApplyResult, w int) []string {
 		}
 		detail := ""
 		if s.Detail != "" {
-			detail = st.dim.Render(" — " + report.RedactString(s.Detail))
+			detail = st.dim.Render(" — " + s.Detail)
 		}
-		out = append(out, fmt.Sprintf("  %s %-8s %s%s", mark, s.Outcome, report.RedactString(s.Step.Description), detail))
+		out = append(out, fmt.Sprintf("  %s %-8s %s%s", mark, s.Outcome, s.Step.Description, detail))
 	}
 	return out
 }

@@ -383,7 +383,8 @@ func fmtMs(ms float64) string {
 	}
 }
 
-// redactedReport is the report as the screen shows it: secrets masked.
+// redactedReport is the report as the screen shows it: secrets masked,
+// control characters from node data made visible.
 func redactedReport(r *diag.Report) *diag.Report {
-	return report.Redact(r)
+	return report.ForTerminal(r)
 }

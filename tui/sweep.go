@@ -12,6 +12,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 // sweepModel is the progress of one sweep: every source and check as it
@@ -136,6 +137,16 @@ func (m *Model) onSweepEvent(msg sweepEventMsg) tea.Cmd {
 		return nil // a sweep that was replaced
 	}
 	ev := msg.ev
+	// Source errors and check reasons come from the node: masked and
+	// made safe for the terminal as they enter.
+	if ev.source != nil {
+		s := redact.Copy(*ev.source, redact.Text)
+		ev.source = &s
+	}
+	if ev.check != nil {
+		c := redact.Copy(*ev.check, redact.Text)
+		ev.check = &c
+	}
 	switch {
 	case ev.source != nil:
 		m.sweep.sources = append(m.sweep.sources, *ev.source)

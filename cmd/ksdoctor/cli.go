@@ -18,19 +18,34 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/gather"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 // version is stamped by the Makefile.
 var version = "dev"
 
-// Exit codes.
+// Exit codes. A sweep's code is ordered 2 > 5 > 1 > 0: a critical finding
+// is never hidden by a check that could not judge, and a check that could
+// not judge is never hidden by a warning.
 const (
-	exitOK       = 0 // no finding at warning or above
+	exitOK       = 0 // no finding at warning or above, every check judged
 	exitWarning  = 1 // the worst finding is a warning
 	exitCritical = 2 // the worst finding is critical
 	exitCannot   = 3 // the sweep could not run: bad flags, config or snapshot
-	exitFixFail  = 4 // a fix was refused, failed, or did not verify
+	exitFixFail  = 4 // a fix was refused, failed, timed out or did not verify
+	exitErrored  = 5 // a check could not judge (status error), nothing critical
 )
+
+// exitCodeHelp is the exit code table for --help.
+const exitCodeHelp = `Exit codes:
+  0  no finding at warning or above, and every check could judge
+  1  the worst finding is a warning
+  2  the worst finding is critical
+  3  ksdoctor could not run (bad flags, unreadable config or snapshot)
+  4  fix: a remediation was refused, failed, timed out or did not verify
+  5  a check could not judge (a source failed, timed out or held nothing)
+A sweep's code is the first that applies in the order 2, 5, 1, 0: a
+critical finding is never hidden by a check that could not judge.`
 
 // cliError is an error with a hint and an exit code.
 type cliError struct {
@@ -86,9 +101,11 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		} else if strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "arg(s)") {
 			hint = "run 'ksdoctor --help' for usage"
 		}
-		fmt.Fprintf(errw, "ksdoctor: error: %s\n", err)
+		// Errors quote node data and flags (a --docker-host with a
+		// password): masked, and control characters made visible.
+		fmt.Fprintf(errw, "ksdoctor: error: %s\n", redact.Text(err.Error()))
 		if hint != "" {
-			fmt.Fprintf(errw, "ksdoctor: hint: %s\n", hint)
+			fmt.Fprintf(errw, "ksdoctor: hint: %s\n", redact.Text(hint))
 		}
 		return code
 	}
@@ -101,7 +118,9 @@ func newRoot(ctx context.Context, io streams, g *globals) *cobra.Command {
 		Short: "A node doctor for Kubernetes and KubeSphere nodes that run Docker",
 		Long: `ksdoctor sweeps this node (and, with a kubeconfig, the cluster) for known
 failure modes, reports the findings, and fixes each one inside a safety
-envelope: preview, confirm, apply, re-check.`,
+envelope: preview, confirm, apply, re-check.
+
+` + exitCodeHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
@@ -164,21 +183,26 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 		KubeContext:    g.kubeCtx,
 	}
 	g.net.apply(cfg, &gopts)
-	ga := gather.New(gopts)
-	ex := &act.Executor{HostRoot: g.hostRoot}
-	if cli, err := ga.DockerClient(); err == nil {
-		ex.Docker = cli
-	}
-	if kc, err := gather.NewKubeClient(ga.Options()); err == nil {
-		ex.Kube = kc.Clientset
-	}
 	return &doctor.Doctor{
 		Tool:     diag.Tool{Name: "ksdoctor", Version: version},
 		Checks:   selected,
 		Config:   cfg,
-		Gatherer: ga,
-		Executor: ex,
+		Gatherer: gather.New(gopts),
+		Executor: &act.Executor{HostRoot: g.hostRoot},
 	}, nil
+}
+
+// connectExecutor gives the doctor's executor its Docker and Kubernetes
+// clients. Only the commands that apply fixes call it: a sweep, a replay
+// (--from), a snapshot or a read-only UI never build them, so they pay
+// neither the kubeconfig loading nor the clients' set-up at start.
+func connectExecutor(d *doctor.Doctor) {
+	if cli, err := d.Gatherer.DockerClient(); err == nil {
+		d.Executor.Docker = cli
+	}
+	if kc, err := gather.NewKubeClient(d.Gatherer.Options()); err == nil {
+		d.Executor.Kube = kc.Clientset
+	}
 }
 
 func splitIDs(s string) []string {
@@ -217,12 +241,16 @@ func selectChecks(include, skip string) ([]diag.Check, error) {
 	return sel, nil
 }
 
-// exitFor maps a report's worst severity to the exit code.
+// exitFor maps a report to the exit code, ordered 2 (critical) > 5 (a
+// check could not judge) > 1 (warning) > 0.
 func exitFor(r *diag.Report) int {
-	switch r.Summary.Worst() {
-	case diag.Critical:
+	worst := r.Summary.Worst()
+	switch {
+	case worst == diag.Critical:
 		return exitCritical
-	case diag.Warning:
+	case r.Summary.WithChecks(r.Checks).Errored > 0:
+		return exitErrored
+	case worst == diag.Warning:
 		return exitWarning
 	}
 	return exitOK

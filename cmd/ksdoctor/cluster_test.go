@@ -44,10 +44,11 @@ func TestNoClusterSkipsClusterChecks(t *testing.T) {
 	if _, ok := rep.Finding("docker.daemon-unreachable"); !ok {
 		t.Errorf("node checks did not run: %v", findingIDs(rep))
 	}
-	// An explicit --kubeconfig that does not exist is a clear reason too.
+	// An explicit --kubeconfig that does not exist: the check could not judge.
 	r = ksd(t, "sweep", "--format", "json", "--checks", "k8s.evicted-pods", "--kubeconfig", filepath.Join(home, "nope.yaml"))
+	r.wantCode(t, exitErrored)
 	rep = decodeReport(t, []byte(r.stdout))
-	if st := checkStatus(t, rep, "k8s.evicted-pods"); st.Status != diag.StatusSkipped || !strings.Contains(st.Reason, "nope.yaml") {
+	if st := checkStatus(t, rep, "k8s.evicted-pods"); st.Status != diag.StatusError || !strings.Contains(st.Error, "nope.yaml") {
 		t.Errorf("missing --kubeconfig: %+v", st)
 	}
 	// A kubeconfig whose API server does not answer (a closed loopback port).
@@ -62,8 +63,9 @@ func TestNoClusterSkipsClusterChecks(t *testing.T) {
 	if took := time.Since(start); took > 20*time.Second {
 		t.Errorf("sweep with a dead API server took %s", took)
 	}
+	r.wantCode(t, exitErrored)
 	rep = decodeReport(t, []byte(r.stdout))
-	if st := checkStatus(t, rep, "k8s.evicted-pods"); st.Status != diag.StatusSkipped || !strings.Contains(st.Reason, "not reachable") {
+	if st := checkStatus(t, rep, "k8s.evicted-pods"); st.Status != diag.StatusError || !strings.Contains(st.Error, "not reachable") {
 		t.Errorf("dead API server: %+v", st)
 	}
 }

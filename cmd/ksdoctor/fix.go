@@ -12,6 +12,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 var doctorNoProgress = doctor.Progress{}
@@ -73,19 +74,22 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 		return err
 	}
 	defer d.Gatherer.Close()
+	connectExecutor(d)
 	in := bufio.NewReader(io.in)
 	failed := false
 	for _, id := range ids {
 		cand, err := d.Prepare(ctx, id, f.inputs())
 		var nn *doctor.NotNeededError
 		if errors.As(err, &nn) {
-			fmt.Fprintf(io.out, "%s: nothing to do: %v\n", id, err)
+			fmt.Fprintf(io.out, "%s: nothing to do: %s\n", id, redact.Text(err.Error()))
 			continue
 		}
 		if err != nil {
 			return fail(exitFixFail, "run 'ksdoctor sweep' to see the node's state", "%s: %v", id, err)
 		}
-		rem := cand.Remediation
+		// What is printed is masked and terminal-safe; cand stays raw,
+		// it is what gets applied.
+		rem := redact.Copy(cand.Remediation, redact.Text)
 		if rem.Input != nil && len(rem.Plan.Steps) == 0 {
 			if f.inputs()[rem.Input.Name] != "" {
 				return fail(exitFixFail, "choose another --"+rem.Input.Name, "%s: %s", id, rem.Preview)
@@ -93,7 +97,7 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 			fmt.Fprintf(io.out, "%s\n\n%s\n", rem.Title, rem.Preview)
 			return fail(exitFixFail, "give the value with --"+rem.Input.Name, "%s needs %s: %s", id, rem.Input.Name, rem.Input.Prompt)
 		}
-		fmt.Fprintf(io.out, "%s (%s risk)\nFinding: %s\n\n%s\n\n", rem.Title, rem.Risk, cand.Finding.Title, rem.Preview)
+		fmt.Fprintf(io.out, "%s (%s risk)\nFinding: %s\n\n%s\n\n", rem.Title, rem.Risk, redact.Text(cand.Finding.Title), rem.Preview)
 		if f.dryRun {
 			fmt.Fprintf(io.out, "dry run: nothing changed\n")
 			continue
@@ -137,7 +141,7 @@ func confirm(io streams, in *bufio.Reader, rem diag.Remediation, cand *doctor.Ca
 			host = "yes"
 		}
 		want = host
-		fmt.Fprintf(io.out, "This is a high-risk change. Type the node's hostname (%s) to apply: ", host)
+		fmt.Fprintf(io.out, "This is a high-risk change. Type the node's hostname (%s) to apply: ", redact.Line(host))
 	} else {
 		fmt.Fprintf(io.out, "Apply? [y/N] ")
 	}
@@ -152,7 +156,8 @@ func confirm(io streams, in *bufio.Reader, rem diag.Remediation, cand *doctor.Ca
 	return line == want, nil
 }
 
-func printResult(io streams, res *diag.ApplyResult) {
+func printResult(io streams, raw *diag.ApplyResult) {
+	res := redact.Copy(raw, redact.Text)
 	fmt.Fprintf(io.out, "%s: %d done, %d skipped, %d already done, %d failed in %.0f ms\n", res.RemediationID,
 		res.Count(diag.OutcomeDone), res.Count(diag.OutcomeSkipped), res.Count(diag.OutcomeNoop), res.Count(diag.OutcomeFailed), res.DurationMs)
 	for _, s := range res.Steps {

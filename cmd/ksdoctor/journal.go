@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ksdoctor/ksdoctor/act"
-	"github.com/ksdoctor/ksdoctor/report"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 type journalFlags struct {
@@ -32,14 +32,17 @@ backups. --format json prints the records as JSON lines.`,
 				return fail(exitCannot, "check --host-root and the journal's permissions", "%v", err)
 			}
 			if err != nil {
-				fmt.Fprintf(io.err, "ksdoctor: warning: %v\n", err)
+				fmt.Fprintf(io.err, "ksdoctor: warning: %s\n", redact.Text(err.Error()))
 			}
 			if f.last > 0 && len(recs) > f.last {
 				recs = recs[len(recs)-f.last:]
 			}
+			// Records written by older versions were not masked.
+			recs = redact.Report(recs)
 			switch f.format {
 			case "json":
 				enc := json.NewEncoder(io.out)
+				enc.SetEscapeHTML(false)
 				for _, r := range recs {
 					if err := enc.Encode(r); err != nil {
 						return fail(exitCannot, "", "write: %v", err)
@@ -56,8 +59,9 @@ backups. --format json prints the records as JSON lines.`,
 			}
 			tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tREMEDIATION\tOUTCOME\tSTEPS\tTITLE")
+			recs = redact.Copy(recs, redact.Line)
 			for _, r := range recs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Time.Format("2006-01-02 15:04:05Z07:00"), r.RemediationID, r.Outcome, len(r.Steps), report.RedactString(r.Title))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Time.Format("2006-01-02 15:04:05Z07:00"), r.RemediationID, r.Outcome, len(r.Steps), r.Title)
 			}
 			if err := tw.Flush(); err != nil {
 				return fail(exitCannot, "", "write: %v", err)
@@ -67,7 +71,7 @@ backups. --format json prints the records as JSON lines.`,
 					fmt.Fprintf(io.out, "  %s %s: %s\n", r.Time.Format("2006-01-02 15:04:05"), fc.Path, fc.Detail)
 				}
 				if r.Error != "" {
-					fmt.Fprintf(io.out, "  %s %s: error: %s\n", r.Time.Format("2006-01-02 15:04:05"), r.RemediationID, report.RedactString(r.Error))
+					fmt.Fprintf(io.out, "  %s %s: error: %s\n", r.Time.Format("2006-01-02 15:04:05"), r.RemediationID, r.Error)
 				}
 			}
 			return nil

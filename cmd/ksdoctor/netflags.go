@@ -9,6 +9,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/gather"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 // netFlags are the active probe's flags, taken by sweep and fix.
@@ -53,7 +54,7 @@ func probeBeforeAfter(ctx context.Context, io streams, d *doctor.Doctor, cand *d
 	}
 	if before == nil {
 		if st := cand.Snapshot.Sources[diag.SourceNetProbe]; st != nil && st.Error != "" {
-			fmt.Fprintf(io.out, "probe before: failed: %s\n", st.Error)
+			fmt.Fprintf(io.out, "probe before: failed: %s\n", redact.Text(st.Error))
 		}
 		return // this check does not use the probe, or it failed
 	}
@@ -66,5 +67,5 @@ func probeBeforeAfter(ctx context.Context, io streams, d *doctor.Doctor, cand *d
 	if st := snap.Sources[diag.SourceNetProbe]; after == nil && st != nil && st.Error != "" {
 		after = &diag.NetProbe{Skipped: "failed: " + st.Error}
 	}
-	fmt.Fprintf(io.out, "probe before: %s\nprobe after:  %s\n", before.Describe(), after.Describe())
+	fmt.Fprintf(io.out, "probe before: %s\nprobe after:  %s\n", redact.Text(before.Describe()), redact.Text(after.Describe()))
 }

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ksdoctor/ksdoctor/atomicfile"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/outfile"
+	"github.com/ksdoctor/ksdoctor/redact"
 	"github.com/ksdoctor/ksdoctor/report"
 )
 
@@ -25,8 +27,11 @@ func newSweepCmd(io streams, g *globals) *cobra.Command {
 		Short: "Sweep the node and report the findings",
 		Long: `Sweep gathers facts from this node (Docker, filesystems, network, dockerd
 configuration and, with a kubeconfig, the cluster), runs every check on them
-and prints the findings. Exit code: 0 nothing at warning or above, 1 the
-worst finding is a warning, 2 critical, 3 the sweep could not run.`,
+and prints the findings. A check that could not judge (its source failed,
+timed out, was over a limit or held nothing) has status error and is
+counted in the summary; it never reads as healthy.
+
+` + exitCodeHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSweep(cmd.Context(), io, g, f)
@@ -73,13 +78,18 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 	return nil
 }
 
-// emit writes data to path (atomically, mode 0600) or to stdout.
+// emit writes data to stdout or to path as package outfile does: a file
+// is replaced atomically and ends mode 0600, a device or FIFO is written
+// as a stream, a link is followed, a directory or socket is refused.
 func emit(io streams, path string, data []byte) error {
 	if path == "" || path == "-" {
 		_, err := io.out.Write(data)
 		return err
 	}
-	if err := atomicfile.Write(path, data, 0o600); err != nil {
+	if err := outfile.Write(path, data); err != nil {
+		if errors.Is(err, outfile.ErrRefused) {
+			return fail(exitCannot, "--output takes a file (replaced, mode 0600), a FIFO or a character device, or - for stdout", "%v", err)
+		}
 		return fail(exitCannot, "choose a writable --output path", "%v", err)
 	}
 	return nil
@@ -87,12 +97,20 @@ func emit(io streams, path string, data []byte) error {
 
 func newSnapshotCmd(io streams, g *globals) *cobra.Command {
 	var output, include, skip string
+	var redacted bool
 	cmd := &cobra.Command{
 		Use:   "snapshot",
 		Short: "Gather the facts only and write them as a replayable snapshot",
 		Long: `Snapshot gathers what the checks need and writes it as JSON, without
 judging. 'ksdoctor sweep --from FILE' later gives the same findings as the
-live sweep would have.`,
+live sweep would have.
+
+A snapshot holds the node's raw facts by design (configuration files,
+environment, labels, errors), secrets included, so that a replay judges
+exactly what the sweep saw: it is written mode 0600. --redact masks the
+secrets (package redact's rules) for sharing; the result still loads with
+'sweep --from', though a check that reads a masked value may judge it
+differently.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output == "" {
@@ -104,6 +122,11 @@ live sweep would have.`,
 			}
 			defer d.Gatherer.Close()
 			snap := d.Gatherer.Collect(cmd.Context(), d.Tool, d.Checks, d.Config, nil)
+			if redacted {
+				snap = redact.Report(snap)
+			} else {
+				fmt.Fprintf(io.err, "ksdoctor: note: the snapshot holds raw node facts, secrets included; written mode 0600, use --redact to share it\n")
+			}
 			data, err := json.MarshalIndent(snap, "", "  ")
 			if err != nil {
 				return fail(exitCannot, "", "encode snapshot: %v", err)
@@ -112,7 +135,7 @@ live sweep would have.`,
 				return err
 			}
 			if output != "-" {
-				fmt.Fprintf(io.err, "ksdoctor: snapshot of %d sources written to %s\n", len(snap.Sources), output)
+				fmt.Fprintf(io.err, "ksdoctor: snapshot of %d sources written to %s\n", len(snap.Sources), redact.Line(output))
 			}
 			return nil
 		},
@@ -120,6 +143,7 @@ live sweep would have.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the snapshot to FILE (mode 0600)")
 	cmd.Flags().StringVar(&include, "checks", "", "gather only what these checks need")
 	cmd.Flags().StringVar(&skip, "skip", "", "leave out what only these checks need")
+	cmd.Flags().BoolVar(&redacted, "redact", false, "mask secrets (keys, tokens, passwords, URL credentials) for sharing")
 	return cmd
 }
 

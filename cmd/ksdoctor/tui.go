@@ -56,6 +56,8 @@ func runTUI(ctx context.Context, io streams, g *globals, f *tuiFlags) error {
 			return err
 		}
 		opts.From, opts.FromPath = snap, f.from
+	} else if !f.readOnly {
+		connectExecutor(d)
 	}
 	res, err := tui.Run(ctx, d, opts, io.in, io.out)
 	if err != nil {

@@ -5,6 +5,7 @@ package schemacheck
 
 import (
 	"bytes"
+	"encoding/json"
 
 	"fmt"
 	"os"
@@ -63,6 +64,41 @@ func ValidateJSON(doc []byte) error {
 	}
 	if err := schema.Validate(v); err != nil {
 		return fmt.Errorf("report does not match %s: %w", SchemaFile, err)
+	}
+	return checkCounts(doc)
+}
+
+// checkCounts checks what a JSON Schema cannot: the summary counts match
+// the findings and checks the report lists.
+func checkCounts(doc []byte) error {
+	var r struct {
+		Checks []struct {
+			Status string `json:"status"`
+		} `json:"checks"`
+		Findings []struct {
+			Severity string `json:"severity"`
+		} `json:"findings"`
+		Summary map[string]int `json:"summary"`
+	}
+	if err := json.Unmarshal(doc, &r); err != nil {
+		return fmt.Errorf("report is not JSON: %w", err)
+	}
+	want := map[string]int{"critical": 0, "warning": 0, "info": 0, "errored": 0, "skipped": 0}
+	for _, f := range r.Findings {
+		want[f.Severity]++
+	}
+	for _, c := range r.Checks {
+		switch c.Status {
+		case "error":
+			want["errored"]++
+		case "skipped":
+			want["skipped"]++
+		}
+	}
+	for _, k := range []string{"critical", "warning", "info", "errored", "skipped"} {
+		if r.Summary[k] != want[k] {
+			return fmt.Errorf("report summary.%s is %d, but the report lists %d", k, r.Summary[k], want[k])
+		}
 	}
 	return nil
 }
