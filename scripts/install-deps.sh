@@ -16,6 +16,11 @@ have nsenter     || need+=(util-linux)
 have mkfs.ext4   || need+=(e2fsprogs)
 have modprobe    || need+=(kmod)
 have kubectl     || need+=(kubernetes-client)
+# The real-systemd tests: a Debian tree built with debootstrap, booted with
+# systemd-nspawn; journalctl reads the machine's journal for failed restarts.
+have debootstrap    || need+=(debootstrap)
+have systemd-nspawn || need+=(systemd-container)
+have journalctl     || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
