@@ -32,6 +32,10 @@ type Executor struct {
 	svcOps map[string]int
 	// svc is the service manager found for this executor (see services).
 	svc ServiceManager
+	// runningBefore names the containers running before the last restart
+	// (runningKnown: the list could be read), for the blast radius outcome.
+	runningBefore []string
+	runningKnown  bool
 }
 
 // handler applies one step. It returns the outcome, a detail for the user

@@ -128,6 +128,7 @@ func restartService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOu
 	if err := checkUnitAgrees(ctx, e, sm, unit); err != nil {
 		return "", "", nil, err
 	}
+	e.noteRunningBefore(ctx)
 	e.touch(unit, 1)
 	if err := sm.Restart(ctx, unit); err != nil {
 		return "", "", nil, err
@@ -244,7 +245,7 @@ func waitDockerReady(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOu
 		_, err := p.Ping(pctx)
 		cancel()
 		if err == nil {
-			return diag.OutcomeDone, fmt.Sprintf("Docker answered after %s", time.Since(start).Round(10*time.Millisecond)), nil, nil
+			return diag.OutcomeDone, fmt.Sprintf("Docker answered after %s", time.Since(start).Round(10*time.Millisecond)) + e.blastRadiusOutcome(ctx), nil, nil
 		}
 		last = err
 		select {

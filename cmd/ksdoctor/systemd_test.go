@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,6 +155,9 @@ func TestIPTablesEnableOnRealSystemd(t *testing.T) {
 			logTiming(t, where+" fix (sweep, apply, restart, re-check)", start)
 			r.wantCode(t, 0)
 			n.wantIPTablesOn(t)
+			if !strings.Contains(r.stdout, "running containers: 0 before the restart, 0 after") {
+				t.Errorf("result does not compare the blast radius with what happened:\n%s", r.stdout)
+			}
 			if drop := n.m.ReadFile(t, dropInPath); strings.Contains(drop, "--iptables=false") {
 				t.Errorf("drop-in still disables iptables:\n%s", drop)
 			}
@@ -227,10 +232,20 @@ func TestRestartFailureRollsBackOnRealSystemd(t *testing.T) {
 // what is missing.
 func TestNoSystemdBusRefusesBeforeAnyChange(t *testing.T) {
 	root := kubesprayRoot(t)
-	r := ksd(t, "fix", "docker.iptables-disabled/enable", "--yes", "--host-root", root,
+	r := ksd(t, "fix", "docker.config-conflict/dedupe", "--yes", "--host-root", root,
 		"--docker-host", "unix:///nonexistent/docker.sock", "--dockerd-pidfile", "/nonexistent.pid")
 	r.wantCode(t, 4)
-	if !strings.Contains(r.stdout+r.stderr, "no systemd D-Bus socket") {
-		t.Errorf("error does not say what is missing:\n%s%s", r.stdout, r.stderr)
+	for _, want := range []string{"refused before any change", "no systemd D-Bus socket", "/run/systemd/private", "/run/dbus/system_bus_socket"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("error does not say %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	for p, want := range map[string]string{"etc/docker/daemon.json": "100m", "etc/systemd/system/docker.service.d/docker-options.conf": "max-size=10m"} {
+		if got, _ := os.ReadFile(filepath.Join(root, p)); !strings.Contains(string(got), want) {
+			t.Errorf("%s changed by a refused fix:\n%s", p, got)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "etc/docker")); len(entries) != 1 {
+		t.Errorf("a refused fix left files beside daemon.json: %v", entries)
 	}
 }
