@@ -74,7 +74,7 @@ func BootMachine(t testing.TB, opts MachineOptions) *Machine {
 	m.cgroup = fmt.Sprintf("%smachine-%d-%d", NetnsPrefix, os.Getpid(), nextID())
 	dockerDir := newDir(t, "machine-docker")
 	argv := []string{"sh", "-c", cgroupWrapper, "sh", m.cgroup,
-		"systemd-nspawn", "-D", tree, "-b", "--register=no", "--keep-unit",
+		"systemd-nspawn", "-D", tree, "-b", "--register=no", "--keep-unit", "--machine=" + m.cgroup,
 		"--network-namespace-path=" + m.Netns.Path(), "--capability=all",
 		"--volatile=overlay", "--console=pipe", "--bind=" + dockerDir + ":/var/lib/docker"}
 	for _, b := range opts.BindRO {
@@ -119,8 +119,8 @@ func (m *Machine) waitRunning(timeout time.Duration) error {
 		switch {
 		case state == "running":
 			return nil
-		case strings.Contains(state, "Failed to connect to bus") && ctx.Err() == nil:
-			// PID 1 is up but its bus not yet: ask again.
+		case (strings.Contains(state, "Failed to connect to bus") || strings.Contains(state, "has not been booted")) && ctx.Err() == nil:
+			// PID 1 is up but has not yet made its bus or /run/systemd/system: ask again.
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
@@ -231,10 +231,37 @@ func (m *Machine) halt(t testing.TB) {
 			<-m.done
 		}
 	}
+	// nspawn may exit before its machine is down (its PID 1 is then
+	// reparented here): killing the machine's PID 1 ends its PID namespace,
+	// every process in it with it.
+	if m.Leader > 0 {
+		_ = syscall.Kill(m.Leader, syscall.SIGKILL)
+	}
 	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + m.cgroup)
+	deadline := time.Now().Add(10 * time.Second)
 	for _, d := range dirs {
+		for cgroupBusy(d) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
 		removeCgroup(d)
 	}
+	if left, _ := filepath.Glob("/sys/fs/cgroup/*/" + m.cgroup); len(left) > 0 {
+		t.Errorf("testbed: machine cgroups left behind: %v", left)
+	}
+}
+
+// cgroupBusy reports whether any process is still in dir or below it.
+func cgroupBusy(dir string) bool {
+	busy := false
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "cgroup.procs" {
+			if data, _ := os.ReadFile(p); len(strings.TrimSpace(string(data))) > 0 {
+				busy = true
+			}
+		}
+		return nil
+	})
+	return busy
 }
 
 // removeCgroup removes a cgroup directory and the ones below it, deepest first.

@@ -163,7 +163,7 @@ func TestIPTablesEnableOnRealSystemd(t *testing.T) {
 			}
 			recs := n.journalRecords(t)
 			last := recs[len(recs)-1]
-			if fmt.Sprint(last["remediation"]) != "docker.iptables-disabled/enable" {
+			if fmt.Sprint(last["remediationId"]) != "docker.iptables-disabled/enable" {
 				t.Errorf("last journal record: %v", last)
 			}
 			// A second application changes nothing.
@@ -202,9 +202,10 @@ func TestRestartFailureRollsBackOnRealSystemd(t *testing.T) {
 			start := time.Now()
 			r := run(t, "fix", "docker.iptables-disabled/enable", "--yes")
 			logTiming(t, where+" failed fix with rollback", start)
+			t.Logf("result:\n%s", r.stdout)
 			r.wantCode(t, 4)
 			out := r.stdout + r.stderr
-			for _, want := range []string{"docker.service", "rolled back"} {
+			for _, want := range []string{"restart docker.service: job failed", "last journal lines", "rolled back"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("result does not say %q:\n%s", want, out)
 				}
@@ -247,5 +248,39 @@ func TestNoSystemdBusRefusesBeforeAnyChange(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(root, "etc/docker")); len(entries) != 1 {
 		t.Errorf("a refused fix left files beside daemon.json: %v", entries)
+	}
+}
+
+// TestStartLimitConflictFixOnRealSystemd is the seed's chain on a real
+// systemd: docker was restarted by hand until systemd refused ("start of the
+// service was attempted too often": Debian's unit allows 3 starts per 60 s),
+// and daemon.json and kubespray's drop-in both set log-opts, so dockerd would
+// refuse to start anyway. The preview says both and plans a visible
+// reset-failed; the dedupe fix then brings docker back.
+func TestStartLimitConflictFixOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	for i := 0; i < 4 && n.unitShow(t, "Result")["Result"] != "start-limit-hit"; i++ {
+		_, _ = n.m.TryRun("systemctl", "restart", "docker.service")
+	}
+	if st := n.unitShow(t, "Result", "ActiveState"); st["Result"] != "start-limit-hit" {
+		t.Fatalf("docker.service never hit its start limit: %v", st)
+	}
+	n.m.WriteFile(t, "/etc/docker/daemon.json", "{\n  \"log-opts\": {\"max-size\": \"100m\"}\n}\n", 0o644)
+	r := n.inside(t, "fix", "docker.config-conflict/dedupe", "--dry-run")
+	r.wantCode(t, 0)
+	for _, want := range []string{"used up its start limit", "reset-failed docker.service", "3 starts per 60s"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("preview does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	start := time.Now()
+	r = n.inside(t, "fix", "docker.config-conflict/dedupe", "--yes")
+	logTiming(t, "dedupe with reset-failed and restart", start)
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "reset the failed state and start limit of docker.service") {
+		t.Errorf("result does not show the reset-failed step:\n%s", r.stdout)
+	}
+	if st := n.unitShow(t, "ActiveState", "Result"); st["ActiveState"] != "active" || st["Result"] != "success" {
+		t.Errorf("docker.service after the fix: %v", st)
 	}
 }
