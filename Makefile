@@ -7,12 +7,18 @@ export CGO_ENABLED ?= 0
 
 include testbed/kubeapiserver/kube.mk
 
-.PHONY: all build run test unit deps systemd-tree vet fmt-check bench bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
+.PHONY: all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ksdoctor
+
+# The binary that ships to every node: no symbol table, no DWARF (stack
+# traces keep their file:line), reproducible paths; prints its size.
+release:
+	$(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(BIN) ./cmd/ksdoctor
+	@stat -c '%n: %s bytes' $(BIN)
 
 # Sweep this machine. Exit codes 1 and 2 mean findings, not a failed build.
 run: build
@@ -40,7 +46,7 @@ test: deps fmt-check vet build kube-apiserver-bin systemd-tree
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Every benchmark, each against the baseline its issue names, in the same run.
-bench: deps build bench-go bench-exited bench-tui bench-dockerconf bench-net bench-cluster
+bench: deps build bench-startup bench-go bench-exited bench-tui bench-dockerconf bench-net bench-cluster
 
 # Judging a snapshot of 2,000 containers; parsing 20,000 iptables rules.
 bench-go:
@@ -50,6 +56,13 @@ bench-go:
 # real dockerd, alternating on fresh sets (root).
 bench-exited: build
 	$(GO) test -run '^$$' -bench 'BenchmarkExitedRemove300' -benchtime 3x -timeout 60m ./cmd/ksdoctor
+
+# One start of ksdoctor (--version, checks, a replay) beside a Go hello-world
+# built the same way: wall, CPU, peak RSS, release size by module; and a
+# sweep of a small node (real dockerd in a namespace) against its raw reads.
+# Writes the Start-up section of docs/bench.md (root).
+bench-startup:
+	./scripts/bench-startup.sh
 
 # Time to the TUI's first frame: a Bubble Tea program in-process, and the real
 # binary in tmux against a real dockerd, with 'ksdoctor sweep' and

@@ -2,7 +2,9 @@ package act
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,6 +27,9 @@ type Executor struct {
 	Services ServiceManager
 	// CopyTree copies a data-root for a migration (nil: RsyncCopy).
 	CopyTree func(ctx context.Context, from, to string) error
+	// RollbackGrace bounds the rollback of a transactional plan stopped by
+	// its deadline (0: DefaultRollbackGrace).
+	RollbackGrace time.Duration
 
 	svcMu sync.Mutex
 	// svcOps counts restarts, stops and starts per unit, so a rollback restarts a service
@@ -71,34 +76,188 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepRestartWorkload:          {apply: restartWorkload},
 }
 
+// DefaultRollbackGrace is the extra time a transactional plan gets to roll
+// back when the fix's deadline passed in the middle of it.
+const DefaultRollbackGrace = 10 * time.Second
+
+// stopGrace is how long Apply still waits, once its deadline passed, for
+// steps in flight to return: handlers that honour ctx return at once, and
+// one stuck in a call that ignores it is abandoned and reported unknown.
+const stopGrace = 2 * time.Second
+
 // Apply runs every step of rem's plan. In a transactional plan the first
 // failure stops the plan and undoes the steps done so far, newest first;
 // otherwise each step stands alone and failures are counted.
+//
+// ctx bounds the whole apply. When it ends first, steps in flight are
+// reported unknown (they may or may not have taken effect), steps never
+// started "not started", the result says TimedOut, and a transactional plan
+// rolls back what it did within Executor.RollbackGrace.
 func (e *Executor) Apply(ctx context.Context, rem diag.Remediation) *diag.ApplyResult {
 	res := &diag.ApplyResult{RemediationID: rem.ID, Title: rem.Title, StartedAt: time.Now().UTC()}
 	start := time.Now()
 	defer func() { res.DurationMs = float64(time.Since(start).Microseconds()) / 1000 }()
 
-	res.Steps = make([]diag.StepResult, len(rem.Plan.Steps))
-	undos := make([]func(context.Context) error, len(rem.Plan.Steps))
-	steps := rem.Plan.Steps
-	if err := e.preflight(ctx, steps); err != nil {
+	if err := e.preflight(ctx, rem.Plan.Steps); err != nil {
 		// Nothing has been touched: refuse the whole plan rather than edit
 		// files that no service manager could then apply.
-		for i := range steps {
-			res.Steps[i] = diag.StepResult{Step: steps[i], Outcome: diag.OutcomeSkipped, Detail: "not started"}
+		res.Steps = make([]diag.StepResult, len(rem.Plan.Steps))
+		for i, st := range rem.Plan.Steps {
+			res.Steps[i] = diag.StepResult{Step: st, Outcome: diag.OutcomeNotStarted}
 		}
 		res.Error = "refused before any change: " + err.Error()
 		return res
 	}
+	r := newRun(rem.Plan.Steps)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.applySteps(ctx, rem.Plan, r)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		select {
+		case <-done:
+		case <-time.After(stopGrace):
+		}
+	}
+	var undos []func(context.Context) error
+	var stopped bool
+	res.Steps, undos, res.Error, stopped = r.finish(ctx.Err() != nil)
+	if stopped {
+		// A deadline is a timeout; a cancel is the user aborting (TUI ctrl+c).
+		why := "cancelled"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			why, res.TimedOut = "timed out", true
+		}
+		inFlight, notStarted := res.Count(diag.OutcomeUnknown), res.Count(diag.OutcomeNotStarted)
+		msg := fmt.Sprintf("%s: %d step(s) in flight, outcome unknown; %d not started", why, inFlight, notStarted)
+		if res.Error != "" {
+			msg += "; " + res.Error
+		}
+		res.Error = msg
+	}
+	if res.Error != "" && rem.Plan.Transactional {
+		rctx, cancel := context.WithoutCancel(ctx), func() {}
+		if stopped {
+			grace := e.RollbackGrace
+			if grace <= 0 {
+				grace = DefaultRollbackGrace
+			}
+			rctx, cancel = context.WithTimeout(rctx, grace)
+		}
+		defer cancel()
+		e.rollback(rctx, res, undos)
+	}
+	return res
+}
+
+// stepState is where one step of a run stands.
+type stepState int
+
+const (
+	stepNotStarted stepState = iota
+	stepRunning
+	stepFinished
+)
+
+// run is the shared record of one Apply: the steps' results as they
+// finish. Once Apply stops waiting (abandoned), late results are dropped.
+type run struct {
+	mu        sync.Mutex
+	steps     []diag.Step
+	results   []diag.StepResult
+	state     []stepState
+	undos     []func(context.Context) error
+	errMsg    string
+	abandoned bool
+}
+
+func newRun(steps []diag.Step) *run {
+	return &run{
+		steps:   steps,
+		results: make([]diag.StepResult, len(steps)),
+		state:   make([]stepState, len(steps)),
+		undos:   make([]func(context.Context) error, len(steps)),
+	}
+}
+
+// begin marks step k running, unless the run was abandoned.
+func (r *run) begin(k int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.abandoned {
+		return false
+	}
+	r.state[k] = stepRunning
+	return true
+}
+
+// end records step k's result.
+func (r *run) end(k int, res diag.StepResult, undo func(context.Context) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.abandoned {
+		return
+	}
+	r.results[k], r.state[k] = res, stepFinished
+	if res.Outcome == diag.OutcomeDone {
+		r.undos[k] = undo
+	}
+	if res.Outcome == diag.OutcomeFailed && r.errMsg == "" {
+		r.errMsg = fmt.Sprintf("step %d (%s): %s", k+1, r.steps[k].Description, res.Detail)
+	}
+}
+
+// failed reports whether a step failed so far.
+func (r *run) failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.errMsg != ""
+}
+
+// finish abandons the run and returns the results: a step still running is
+// unknown, one never started is "not started". The run timed out when a step
+// is unknown, or when the deadline passed (expired) with steps not started.
+func (r *run) finish(expired bool) (results []diag.StepResult, undos []func(context.Context) error, errMsg string, timedOut bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.abandoned = true
+	results = make([]diag.StepResult, len(r.steps))
+	for k, st := range r.state {
+		switch st {
+		case stepFinished:
+			results[k] = r.results[k]
+			timedOut = timedOut || r.results[k].Outcome == diag.OutcomeUnknown
+		case stepRunning:
+			results[k] = diag.StepResult{Step: r.steps[k], Outcome: diag.OutcomeUnknown,
+				Detail: "still running when the fix timed out: it may or may not have taken effect"}
+			timedOut = true
+		default:
+			results[k] = diag.StepResult{Step: r.steps[k], Outcome: diag.OutcomeNotStarted}
+			timedOut = timedOut || expired
+		}
+	}
+	return results, slices.Clone(r.undos), r.errMsg, timedOut
+}
+
+// applySteps runs the plan's steps in order, stopping at the deadline and,
+// in a transactional plan, at the first failure.
+func (e *Executor) applySteps(ctx context.Context, plan diag.Plan, r *run) {
+	steps := plan.Steps
 	for i := 0; i < len(steps); {
+		if ctx.Err() != nil {
+			return
+		}
 		def, ok := kinds[steps[i].Kind]
 		if !ok {
-			res.Steps[i] = diag.StepResult{Step: steps[i], Outcome: diag.OutcomeFailed, Detail: "unknown step kind " + string(steps[i].Kind)}
-			res.Error = fmt.Sprintf("step %d: unknown step kind %q", i+1, steps[i].Kind)
-			if rem.Plan.Transactional {
-				e.rollback(ctx, res, undos[:i])
-				return res
+			if !r.begin(i) {
+				return
+			}
+			r.end(i, diag.StepResult{Step: steps[i], Outcome: diag.OutcomeFailed, Detail: "unknown step kind " + string(steps[i].Kind)}, nil)
+			if plan.Transactional {
+				return
 			}
 			i++
 			continue
@@ -110,19 +269,12 @@ func (e *Executor) Apply(ctx context.Context, rem diag.Remediation) *diag.ApplyR
 				j++
 			}
 		}
-		e.runBatch(ctx, def, steps[i:j], res.Steps[i:j], undos[i:j])
-		for k := i; k < j; k++ {
-			if res.Steps[k].Outcome == diag.OutcomeFailed && res.Error == "" {
-				res.Error = fmt.Sprintf("step %d (%s): %s", k+1, steps[k].Description, res.Steps[k].Detail)
-			}
-		}
-		if res.Error != "" && rem.Plan.Transactional {
-			e.rollback(ctx, res, undos[:j])
-			return res
+		e.runBatch(ctx, def, r, i, j)
+		if plan.Transactional && r.failed() {
+			return
 		}
 		i = j
 	}
-	return res
 }
 
 // serviceKinds are the step kinds that need the node's service manager.
@@ -148,48 +300,69 @@ func (e *Executor) preflight(ctx context.Context, steps []diag.Step) error {
 	return nil
 }
 
-func (e *Executor) runBatch(ctx context.Context, def kindDef, steps []diag.Step, out []diag.StepResult, undos []func(context.Context) error) {
+func (e *Executor) runBatch(ctx context.Context, def kindDef, r *run, from, to int) {
 	workers := e.Workers
 	if workers <= 0 {
 		workers = 32
 	}
-	if len(steps) == 1 || !def.parallel {
+	if to-from == 1 || !def.parallel {
 		workers = 1
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers)
-	for k := range steps {
-		wg.Add(1)
+	for k := from; k < to; k++ {
 		sem <- struct{}{}
+		if ctx.Err() != nil || !r.begin(k) {
+			<-sem
+			break // the rest stay "not started"
+		}
+		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[k] = diag.StepResult{Step: steps[k]}
-			if err := ctx.Err(); err != nil {
-				out[k].Outcome, out[k].Detail = diag.OutcomeFailed, "cancelled: "+err.Error()
-				return
-			}
-			outcome, detail, undo, err := def.apply(ctx, e, steps[k])
-			if err != nil {
+			out := diag.StepResult{Step: r.steps[k]}
+			outcome, detail, undo, err := def.apply(ctx, e, r.steps[k])
+			switch {
+			case err != nil && ctx.Err() != nil:
+				// The answer never came in time: a DELETE may have been done.
+				outcome, detail = diag.OutcomeUnknown, "timed out: "+err.Error()+"; it may or may not have taken effect"
+			case err != nil:
 				outcome, detail = diag.OutcomeFailed, err.Error()
 			}
-			out[k].Outcome, out[k].Detail = outcome, detail
-			if outcome == diag.OutcomeDone {
-				undos[k] = undo
-			}
+			out.Outcome, out.Detail = outcome, detail
+			r.end(k, out, undo)
 		}()
 	}
 	wg.Wait()
 }
 
 func (e *Executor) rollback(ctx context.Context, res *diag.ApplyResult, undos []func(context.Context) error) {
-	res.RolledBack = true
-	for k := len(undos) - 1; k >= 0; k-- {
-		if undos[k] == nil {
-			continue
+	done := make(chan struct{})
+	var mu sync.Mutex
+	rolled, errs := true, ""
+	go func() {
+		defer close(done)
+		for k := len(undos) - 1; k >= 0; k-- {
+			if undos[k] == nil {
+				continue
+			}
+			if err := undos[k](ctx); err != nil {
+				mu.Lock()
+				rolled = false
+				errs += fmt.Sprintf("; rollback of step %d failed: %v", k+1, err)
+				mu.Unlock()
+			}
 		}
-		if err := undos[k](context.WithoutCancel(ctx)); err != nil {
-			res.RolledBack = false
-			res.Error += fmt.Sprintf("; rollback of step %d failed: %v", k+1, err)
-		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// An undo stuck in a call that ignores ctx: stop waiting.
+		mu.Lock()
+		rolled, errs = false, errs+"; rollback did not finish in time: "+ctx.Err().Error()
+		mu.Unlock()
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	res.RolledBack = rolled
+	res.Error += errs
 }

@@ -91,12 +91,12 @@ func TestIndependentStepsContinue(t *testing.T) {
 	}
 }
 
-func TestCancelledContextFailsSteps(t *testing.T) {
+func TestCancelledContextStartsNoStep(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rem := diag.Remediation{Plan: diag.Plan{Steps: []diag.Step{{Kind: diag.StepRemoveContainer, Container: &diag.ContainerTarget{ID: "x"}}}}}
 	res := (&Executor{}).Apply(ctx, rem)
-	if res.Count(diag.OutcomeFailed) != 1 {
-		t.Errorf("steps %+v", res.Steps)
+	if res.Count(diag.OutcomeNotStarted) != 1 || !strings.HasPrefix(res.Error, "cancelled") || res.TimedOut {
+		t.Errorf("error %q, steps %+v", res.Error, res.Steps)
 	}
 }

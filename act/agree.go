@@ -3,8 +3,6 @@ package act
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -38,7 +36,7 @@ func checkUnitAgrees(ctx context.Context, e *Executor, sm ServiceManager, unit s
 	if err != nil {
 		return fmt.Errorf("ask systemd how it resolved %s: %w", unit, err)
 	}
-	facts := dockerconf.Resolve(os.DirFS(e.HostPath("/")), nil)
+	facts := dockerconf.Resolve(e.root().FS(), nil)
 	if diffs := unitDifferences(e, u, facts.Unit); len(diffs) > 0 {
 		return fmt.Errorf("systemd and ksdoctor resolve %s differently, refusing to restart on a model systemd does not share: %s", unit, strings.Join(diffs, "; "))
 	}
@@ -125,7 +123,7 @@ func (e *Executor) fileID(p string) (fileID, bool) {
 	if p == "" {
 		return fileID{}, false
 	}
-	fi, err := fs.Stat(os.DirFS(e.HostPath("/")), strings.TrimPrefix(p, "/"))
+	fi, err := e.root().Stat(p)
 	if err != nil {
 		return fileID{}, false
 	}

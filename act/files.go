@@ -8,20 +8,16 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"time"
 
-	"github.com/ksdoctor/ksdoctor/atomicfile"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
-// HostPath maps a path as the node sees it to the path this process opens.
-func (e *Executor) HostPath(p string) string {
-	root := e.HostRoot
-	if root == "" {
-		root = "/"
-	}
-	return filepath.Join(root, p)
+// root is the host root every host path of a step is opened under.
+func (e *Executor) root() hostfs.Root {
+	return hostfs.New(e.HostRoot)
 }
 
 func sha256Hex(b []byte) string {
@@ -35,16 +31,25 @@ func backupName(path string, now time.Time) string {
 }
 
 // editFile replaces a file's content when it still holds what the preview was made from.
-// The old content is copied to a timestamped backup beside the file first (mode and owner
-// kept), the new content is written atomically with the file's mode and owner, and the
-// undo writes the backup back (or removes a file the step created).
+// A file that is a symlink is edited at its target inside the host root and the link stays
+// (configuration management often links /etc/docker/daemon.json). The old content is
+// copied to a timestamped 0600 backup beside the target first, the new content is written
+// atomically with the target's mode and owner, and the undo writes the backup back to the
+// target (or removes a file the step created).
 func editFile(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
 	fe := st.File
 	if fe == nil {
 		return "", "", nil, errors.New("step has no file")
 	}
-	p := e.HostPath(fe.Path)
-	cur, err := os.ReadFile(p)
+	root := e.root()
+	target, err := root.Resolve(fe.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		target, err = path.Clean("/"+fe.Path), nil // its directory does not exist yet
+	}
+	if err != nil {
+		return "", "", nil, fmt.Errorf("read %s: %w", fe.Path, err)
+	}
+	cur, err := root.ReadFile(target)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", "", nil, fmt.Errorf("read %s: %w", fe.Path, err)
@@ -61,61 +66,45 @@ func editFile(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, s
 	case fe.BeforeSHA256 != "" && sha256Hex(cur) != fe.BeforeSHA256:
 		return "", "", nil, fmt.Errorf("%s changed since the change was previewed: refusing (sweep again to see it)", fe.Path)
 	}
+	where := fe.Path
+	if target != path.Clean("/"+fe.Path) {
+		where = fmt.Sprintf("%s (at its link target %s)", fe.Path, target)
+	}
 	if !exists {
 		mode := os.FileMode(fe.Mode)
 		if mode == 0 {
 			mode = 0o644
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := root.MkdirAll(path.Dir(target), 0o755); err != nil {
 			return "", "", nil, fmt.Errorf("create directory of %s: %w", fe.Path, err)
 		}
-		if err := atomicfile.Write(p, want, mode); err != nil {
+		if _, err := root.WriteFile(target, want, mode); err != nil {
 			return "", "", nil, err
 		}
 		undo := func(context.Context) error {
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("remove %s: %w", fe.Path, err)
+			if err := root.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove %s: %w", target, err)
 			}
 			return nil
 		}
-		return diag.OutcomeDone, "created " + fe.Path, undo, nil
+		return diag.OutcomeDone, "created " + where, undo, nil
 	}
-	backup := backupName(p, time.Now())
-	if err := atomicfile.Write(backup, cur, 0o600); err != nil {
+	backup := backupName(target, time.Now())
+	if err := root.WriteNew(backup, cur, 0o600); err != nil {
 		return "", "", nil, fmt.Errorf("back up %s: %w", fe.Path, err)
 	}
-	if err := copyOwnerMode(p, backup); err != nil {
+	if _, err := root.WriteFile(target, want, 0o644); err != nil {
 		return "", "", nil, err
-	}
-	if err := atomicfile.Write(p, want, 0o644); err != nil {
-		return "", "", nil, err
-	}
-	nodeBackup := backupName(fe.Path, time.Time{})
-	if rel, err := filepath.Rel(e.HostPath("/"), backup); err == nil {
-		nodeBackup = "/" + rel
 	}
 	undo := func(context.Context) error {
-		old, err := os.ReadFile(backup)
+		old, err := root.ReadFile(backup)
 		if err != nil {
 			return fmt.Errorf("read backup of %s: %w", fe.Path, err)
 		}
-		if err := atomicfile.Write(p, old, 0o644); err != nil {
-			return fmt.Errorf("restore %s: %w", fe.Path, err)
+		if _, err := root.WriteFile(target, old, 0o644); err != nil {
+			return fmt.Errorf("restore %s: %w", target, err)
 		}
 		return nil
 	}
-	return diag.OutcomeDone, fmt.Sprintf("edited %s (backup %s)", fe.Path, nodeBackup), undo, nil
-}
-
-// copyOwnerMode gives dst the mode and owner of src.
-func copyOwnerMode(src, dst string) error {
-	fi, err := os.Stat(src)
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", src, err)
-	}
-	if err := os.Chmod(dst, fi.Mode().Perm()); err != nil {
-		return fmt.Errorf("chmod backup: %w", err)
-	}
-	chownLike(dst, fi)
-	return nil
+	return diag.OutcomeDone, fmt.Sprintf("edited %s (backup %s)", where, backup), undo, nil
 }

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 // JournalPath is where applied remediations are recorded, as the node sees it.
@@ -24,7 +24,9 @@ type JournalRecord struct {
 	Title         string    `json:"title"`
 	FindingID     string    `json:"findingId,omitempty"`
 	Risk          diag.Risk `json:"risk,omitempty"`
-	// Outcome is "verified", "unverified", "rolled back", "failed" or "nothing to do".
+	// Outcome is "verified", "unverified", "rolled back", "failed", "timed out"
+	// (the fix's deadline passed: Steps say which were unknown or not started,
+	// Error whether the rollback finished) or "nothing to do".
 	Outcome      string              `json:"outcome"`
 	Error        string              `json:"error,omitempty"`
 	VerifyDetail string              `json:"verifyDetail,omitempty"`
@@ -59,6 +61,8 @@ func NewJournalRecord(findingID string, rem diag.Remediation, res *diag.ApplyRes
 		Error: res.Error, VerifyDetail: res.VerifyDetail, DurationMs: res.DurationMs,
 	}
 	switch {
+	case res.TimedOut:
+		rec.Outcome = "timed out"
 	case res.RolledBack && res.Count(diag.OutcomeDone) > 0:
 		rec.Outcome = "rolled back"
 	case res.Error != "":
@@ -85,15 +89,15 @@ func NewJournalRecord(findingID string, rem diag.Remediation, res *diag.ApplyRes
 // Record appends rec to the journal under the host root, as one line written with one
 // write on a file opened for appending, then fsynced.
 func (e *Executor) Record(rec JournalRecord) error {
-	p := e.HostPath(JournalPath)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	p, root := JournalPath, e.root()
+	if err := root.MkdirAll(path.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("journal: encode: %w", err)
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := root.OpenAppend(p, 0o600)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -111,11 +115,14 @@ func (e *Executor) Record(rec JournalRecord) error {
 	return nil
 }
 
+// maxJournal bounds what is read of the journal.
+const maxJournal = 1 << 30
+
 // ReadJournal reads the journal under hostRoot; a missing journal is empty. A line that
 // does not parse (a torn last line after a crash) is reported, the others are kept.
 func ReadJournal(hostRoot string) ([]JournalRecord, error) {
-	p := filepath.Join(hostRoot, JournalPath)
-	data, err := os.ReadFile(p)
+	p := JournalPath
+	data, err := hostfs.New(hostRoot).ReadFileLimit(p, maxJournal)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

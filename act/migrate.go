@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/dockerconf"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 // lister is the part of the Docker client the migration uses to compare what Docker
@@ -42,13 +42,15 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// treeStats counts the entries of a tree and the apparent bytes of its regular files.
-func treeStats(dir string) (files, bytes int64, err error) {
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// treeStats counts the entries of a tree under the host root and the apparent bytes of
+// its regular files.
+func treeStats(root hostfs.Root, dir string) (files, bytes int64, err error) {
+	top := hostfs.FSName(dir)
+	err = fs.WalkDir(root.FS(), top, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p == dir {
+		if p == top {
 			return nil
 		}
 		files++
@@ -94,13 +96,14 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	if m == nil {
 		return "", "", nil, errors.New("step has no migration")
 	}
-	from, to, backup := e.HostPath(m.From), e.HostPath(m.To), e.HostPath(m.Backup)
-	if _, err := os.Stat(backup); err == nil {
-		if cur := dockerconf.Resolve(os.DirFS(e.HostPath("/")), nil); m.Symlink || dataRoot(cur) == m.To {
+	root := e.root()
+	from, to, backup := m.From, m.To, m.Backup
+	if _, err := root.Stat(backup); err == nil {
+		if cur := dockerconf.Resolve(root.FS(), nil); m.Symlink || dataRoot(cur) == m.To {
 			return diag.OutcomeNoop, fmt.Sprintf("already moved to %s (backup %s)", m.To, m.Backup), nil, nil
 		}
 	}
-	if ents, err := os.ReadDir(to); err == nil && len(ents) > 0 {
+	if ents, err := root.ReadDir(to); err == nil && len(ents) > 0 {
 		return "", "", nil, fmt.Errorf("%s is not empty: refusing to copy into it", m.To)
 	}
 	l, ok := e.Docker.(lister)
@@ -140,7 +143,7 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 		}
 		if pointed {
 			if m.Symlink {
-				if err := os.Remove(from); err != nil {
+				if err := root.Remove(from); err != nil {
 					errs = append(errs, fmt.Errorf("remove symlink %s: %w", m.From, err))
 				}
 			} else if editUndo != nil {
@@ -150,16 +153,16 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 			}
 		}
 		if moved {
-			if err := os.Rename(backup, from); err != nil {
+			if err := root.Rename(backup, from); err != nil {
 				errs = append(errs, fmt.Errorf("move %s back to %s: %w", m.Backup, m.From, err))
 			}
 		}
 		if copied || createdTo {
-			if err := emptyDir(to); err != nil {
+			if err := emptyDir(root, to); err != nil {
 				errs = append(errs, err)
 			}
 			if createdTo {
-				_ = os.Remove(to)
+				_ = root.Remove(to)
 			}
 		}
 		if err := sm.DaemonReload(ctx); err != nil {
@@ -190,33 +193,42 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 		}
 		return "", "", nil, fmt.Errorf("stop docker: %w", err)
 	}
-	if _, err := os.Stat(to); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(to, 0o711); err != nil {
+	if _, err := root.Stat(to); errors.Is(err, fs.ErrNotExist) {
+		if err := root.MkdirAll(to, 0o711); err != nil {
 			return "", "", nil, revert(fmt.Errorf("create %s: %w", m.To, err))
 		}
 		createdTo = true
 	}
 	copied = true
-	if err := copyTree(ctx, from, to); err != nil {
+	// rsync takes paths: both resolved inside the host root first.
+	hostFrom, err := root.HostPath(from)
+	if err != nil {
 		return "", "", nil, revert(err)
 	}
-	fFiles, fBytes, err := treeStats(from)
+	hostTo, err := root.HostPath(to)
+	if err != nil {
+		return "", "", nil, revert(err)
+	}
+	if err := copyTree(ctx, hostFrom, hostTo); err != nil {
+		return "", "", nil, revert(err)
+	}
+	fFiles, fBytes, err := treeStats(root, from)
 	if err != nil {
 		return "", "", nil, revert(fmt.Errorf("count %s: %w", m.From, err))
 	}
-	tFiles, tBytes, err := treeStats(to)
+	tFiles, tBytes, err := treeStats(root, to)
 	if err != nil {
 		return "", "", nil, revert(fmt.Errorf("count %s: %w", m.To, err))
 	}
 	if fFiles != tFiles || fBytes != tBytes {
 		return "", "", nil, revert(fmt.Errorf("copy differs: %s has %d entries, %d bytes; %s has %d entries, %d bytes", m.From, fFiles, fBytes, m.To, tFiles, tBytes))
 	}
-	if err := os.Rename(from, backup); err != nil {
+	if err := root.Rename(from, backup); err != nil {
 		return "", "", nil, revert(fmt.Errorf("move %s to %s: %w", m.From, m.Backup, err))
 	}
 	moved = true
 	if m.Symlink {
-		if err := os.Symlink(m.To, from); err != nil {
+		if err := root.Symlink(m.To, from); err != nil {
 			return "", "", nil, revert(fmt.Errorf("symlink %s to %s: %w", m.From, m.To, err))
 		}
 		pointed = true
@@ -226,7 +238,7 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 		if err != nil {
 			return "", "", nil, revert(err)
 		}
-		if f := dockerconf.Resolve(os.DirFS(e.HostPath("/")), nil); f.StartError != "" || dataRoot(f) != m.To {
+		if f := dockerconf.Resolve(root.FS(), nil); f.StartError != "" || dataRoot(f) != m.To {
 			return "", "", nil, revert(fmt.Errorf("the edited configuration does not give data-root %s: %s", m.To, f.StartError))
 		}
 	}
@@ -266,9 +278,9 @@ func dataRoot(f *diag.DockerConfFacts) string {
 	return "/var/lib/docker"
 }
 
-// emptyDir removes everything inside dir.
-func emptyDir(dir string) error {
-	ents, err := os.ReadDir(dir)
+// emptyDir removes everything inside dir, under the host root.
+func emptyDir(root hostfs.Root, dir string) error {
+	ents, err := root.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -276,7 +288,7 @@ func emptyDir(dir string) error {
 		return fmt.Errorf("clean %s: %w", dir, err)
 	}
 	for _, en := range ents {
-		if err := os.RemoveAll(filepath.Join(dir, en.Name())); err != nil {
+		if err := root.RemoveAll(path.Join(dir, en.Name())); err != nil {
 			return fmt.Errorf("clean %s: %w", dir, err)
 		}
 	}

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"time"
 
 	"github.com/coreos/go-iptables/iptables"
 
-	"github.com/ksdoctor/ksdoctor/atomicfile"
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
@@ -62,8 +60,9 @@ func setSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, 
 	if c == nil || c.Key == "" || strings.Contains(c.Key, "..") {
 		return "", "", nil, errors.New("step has no valid sysctl")
 	}
-	path := filepath.Join(hostRoot(e), c.ProcPath())
-	old, err := os.ReadFile(path)
+	// In place, never created, never through a symlink: /proc/sys holds none.
+	root, p := e.root(), c.ProcPath()
+	old, err := root.ReadExisting(p, maxSysctl)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("read %s: %w", c.Key, err)
 	}
@@ -71,21 +70,24 @@ func setSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, 
 	if prev == c.Value {
 		return diag.OutcomeNoop, fmt.Sprintf("%s is already %s", c.Key, c.Value), nil, nil
 	}
-	if err := os.WriteFile(path, []byte(c.Value+"\n"), 0o644); err != nil {
+	if err := root.WriteExisting(p, []byte(c.Value+"\n")); err != nil {
 		return "", "", nil, fmt.Errorf("set %s=%s: %w", c.Key, c.Value, err)
 	}
-	now, err := os.ReadFile(path)
+	now, err := root.ReadExisting(p, maxSysctl)
 	if err != nil || strings.TrimSpace(string(now)) != c.Value {
 		return "", "", nil, fmt.Errorf("set %s=%s: the kernel kept %q", c.Key, c.Value, strings.TrimSpace(string(now)))
 	}
 	undo := func(context.Context) error {
-		if err := os.WriteFile(path, []byte(prev+"\n"), 0o644); err != nil {
+		if err := root.WriteExisting(p, []byte(prev+"\n")); err != nil {
 			return fmt.Errorf("restore %s=%s: %w", c.Key, prev, err)
 		}
 		return nil
 	}
 	return diag.OutcomeDone, fmt.Sprintf("%s: %s → %s", c.Key, prev, c.Value), undo, nil
 }
+
+// maxSysctl bounds what is read of one /proc/sys file.
+const maxSysctl = 64 << 10
 
 // SysctlFileContent is what the persist step writes.
 func SysctlFileContent(c diag.SysctlChange) []byte {
@@ -100,9 +102,9 @@ func persistSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutco
 	if c == nil || c.File == "" || !strings.HasPrefix(c.File, "/etc/sysctl.d/") || strings.Contains(c.File, "..") {
 		return "", "", nil, errors.New("step has no sysctl.d file to write")
 	}
-	path := filepath.Join(hostRoot(e), c.File)
+	root := e.root()
 	want := SysctlFileContent(*c)
-	old, err := os.ReadFile(path)
+	old, err := root.ReadFile(c.File)
 	existed := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", "", nil, fmt.Errorf("read %s: %w", c.File, err)
@@ -110,35 +112,37 @@ func persistSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutco
 	if existed && bytes.Equal(old, want) {
 		return diag.OutcomeNoop, c.File + " already sets " + c.Key + " = " + c.Value, nil, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", "", nil, fmt.Errorf("create %s: %w", filepath.Dir(c.File), err)
+	if err := root.MkdirAll(path.Dir(c.File), 0o755); err != nil {
+		return "", "", nil, fmt.Errorf("create %s: %w", path.Dir(c.File), err)
+	}
+	// A link is written at its target inside the host root; the backup goes beside it.
+	target, err := root.Resolve(c.File)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("write %s: %w", c.File, err)
 	}
 	detail := "wrote " + c.File
+	if target != c.File {
+		detail += " (at its link target " + target + ")"
+	}
 	if existed {
-		backup := path + ".ksdoctor-backup-" + time.Now().UTC().Format("20060102T150405Z")
-		if err := atomicfile.Write(backup, old, 0o644); err != nil {
+		backup := target + ".ksdoctor-backup-" + time.Now().UTC().Format("20060102T150405.000000000Z")
+		if err := root.WriteNew(backup, old, 0o600); err != nil {
 			return "", "", nil, fmt.Errorf("back up %s: %w", c.File, err)
 		}
-		detail += " (old content backed up to " + strings.TrimPrefix(backup, strings.TrimSuffix(hostRoot(e), "/")) + ")"
+		detail += " (old content backed up to " + backup + ")"
 	}
-	if err := atomicfile.Write(path, want, 0o644); err != nil {
+	if _, err := root.WriteFile(target, want, 0o644); err != nil {
 		return "", "", nil, fmt.Errorf("write %s: %w", c.File, err)
 	}
 	undo := func(context.Context) error {
 		if existed {
-			return atomicfile.Write(path, old, 0o644)
+			_, err := root.WriteFile(target, old, 0o644)
+			return err
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", c.File, err)
+		if err := root.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", target, err)
 		}
 		return nil
 	}
 	return diag.OutcomeDone, detail, undo, nil
-}
-
-func hostRoot(e *Executor) string {
-	if e.HostRoot == "" {
-		return "/"
-	}
-	return e.HostRoot
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -217,7 +216,7 @@ func restartOnRollback(ctx context.Context, e *Executor, st diag.Step) (diag.Ste
 // validateDockerConfig resolves the configuration now on disk and refuses when dockerd
 // would not start with it.
 func validateDockerConfig(_ context.Context, e *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-	f := dockerconf.Resolve(os.DirFS(e.HostPath("/")), nil)
+	f := dockerconf.Resolve(e.root().FS(), nil)
 	if f.StartError != "" {
 		return "", "", nil, fmt.Errorf("dockerd would refuse to start with the new configuration: %s", f.StartError)
 	}

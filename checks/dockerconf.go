@@ -64,7 +64,8 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 			Severity: sev,
 			Title:    fmt.Sprintf("%s: %s", file, ps[0].Message),
 			Summary:  fmt.Sprintf("%s has %s that dockerd or systemd cannot parse.", file, plural(len(ps), "problem", "problems")),
-			Evidence: []diag.Evidence{{Label: "Problems", Table: &diag.Table{Columns: []string{"POSITION", "PROBLEM"}, Rows: rows}}},
+			Evidence: []diag.Evidence{{Label: "Problems", Table: &diag.Table{Columns: []string{"POSITION", "PROBLEM"}, Rows: rows}},
+				releaseEvidence(f)},
 		}
 		if f.StartError != "" {
 			fi.Explanation = "docker will not start with the files as they are: " + f.StartError
@@ -83,6 +84,11 @@ func stopsDocker(f *diag.DockerConfFacts, file string, ps []diag.ConfProblem) bo
 	if f.StartError == "" || strings.Contains(f.StartError, "specified both") {
 		return false
 	}
+	for _, p := range ps {
+		if p.Fatal {
+			return true
+		}
+	}
 	if file == f.DaemonJSON || strings.Contains(f.StartError, file) {
 		return true
 	}
@@ -92,6 +98,29 @@ func stopsDocker(f *diag.DockerConfFacts, file string, ps []diag.ConfProblem) bo
 		}
 	}
 	return false
+}
+
+// unparsedSkip skips a check that judges what the configuration says when a file of
+// it does not parse (or systemd refuses the unit): its content is unknown, and judging
+// dockerd's defaults instead would be wrong.
+func unparsedSkip(f *diag.DockerConfFacts) error {
+	if len(f.Unparsed) == 0 {
+		return nil
+	}
+	return diag.Skip("%s does not parse (see docker.config-unparseable): what it sets is unknown, so defaults are not judged",
+		strings.Join(f.Unparsed, ", "))
+}
+
+// refusedEdit is a remediation that will not edit a file that does not parse: an empty
+// plan whose title and preview say why.
+func refusedEdit(id string, f *diag.DockerConfFacts) diag.Remediation {
+	why := strings.Join(f.Unparsed, ", ") + " does not parse"
+	return diag.Remediation{
+		ID:      id,
+		Title:   "Cannot change the docker configuration: " + why,
+		Risk:    diag.RiskHigh,
+		Preview: "Refused: " + why + "; ksdoctor does not edit a file it cannot read whole. Fix the file by hand (see docker.config-unparseable). Nothing will be changed.",
+	}
 }
 
 func position(p diag.ConfProblem) string {
@@ -126,6 +155,9 @@ func runConfigConflict(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error)
 	f := s.DockerConf
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
+	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
 	}
 	if len(f.Conflicts) == 0 {
 		return nil, nil
@@ -178,6 +210,9 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	f := s.DockerConf
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
+	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
 	}
 	if f.Running == nil {
 		return nil, diag.Skip("no running dockerd to compare with")
@@ -329,6 +364,9 @@ func runBaselineDrift(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
 	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
+	}
 	want := baselineValues(cfg.DockerBaseline)
 	if len(want) == 0 {
 		return nil, diag.Skip("no dockerBaseline in the configuration file")
@@ -442,6 +480,9 @@ func runLogRotation(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 	f := s.DockerConf
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
+	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
 	}
 	driver := "json-file"
 	if o, ok := diag.Option(f.OnDisk, "log-driver"); ok {
@@ -683,6 +724,9 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	if f == nil {
 		return diag.Remediation{}, false
 	}
+	if len(f.Unparsed) > 0 {
+		return refusedEdit("docker.iptables-disabled/enable", f), true
+	}
 	edits := newEditSet(f)
 	get := edits.get
 	var where []string
@@ -739,6 +783,9 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 // flag goes.
 func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	f := s.DockerConf
+	if len(f.Unparsed) > 0 {
+		return refusedEdit("docker.config-conflict/dedupe", f), true
+	}
 	edits := newEditSet(f)
 	get := edits.get
 	var lines []string
@@ -765,7 +812,7 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		toks := c.Flag.Tokens
 		for i := 0; i < len(toks); i++ {
 			words := []string{toks[i]}
-			if strings.HasPrefix(toks[i], "-") && !strings.Contains(toks[i], "=") && i+1 < len(toks) && !strings.HasPrefix(toks[i+1], "-") && !isBoolFlag(toks[i]) {
+			if strings.HasPrefix(toks[i], "-") && !strings.Contains(toks[i], "=") && i+1 < len(toks) && !strings.HasPrefix(toks[i+1], "-") && !dockerconf.IsBoolFlag(toks[i], dockerdVersion(f)) {
 				words = append(words, toks[i+1])
 				i++
 			}
@@ -790,20 +837,32 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	}, true
 }
 
-func isBoolFlag(tok string) bool {
-	name := strings.TrimLeft(tok, "-")
-	switch name {
-	case "iptables", "ip6tables", "ip-forward", "ip-masq", "icc", "debug", "D", "live-restore", "userland-proxy",
-		"tls", "tlsverify", "selinux-enabled", "experimental", "no-new-privileges", "init", "raw-logs", "ipv6":
-		return true
+// releaseEvidence says which dockerd release the files were judged against, and where
+// that came from.
+func releaseEvidence(f *diag.DockerConfFacts) diag.Evidence {
+	v := "unknown: only what no dockerd from 18.09 to 29.0 accepts is judged fatal"
+	if f.DockerdVersion != "" {
+		v = "dockerd " + f.DockerdVersion
 	}
-	return false
+	if f.DockerdVersionSource != "" {
+		v += " (" + f.DockerdVersionSource + ")"
+	}
+	return diag.Evidence{Label: "Judged against", Value: v}
+}
+
+// dockerdVersion is the dockerd release the configuration facts were judged against.
+func dockerdVersion(f *diag.DockerConfFacts) dockerconf.Version {
+	v, _ := dockerconf.ParseVersion(f.DockerdVersion)
+	return v
 }
 
 // logRotationRemediation adds max-size and max-file where the logging configuration
 // already lives: the --log-opt flags, daemon.json, or the DOCKER_OPTS line.
 func logRotationRemediation(s *diag.Snapshot, cfg *diag.Config) (diag.Remediation, bool) {
 	f := s.DockerConf
+	if len(f.Unparsed) > 0 {
+		return refusedEdit("docker.log-rotation-missing/set", f), true
+	}
 	size, files := defaultLogMaxSize, defaultLogMaxFile
 	if v := cfg.DockerBaseline.LogOpts["max-size"]; v != "" {
 		size = v

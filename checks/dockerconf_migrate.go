@@ -47,6 +47,9 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 		return refuse("%s has %s free, the data-root needs %s (%s plus a margin)", mv.To, bytesIEC(int64(mv.ToFreeBytes)), bytesIEC(need), bytesIEC(mv.FromBytes))
 	}
 	symlink := s.Inputs["symlink"] == "true"
+	if len(f.Unparsed) > 0 && !symlink {
+		return refuse("%s does not parse: ksdoctor will not set data-root in a file it cannot read whole (fix it, or use --symlink to leave the configuration alone)", strings.Join(f.Unparsed, ", "))
+	}
 	m := &diag.DataRootMove{
 		From: mv.From, To: mv.To, Bytes: mv.FromBytes, Files: mv.FromFiles, Symlink: symlink,
 		Backup: mv.From + ".ksdoctor-" + s.Now().UTC().Format("20060102T150405Z") + ".bak",

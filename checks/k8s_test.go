@@ -214,6 +214,7 @@ func TestJenkinsCascUnit(t *testing.T) {
 	j := &diag.JenkinsFacts{Namespace: "kubesphere-devops-system", ConfigMapFound: true, DeploymentFound: true, Deployment: "devops-jenkins",
 		ConfigChangedAt: t0.Add(-time.Hour), ConfigChangedBy: "kubectl-edit", ConfigImages: []string{"builder:v2"},
 		Pods: []diag.PodFacts{{Name: "devops-jenkins-x", StartedAt: t0.Add(-48 * time.Hour), Containers: []diag.ContainerStatus{{Image: "ks-jenkins:1"}}}}}
+	j.DevOps = &diag.DevOpsFacts{Version: "v3.1.1", VersionFrom: "ks-apiserver image kubesphere/ks-apiserver:v3.1.1"}
 	s := clusterSnap(&diag.ClusterFacts{Jenkins: j})
 	fs, err := runJenkinsCascStale(s, nil)
 	if err != nil || len(fs) != 1 || fs[0].Severity != diag.Warning || len(fs[0].Remediations) != 1 {

@@ -188,6 +188,41 @@ type JenkinsFacts struct {
 	// RestartedAt is the pod template's kubectl.kubernetes.io/restartedAt.
 	RestartedAt string     `json:"restartedAt,omitempty"`
 	Pods        []PodFacts `json:"pods,omitempty"`
+	// CascSubPath is set when the devops-jenkins pod template mounts
+	// jenkins-casc-config with subPath (such a file never refreshes).
+	CascSubPath string `json:"cascSubPath,omitempty"`
+	// DevOps is what tells whether Jenkins reloads its CasC by itself;
+	// nil in an older snapshot.
+	DevOps *DevOpsFacts `json:"devops,omitempty"`
+}
+
+// DevOpsFacts is the KubeSphere / ks-devops version and the devops
+// controller, which since KubeSphere 3.2 reloads jenkins-casc-config into
+// the running Jenkins (its jenkinsconfig controller, --reload-casc-delay
+// after the ConfigMap changes).
+type DevOpsFacts struct {
+	// Version is the KubeSphere DevOps version ("v3.3.2"), "" when no
+	// source names one; VersionFrom says which source decided.
+	Version     string `json:"version,omitempty"`
+	VersionFrom string `json:"versionFrom,omitempty"`
+	// Before32 is set when a source shows a release older than 3.2 without
+	// naming it exactly (ks-jenkins tagged with a bare Jenkins version).
+	Before32 bool `json:"before32,omitempty"`
+	// Sources lists every version hint seen ("ks-apiserver image ...").
+	Sources []string `json:"sources,omitempty"`
+	// ControllerFound is true when the devops controller Deployment exists.
+	ControllerFound     bool   `json:"controllerFound"`
+	Controller          string `json:"controller,omitempty"`
+	ControllerImage     string `json:"controllerImage,omitempty"`
+	ControllerReplicas  int32  `json:"controllerReplicas,omitempty"`
+	ControllerAvailable int32  `json:"controllerAvailable,omitempty"`
+	// ReloadDisabled says why the jenkinsconfig controller does not run
+	// ("--enabled-controllers jenkinsconfig=false").
+	ReloadDisabled string `json:"reloadDisabled,omitempty"`
+	// ReloadDelay is --reload-casc-delay or devops-config's
+	// reloadCasCDelay as written ("70s"); "" means the default, 70 s.
+	ReloadDelay     string `json:"reloadDelay,omitempty"`
+	ReloadDelayFrom string `json:"reloadDelayFrom,omitempty"`
 }
 
 // PodTarget names a pod a step acts on. UID is a precondition: a pod
@@ -267,4 +302,16 @@ type IngressClassFacts struct {
 	Controller string `json:"controller"`
 	// Default is the ingressclass.kubernetes.io/is-default-class annotation.
 	Default bool `json:"default,omitempty"`
+}
+
+// DefaultReloadCasCDelay is ks-devops' default --reload-casc-delay.
+const DefaultReloadCasCDelay = 70 * time.Second
+
+// Delay is the configured reload delay (DefaultReloadCasCDelay when unset
+// or unparseable).
+func (d *DevOpsFacts) Delay() time.Duration {
+	if v, err := time.ParseDuration(d.ReloadDelay); err == nil && v >= 0 {
+		return v
+	}
+	return DefaultReloadCasCDelay
 }

@@ -132,6 +132,12 @@ const (
 	OutcomeSkipped StepOutcome = "skipped" // no longer applicable (e.g. container running again)
 	OutcomeNoop    StepOutcome = "noop"    // already in the desired state
 	OutcomeFailed  StepOutcome = "failed"
+	// OutcomeUnknown is a step still in flight when the fix's deadline
+	// passed: it may or may not have taken effect.
+	OutcomeUnknown StepOutcome = "unknown"
+	// OutcomeNotStarted is a step the fix never began (deadline passed, or
+	// a transactional plan stopped at an earlier failure).
+	OutcomeNotStarted StepOutcome = "not started"
 )
 
 // StepResult is the outcome of one step.
@@ -151,6 +157,8 @@ type ApplyResult struct {
 	Steps         []StepResult `json:"steps"`
 	Error         string       `json:"error,omitempty"`
 	RolledBack    bool         `json:"rolledBack,omitempty"`
+	// TimedOut says the fix's deadline passed before every step ended.
+	TimedOut bool `json:"timedOut,omitempty"`
 	// Verified is true when the check, run again on fresh facts, no longer
 	// reports the finding the remediation came from.
 	Verified bool `json:"verified"`

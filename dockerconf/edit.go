@@ -10,8 +10,10 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
-// logicalLine returns the byte range of the (1-based) line and the lines continued from
-// it with a trailing backslash.
+// logicalLine returns the byte range of the (1-based) line and the lines systemd
+// continues it with: a line ending in an escaping backslash goes on with the next line,
+// comment lines in between included (systemd skips them); a backslash followed by
+// blanks does not continue.
 func logicalLine(content string, line int) (int, int, error) {
 	if line < 1 {
 		return 0, 0, fmt.Errorf("no line number to edit")
@@ -25,16 +27,22 @@ func logicalLine(content string, line int) (int, int, error) {
 		start += i + 1
 	}
 	end := start
+	continued := false
 	for {
 		i := strings.IndexByte(content[end:], '\n')
 		if i < 0 {
 			return start, len(content), nil
 		}
-		seg := strings.TrimRight(content[end:end+i], " \t\r")
+		seg := strings.TrimSuffix(content[end:end+i], "\r")
 		end += i
-		if !strings.HasSuffix(seg, "\\") {
+		if t := strings.TrimLeft(seg, sdWhitespace); continued && t != "" && (t[0] == '#' || t[0] == ';') {
+			end++
+			continue
+		}
+		if !endsEscaped(seg) {
 			return start, end, nil
 		}
+		continued = true
 		end++
 	}
 }
@@ -49,6 +57,20 @@ func tokenPattern(words []string) *regexp.Regexp {
 	return regexp.MustCompile(`(^|[\s"'=])(` + strings.Join(q, `(?:\s|\\\n)+`) + `)([\s"']|\\|$)`)
 }
 
+// wordMatches returns the matches of words on a logical line that are not on a comment
+// line inside it (systemd skips those).
+func wordMatches(seg string, words []string) [][]int {
+	var out [][]int
+	for _, m := range tokenPattern(words).FindAllStringSubmatchIndex(seg, -1) {
+		ls := strings.LastIndexByte(seg[:m[4]], '\n') + 1
+		if t := strings.TrimLeft(seg[ls:], sdWhitespace); ls > 0 && t != "" && (t[0] == '#' || t[0] == ';') {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // RemoveWords removes the words (one occurrence, as a sequence) from the logical line,
 // together with the blank before them.
 func RemoveWords(content string, line int, words []string) (string, error) {
@@ -57,11 +79,11 @@ func RemoveWords(content string, line int, words []string) (string, error) {
 		return "", err
 	}
 	seg := content[start:end]
-	m := tokenPattern(words).FindStringSubmatchIndex(seg)
-	if m == nil {
+	ms := wordMatches(seg, words)
+	if ms == nil {
 		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
 	}
-	from, to := m[4], m[5]
+	from, to := ms[0][4], ms[0][5]
 	// Eat the blanks before (or, at the start of a value, after) the words.
 	if from > 0 && (seg[from-1] == ' ' || seg[from-1] == '\t') {
 		for from > 0 && (seg[from-1] == ' ' || seg[from-1] == '\t') {
@@ -82,7 +104,7 @@ func InsertAfterWords(content string, line int, words []string, text string) (st
 		return "", err
 	}
 	seg := content[start:end]
-	ms := tokenPattern(words).FindAllStringSubmatchIndex(seg, -1)
+	ms := wordMatches(seg, words)
 	if ms == nil {
 		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
 	}
@@ -97,17 +119,20 @@ func ReplaceWords(content string, line int, words []string, repl string) (string
 		return "", err
 	}
 	seg := content[start:end]
-	m := tokenPattern(words).FindStringSubmatchIndex(seg)
-	if m == nil {
+	ms := wordMatches(seg, words)
+	if ms == nil {
 		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
 	}
-	return content[:start] + seg[:m[4]] + repl + seg[m[5]:] + content[end:], nil
+	return content[:start] + seg[:ms[0][4]] + repl + seg[ms[0][5]:] + content[end:], nil
 }
 
 // Predict resolves the configuration as it would be with edits (node path → new content)
 // applied to the files recorded in facts. It does no I/O.
 func Predict(facts *diag.DockerConfFacts, edits map[string]string) *diag.DockerConfFacts {
-	return Resolve(overlay(facts, edits), nil)
+	v, _ := ParseVersion(facts.DockerdVersion)
+	p := ResolveFor(overlay(facts, edits), nil, v)
+	p.DockerdVersionSource = facts.DockerdVersionSource
+	return p
 }
 
 func overlay(facts *diag.DockerConfFacts, edits map[string]string) fs.FS {

@@ -65,12 +65,52 @@ func FuzzUnitAndOpts(f *testing.F) {
 				t.Fatalf("problem without a file: %+v", p)
 			}
 		}
-		ws, err := SplitWords(opts)
-		if err == nil {
-			for _, w := range ws {
-				if w.Raw == "" {
-					t.Fatalf("empty raw word in %q", opts)
+		if ws, err := splitWords(opts, exUnquote|exRelax); err != nil {
+			t.Fatalf("relaxed splitting failed on %q: %v", opts, err)
+		} else {
+			_ = ws
+		}
+	})
+}
+
+// FuzzSystemdSyntax: the unit lexer, the word splitter and the environment file parser
+// never panic; options keep a line inside the file; a word split without errors
+// re-splits to the same words when written back quoted.
+func FuzzSystemdSyntax(f *testing.F) {
+	f.Add("[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false \\\n \\\n# c\n--data-root=/d \\\n\"\n", `"a b" 'c\x41' \s %n $A ${B}`)
+	f.Add("[Service\n", `"unterminated`)
+	f.Add("A=1 \\\r\n[Unit]\r\nX=\\\\\n", `\u00e9 \U0001F600 \101 \q \`)
+	f.Fuzz(func(t *testing.T, unit, words string) {
+		opts, _, _ := parseUnitText([]byte(unit), "f")
+		n := strings.Count(unit, "\n") + strings.Count(unit, "\r") + 1
+		for _, o := range opts {
+			if o.line < 1 || o.line > n {
+				t.Fatalf("option %+v outside the file's %d lines", o, n)
+			}
+		}
+		_ = ParseEnvFile(unit)
+		ws, err := splitWords(words, exUnquote|exCUnescape)
+		if err != nil {
+			return
+		}
+		var b strings.Builder
+		for _, w := range ws {
+			b.WriteString(`"`)
+			for _, c := range []byte(w) {
+				if c == '"' || c == '\\' {
+					b.WriteByte('\\')
 				}
+				b.WriteByte(c)
+			}
+			b.WriteString(`" `)
+		}
+		again, err := splitWords(b.String(), exUnquote|exCUnescape)
+		if err != nil || len(again) != len(ws) {
+			t.Fatalf("re-split of %q: %q, %v", b.String(), again, err)
+		}
+		for i := range ws {
+			if again[i] != ws[i] {
+				t.Fatalf("word %d: %q became %q", i, ws[i], again[i])
 			}
 		}
 	})

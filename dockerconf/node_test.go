@@ -71,24 +71,38 @@ func newNodeOn(t testing.TB, opts []string, daemonJSON, dataRoot string) *node {
 	// /proc as the node sees it holds only this node's dockerd, so that dockerds of other
 	// tests on the machine are never taken for it; the pidfile is the testbed's.
 	n.refreshProc()
-	pid := filepath.Join(n.root, n.d.PIDFile)
-	must(t, os.MkdirAll(filepath.Dir(pid), 0o755))
-	must(t, os.Symlink(n.d.PIDFile, pid))
 	n.svc = &testbedServices{n: n}
 	return n
 }
 
 // refreshProc makes <root>/proc show the node's current dockerd (if running) and the
-// system-wide files the gatherers read.
+// system-wide files the gatherers read, and the pidfile name it: copies, since ksdoctor
+// follows no link out of the host root. /proc as the node sees it holds only this node's
+// dockerd, so that dockerds of other tests on the machine are never taken for it.
 func (n *node) refreshProc() {
 	n.t.Helper()
 	proc := filepath.Join(n.root, "proc")
 	must(n.t, os.RemoveAll(proc))
 	must(n.t, os.MkdirAll(proc, 0o755))
-	must(n.t, os.Symlink("/proc/stat", filepath.Join(proc, "stat")))
+	copyFile(n.t, "/proc/stat", filepath.Join(proc, "stat"))
+	pidfile := filepath.Join(n.root, n.d.PIDFile)
+	_ = os.Remove(pidfile)
 	if n.d.Running() {
-		must(n.t, os.Symlink(fmt.Sprintf("/proc/%d", n.d.PID), filepath.Join(proc, fmt.Sprint(n.d.PID))))
+		dir := filepath.Join(proc, fmt.Sprint(n.d.PID))
+		must(n.t, os.MkdirAll(dir, 0o755))
+		for _, f := range []string{"cmdline", "comm", "stat"} {
+			copyFile(n.t, fmt.Sprintf("/proc/%d/%s", n.d.PID, f), filepath.Join(dir, f))
+		}
+		must(n.t, os.MkdirAll(filepath.Dir(pidfile), 0o755))
+		must(n.t, os.WriteFile(pidfile, []byte(fmt.Sprintln(n.d.PID)), 0o644))
 	}
+}
+
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	must(t, err)
+	must(t, os.WriteFile(to, b, 0o644))
 }
 
 func must(t testing.TB, err error) {

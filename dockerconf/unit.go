@@ -1,7 +1,6 @@
 package dockerconf
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,35 +8,13 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
-
-	"github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
-// UnitDirs are the directories systemd searches for system units, highest priority first.
-var UnitDirs = []string{
-	"/etc/systemd/system.control",
-	"/run/systemd/system.control",
-	"/run/systemd/transient",
-	"/etc/systemd/system",
-	"/run/systemd/system",
-	"/usr/local/lib/systemd/system",
-	"/usr/lib/systemd/system",
-	"/lib/systemd/system",
-}
-
 // DefaultDaemonJSON is dockerd's default --config-file.
 const DefaultDaemonJSON = "/etc/docker/daemon.json"
-
-// unitOption is one assignment of a unit file with where it is.
-type unitOption struct {
-	section, name, value string
-	file                 string
-	line                 int
-}
 
 // readFile reads a node path from fsys, recording it in facts.
 func readFile(fsys fs.FS, facts *diag.DockerConfFacts, p, role string) ([]byte, bool) {
@@ -90,289 +67,118 @@ func exists(fsys fs.FS, p string) bool {
 	return err == nil
 }
 
-// parseUnitFile parses one unit file with go-systemd and attaches line numbers.
-func parseUnitFile(data []byte, file string) ([]unitOption, *diag.ConfProblem) {
-	opts, err := unit.DeserializeOptions(bytes.NewReader(data))
-	if err != nil {
-		line := badUnitLine(data)
-		return nil, &diag.ConfProblem{File: file, Line: line, Column: 1, Message: "unit file does not parse: " + err.Error()}
-	}
-	lines := optionLines(data)
-	out := make([]unitOption, len(opts))
-	for i, o := range opts {
-		out[i] = unitOption{section: o.Section, name: o.Name, value: o.Value, file: file}
-		if len(lines) == len(opts) {
-			out[i].line = lines[i]
-		}
-	}
-	return out, nil
-}
-
-// optionLines returns the line of each assignment, in order, following the same rules as
-// the go-systemd lexer (comments, sections, backslash continuations).
-func optionLines(data []byte) []int {
-	var out []int
-	lines := strings.Split(string(data), "\n")
-	inSection := false
-	for i := 0; i < len(lines); i++ {
-		l := strings.TrimSpace(lines[i])
-		if l == "" || l[0] == '#' || l[0] == ';' {
-			continue
-		}
-		if l[0] == '[' {
-			inSection = true
-			continue
-		}
-		if !inSection || !strings.Contains(l, "=") {
-			continue
-		}
-		out = append(out, i+1)
-		for strings.HasSuffix(strings.TrimRight(lines[i], " \t\r"), "\\") && i+1 < len(lines) {
-			i++
-			for i+1 < len(lines) {
-				n := strings.TrimSpace(lines[i])
-				if n != "" && (n[0] == '#' || n[0] == ';') {
-					i++
-					continue
-				}
-				break
-			}
-		}
-	}
-	return out
-}
-
-// badUnitLine guesses the first line go-systemd rejects.
-func badUnitLine(data []byte) int {
-	inSection := false
-	for i, l := range strings.Split(string(data), "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || l[0] == '#' || l[0] == ';' {
-			continue
-		}
-		if l[0] == '[' {
-			if !strings.HasSuffix(l, "]") {
-				return i + 1
-			}
-			inSection = true
-			continue
-		}
-		if !inSection || !strings.Contains(l, "=") {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// resolveUnit finds docker.service and its drop-ins, and resolves ExecStart into argv with
-// provenance. It returns nil when no unit exists.
+// resolveUnit finds the unit and its drop-ins as systemd does and resolves ExecStart
+// into argv with provenance: Environment=, then the EnvironmentFile= files (read as
+// load_env_file reads them, globs expanded, later files overriding), then $VAR
+// (split into words) and ${VAR} (in place) as systemd expands them when it starts the
+// service. It returns nil when there is no command line to resolve.
 func resolveUnit(fsys fs.FS, facts *diag.DockerConfFacts, name string) []Arg {
-	var main string
-	for _, d := range UnitDirs {
-		p := path.Join(d, name)
-		if exists(fsys, p) {
-			main = p
-			break
-		}
-	}
-	if main == "" {
+	svc := loadService(fsys, facts, name)
+	if svc == nil {
 		return nil
 	}
-	u := &diag.DockerUnit{Path: main}
+	u := &diag.DockerUnit{Path: svc.fragment, DropIns: svc.dropIns}
 	facts.Unit = u
-	data, ok := readFile(fsys, facts, main, "unit")
-	if !ok {
+	env := append([]diag.EnvVar(nil), svc.env...)
+	set := func(v diag.EnvVar) {
+		for i := range env {
+			if env[i].Name == v.Name {
+				env[i] = v
+				return
+			}
+		}
+		env = append(env, v)
+	}
+	for _, ref := range svc.envFiles {
+		for _, v := range loadEnvFiles(fsys, facts, ref) {
+			set(v)
+		}
+	}
+	u.Env = env
+	if svc.refused != "" && facts.StartError == "" {
+		facts.StartError = svc.refused
+	}
+	if len(svc.execs) == 0 {
 		return nil
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		facts.Problems = append(facts.Problems, diag.ConfProblem{File: main, Message: "unit file is empty (masked?)"})
-		return nil
-	}
-	var all []unitOption
-	if opts, p := parseUnitFile(data, main); p != nil {
-		facts.Problems = append(facts.Problems, *p)
-	} else {
-		all = append(all, opts...)
-	}
-	// Drop-ins: *.conf in name.d/ of every unit directory; a file name in a higher
-	// priority directory hides the same name below; applied in file-name order.
-	chosen := map[string]string{}
-	var hidden []string
-	for _, d := range UnitDirs {
-		dir := path.Join(d, name+".d")
-		ents, err := fs.ReadDir(fsys, strings.TrimPrefix(dir, "/"))
-		if err != nil {
-			continue
-		}
-		for _, e := range ents {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".conf") {
-				continue
-			}
-			if _, ok := chosen[e.Name()]; ok {
-				hidden = append(hidden, path.Join(dir, e.Name()))
-				continue
-			}
-			chosen[e.Name()] = path.Join(dir, e.Name())
-		}
-	}
-	names := make([]string, 0, len(chosen))
-	for n := range chosen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		p := chosen[n]
-		u.DropIns = append(u.DropIns, p)
-		data, ok := readFile(fsys, facts, p, "drop-in")
-		if !ok {
-			continue
-		}
-		opts, prob := parseUnitFile(data, p)
-		if prob != nil {
-			facts.Problems = append(facts.Problems, *prob)
-			continue
-		}
-		all = append(all, opts...)
-	}
-	for _, p := range hidden {
-		facts.Files = append(facts.Files, diag.ConfFile{Path: p, Role: "drop-in", Exists: true, Masked: true})
-	}
-
-	// Apply the [Service] assignments in order.
-	var (
-		execs     []unitOption
-		envAssign []unitOption
-		envFiles  []unitOption
-	)
-	for _, o := range all {
-		if o.section != "Service" {
-			continue
-		}
-		switch o.name {
-		case "ExecStart":
-			if strings.TrimSpace(o.value) == "" {
-				execs = nil
-			} else {
-				execs = append(execs, o)
-			}
-		case "Environment":
-			if strings.TrimSpace(o.value) == "" {
-				envAssign = nil
-			} else {
-				envAssign = append(envAssign, o)
-			}
-		case "EnvironmentFile":
-			if strings.TrimSpace(o.value) == "" {
-				envFiles = nil
-			} else {
-				envFiles = append(envFiles, o)
-			}
-		}
-	}
-	env := map[string]diag.EnvVar{}
-	var envOrder []string
-	setEnv := func(v diag.EnvVar) {
-		if _, ok := env[v.Name]; !ok {
-			envOrder = append(envOrder, v.Name)
-		}
-		env[v.Name] = v
-	}
-	for _, o := range envAssign {
-		ws, err := SplitWords(o.value)
-		if err != nil {
-			facts.Problems = append(facts.Problems, diag.ConfProblem{File: o.file, Line: o.line, Column: len("Environment=") + errColumn(err), Message: "Environment= does not parse: " + err.Error()})
-			continue
-		}
-		for _, w := range ws {
-			k, v, ok := strings.Cut(w.Text, "=")
-			if !ok || k == "" {
-				facts.Problems = append(facts.Problems, diag.ConfProblem{File: o.file, Line: o.line, Message: fmt.Sprintf("Environment= word %q is not VAR=VALUE (systemd ignores it)", w.Text)})
-				continue
-			}
-			setEnv(diag.EnvVar{Name: k, Value: v, At: diag.Provenance{Origin: "env", File: o.file, Line: o.line}})
-		}
-	}
-	// Variables from EnvironmentFile= override Environment=.
-	for _, o := range envFiles {
-		for _, f := range strings.Fields(o.value) {
-			optional := strings.HasPrefix(f, "-")
-			f = strings.TrimPrefix(f, "-")
-			data, ok := readFile(fsys, facts, f, "environment-file")
-			if !ok {
-				if !optional {
-					facts.Problems = append(facts.Problems, diag.ConfProblem{File: o.file, Line: o.line, Message: fmt.Sprintf("EnvironmentFile %s does not exist: systemd will refuse to start docker", f)})
-					facts.StartError = fmt.Sprintf("Failed to load environment files: %s not found", f)
-				}
-				continue
-			}
-			as, errs := ParseEnvFile(string(data))
-			for _, e := range errs {
-				facts.Problems = append(facts.Problems, diag.ConfProblem{File: f, Line: e.Line, Column: e.Column, Message: e.Err.Error()})
-			}
-			for _, a := range as {
-				setEnv(diag.EnvVar{Name: a.Name, Value: a.Value, At: diag.Provenance{Origin: "env", File: f, Line: a.Line}})
-			}
-		}
-	}
-	for _, n := range envOrder {
-		u.Env = append(u.Env, env[n])
-	}
-	if len(execs) == 0 {
-		facts.Problems = append(facts.Problems, diag.ConfProblem{File: main, Message: "docker.service has no ExecStart="})
-		return nil
-	}
-	if len(execs) > 1 {
-		// systemd refuses a non-oneshot service with several ExecStart= lines; a drop-in
-		// must reset the list with an empty ExecStart= first.
-		x := execs[1]
-		facts.Problems = append(facts.Problems, diag.ConfProblem{File: x.file, Line: x.line,
-			Message: "a second ExecStart= without an empty ExecStart= before it: systemd refuses the unit (\"Service has more than one ExecStart= setting, which is only allowed for Type=oneshot services\")"})
-		facts.StartError = "Service has more than one ExecStart= setting, which is only allowed for Type=oneshot services. Refusing."
-	}
-	x := execs[len(execs)-1]
-	u.ExecStart = x.value
-	u.ExecStartAt = diag.Provenance{Origin: "unit", File: x.file, Line: x.line}
-	args, err := expandExec(x, env, u)
-	if err != nil {
-		facts.Problems = append(facts.Problems, diag.ConfProblem{File: x.file, Line: x.line, Column: len("ExecStart=") + errColumn(err), Message: "ExecStart= does not parse: " + err.Error()})
-		return nil
-	}
+	x := svc.execs[len(svc.execs)-1]
+	u.ExecStart = x.at.value
+	u.ExecStartAt = diag.Provenance{Origin: "unit", File: x.at.file, Line: x.at.line}
+	args := expandExec(x, env, u)
 	for _, a := range args {
 		u.Argv = append(u.Argv, a.Word)
 	}
 	return args
 }
 
-// expandExec splits ExecStart and expands $VAR (split into words, shell-like) and ${VAR}
-// (one word), as systemd does.
-func expandExec(x unitOption, env map[string]diag.EnvVar, u *diag.DockerUnit) ([]Arg, error) {
-	v := strings.TrimLeft(x.value, " \t")
-	v = strings.TrimLeft(v, "-@:+!")
-	ws, err := SplitWords(v)
-	if err != nil {
-		return nil, err
+// loadEnvFiles reads one EnvironmentFile= entry: a glob of absolute paths, every match
+// read in order. A missing file without '-' stops the start.
+func loadEnvFiles(fsys fs.FS, facts *diag.DockerConfFacts, ref envFileRef) []diag.EnvVar {
+	matches, err := fs.Glob(fsys, strings.TrimPrefix(ref.path, "/"))
+	if err != nil || len(matches) == 0 {
+		// Recorded as looked for, so a prediction and the evidence show it.
+		readFile(fsys, facts, ref.path, "environment-file")
+		if !ref.optional {
+			facts.Problems = append(facts.Problems, diag.ConfProblem{File: ref.at.file, Line: ref.at.line,
+				Message: fmt.Sprintf("EnvironmentFile %s does not exist: systemd will refuse to start docker", ref.path)})
+			if facts.StartError == "" {
+				facts.StartError = fmt.Sprintf("Failed to load environment files: %s not found", ref.path)
+			}
+		}
+		return nil
 	}
-	at := diag.Provenance{Origin: "unit", File: x.file, Line: x.line}
-	seen := map[string]bool{}
+	var out []diag.EnvVar
+	for _, m := range matches {
+		p := "/" + m
+		data, ok := readFile(fsys, facts, p, "environment-file")
+		if !ok {
+			if !ref.optional && facts.StartError == "" {
+				facts.StartError = fmt.Sprintf("Failed to load environment files: %s cannot be read", p)
+			}
+			continue
+		}
+		for _, a := range ParseEnvFile(string(data)) {
+			out = append(out, diag.EnvVar{Name: a.Name, Value: a.Value, At: diag.Provenance{Origin: "env", File: p, Line: a.Line}})
+		}
+	}
+	return out
+}
+
+// expandExec expands the variables of a command as systemd does when it starts it
+// (replace_env_argv): a word that is "$NAME" becomes the variable's value split into
+// words (quotes removed, no C escapes; an unset variable gives no word); "${NAME}" is
+// replaced in place; "$$" is "$". The ':' prefix turns expansion off.
+func expandExec(x execCmd, env []diag.EnvVar, u *diag.DockerUnit) []Arg {
+	lookup := func(name string) (diag.EnvVar, bool) {
+		for _, e := range env {
+			if e.Name == name {
+				return e, true
+			}
+		}
+		return diag.EnvVar{}, false
+	}
+	noted := map[string]bool{}
 	note := func(name string) {
-		if e, ok := env[name]; ok && !seen[name] {
-			seen[name] = true
+		if e, ok := lookup(name); ok && !noted[name] {
+			noted[name] = true
 			u.Expanded = append(u.Expanded, e)
 		}
 	}
+	at := diag.Provenance{Origin: "unit", File: x.at.file, Line: x.at.line}
 	var out []Arg
-	for _, w := range ws {
-		if !w.Quoted && strings.HasPrefix(w.Raw, "$") && !strings.HasPrefix(w.Raw, "${") && !strings.HasPrefix(w.Raw, "$$") && isVarName(w.Raw[1:]) {
-			name := w.Raw[1:]
+	for _, w := range x.argv {
+		if strings.Contains(x.prefix, ":") {
+			out = append(out, Arg{Word: w, At: at})
+			continue
+		}
+		if len(w) >= 1 && w[0] == '$' && (len(w) == 1 || w[1] != '{' && w[1] != '$') {
+			name := w[1:]
 			note(name)
-			e, ok := env[name]
+			e, ok := lookup(name)
 			if !ok {
 				continue
 			}
-			words, err := SplitOpts(e.Value)
-			if err != nil {
-				return nil, fmt.Errorf("$%s (from %s): %w", name, e.At, err)
-			}
+			words, _ := splitWords(e.Value, exUnquote|exRelax)
 			p := e.At
 			p.Via = name
 			for _, s := range words {
@@ -380,7 +186,10 @@ func expandExec(x unitOption, env map[string]diag.EnvVar, u *diag.DockerUnit) ([
 			}
 			continue
 		}
-		text, vars := expandBraces(w.Text, env)
+		text, vars := replaceBraces(w, func(n string) (string, bool) {
+			e, ok := lookup(n)
+			return e.Value, ok
+		})
 		p := at
 		for _, n := range vars {
 			note(n)
@@ -388,45 +197,5 @@ func expandExec(x unitOption, env map[string]diag.EnvVar, u *diag.DockerUnit) ([
 		}
 		out = append(out, Arg{Word: text, At: p})
 	}
-	return out, nil
-}
-
-func isVarName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		if c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9') {
-			continue
-		}
-		return false
-	}
-	return true
-}
-
-// expandBraces replaces ${VAR} and $$ in s and returns the variables used.
-func expandBraces(s string, env map[string]diag.EnvVar) (string, []string) {
-	if !strings.Contains(s, "$") {
-		return s, nil
-	}
-	var b strings.Builder
-	var used []string
-	for i := 0; i < len(s); i++ {
-		if s[i] == '$' && i+1 < len(s) && s[i+1] == '$' {
-			b.WriteByte('$')
-			i++
-			continue
-		}
-		if s[i] == '$' && i+1 < len(s) && s[i+1] == '{' {
-			if j := strings.IndexByte(s[i:], '}'); j > 0 {
-				name := s[i+2 : i+j]
-				used = append(used, name)
-				b.WriteString(env[name].Value)
-				i += j
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String(), used
+	return out
 }

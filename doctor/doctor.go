@@ -95,6 +95,10 @@ func (d *Doctor) Apply(ctx context.Context, cand *Candidate) (res *diag.ApplyRes
 			res.VerifyDetail += "; not journaled: " + err.Error()
 		}
 	}()
+	if res.TimedOut {
+		res.VerifyDetail = "not re-checked: the fix timed out"
+		return res
+	}
 	if res.Error != "" && res.Count(diag.OutcomeDone) == 0 {
 		res.VerifyDetail = "not re-checked: nothing was applied"
 		return res

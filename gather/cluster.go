@@ -8,13 +8,11 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,13 +22,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-)
-
-// KubeSphere DevOps names (FIELD-NOTES: Jenkins configuration-as-code).
-const (
-	JenkinsNamespace  = "kubesphere-devops-system"
-	JenkinsConfigMap  = "jenkins-casc-config"
-	JenkinsDeployment = "devops-jenkins"
 )
 
 // clusterPageSize is the limit of each page of a paginated List.
@@ -203,7 +194,9 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 		}
 	})
 	wg.Go(func() {
-		j, err := gatherJenkins(ctx, cs)
+		j, err := gatherJenkins(ctx, cs, func(ctx context.Context, path string) ([]byte, error) {
+			return cs.Discovery().RESTClient().Get().AbsPath(path).Do(ctx).Raw()
+		})
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -485,86 +478,4 @@ func certFacts(c *x509.Certificate) diag.CertFacts {
 		cf.IPs = append(cf.IPs, ip.String())
 	}
 	return cf
-}
-
-// imageRe finds "image: NAME" in CasC YAML (Kubernetes cloud pod templates).
-var imageRe = regexp.MustCompile(`(?m)^\s*(?:-\s*)?image:\s*["']?([^\s"'#]+)`)
-
-// CascImages returns the distinct container images named in CasC data,
-// sorted.
-func CascImages(data map[string]string) []string {
-	var out []string
-	for _, v := range data {
-		for _, m := range imageRe.FindAllStringSubmatch(v, -1) {
-			if !slices.Contains(out, m[1]) {
-				out = append(out, m[1])
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func gatherJenkins(ctx context.Context, cs kubernetes.Interface) (*diag.JenkinsFacts, error) {
-	j := &diag.JenkinsFacts{Namespace: JenkinsNamespace}
-	cm, err := cs.CoreV1().ConfigMaps(JenkinsNamespace).Get(ctx, JenkinsConfigMap, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return nil, fmt.Errorf("get configmap %s/%s: %w", JenkinsNamespace, JenkinsConfigMap, err)
-	default:
-		j.ConfigMapFound = true
-		j.ConfigChangedAt = cm.CreationTimestamp.UTC()
-		j.ConfigChangedBy = "created"
-		for _, mf := range cm.ManagedFields {
-			if mf.Time != nil && !mf.Time.UTC().Before(j.ConfigChangedAt) {
-				j.ConfigChangedAt, j.ConfigChangedBy = mf.Time.UTC(), mf.Manager
-			}
-		}
-		j.ConfigImages = CascImages(cm.Data)
-	}
-	dep, err := cs.AppsV1().Deployments(JenkinsNamespace).Get(ctx, JenkinsDeployment, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return nil, fmt.Errorf("get deployment %s/%s: %w", JenkinsNamespace, JenkinsDeployment, err)
-	default:
-		j.DeploymentFound = true
-		j.Deployment = dep.Name
-		j.RestartedAt = dep.Spec.Template.Annotations[RestartedAtAnnotation]
-		pods, err := deploymentPods(ctx, cs, dep)
-		if err != nil {
-			return nil, err
-		}
-		j.Pods = pods
-	}
-	if !j.ConfigMapFound && !j.DeploymentFound {
-		return nil, nil // KubeSphere DevOps is not installed
-	}
-	return j, nil
-}
-
-// RestartedAtAnnotation is what `kubectl rollout restart` sets on the pod
-// template.
-const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
-
-func deploymentPods(ctx context.Context, cs kubernetes.Interface, dep *appsv1.Deployment) ([]diag.PodFacts, error) {
-	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s/%s selector: %w", dep.Namespace, dep.Name, err)
-	}
-	list, err := cs.CoreV1().Pods(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, fmt.Errorf("list pods of deployment %s/%s: %w", dep.Namespace, dep.Name, err)
-	}
-	var out []diag.PodFacts
-	for i := range list.Items {
-		p := &list.Items[i]
-		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
-			continue
-		}
-		out = append(out, podFacts(p))
-	}
-	sortPods(out)
-	return out, nil
 }

@@ -3,8 +3,7 @@ package gather
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/dockerconf"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 // largestLogs is how many container log files the facts keep.
@@ -25,9 +25,16 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 	if s.Dockerd != nil {
 		running, pid = s.Dockerd.Args, s.Dockerd.PID
 	}
-	facts := dockerconf.Resolve(os.DirFS(g.opts.HostRoot), running)
+	facts := dockerconf.Resolve(g.Root().FS(), running)
+	// Judge the files with the flags of the installed release.
+	if v, from, err := dockerdRelease(ctx, g, facts); err == nil {
+		facts = dockerconf.ResolveFor(g.Root().FS(), running, v)
+		facts.DockerdVersionSource = from
+	} else {
+		facts.DockerdVersionSource = err.Error()
+	}
 	if pid > 0 {
-		if t, err := processStart(g.HostPath("/proc"), pid); err == nil {
+		if t, err := processStart(g.Root(), pid); err == nil {
 			facts.DockerdStartedAt = t
 		}
 	}
@@ -40,7 +47,7 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	facts.LargestLogs = containerLogs(g.HostPath(dataRoot), dataRoot)
+	facts.LargestLogs = containerLogs(g.Root(), dataRoot)
 	if to := s.Inputs["to"]; to != "" {
 		from := dataRoot
 		if o, ok := diag.Option(facts.Running, "data-root"); ok {
@@ -51,21 +58,26 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 	return func(s *diag.Snapshot) { s.DockerConf = facts }, nil
 }
 
-// containerLogs lists the largest <data-root>/containers/*/*-json.log files.
-func containerLogs(dir, nodeDir string) []diag.LogFile {
-	matches, _ := filepath.Glob(filepath.Join(dir, "containers", "*", "*-json.log*"))
+// containerLogs lists the largest <data-root>/containers/*/*-json.log files under the host root.
+func containerLogs(root hostfs.Root, dataRoot string) []diag.LogFile {
 	var out []diag.LogFile
-	for _, m := range matches {
-		fi, err := os.Stat(m)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue
+	dirs, _ := root.ReadDir(path.Join(dataRoot, "containers"))
+	for _, d := range dirs {
+		files, _ := root.ReadDir(path.Join(dataRoot, "containers", d.Name()))
+		for _, f := range files {
+			if ok, _ := path.Match("*-json.log*", f.Name()); !ok || !f.Type().IsRegular() {
+				continue
+			}
+			fi, err := f.Info()
+			if err != nil {
+				continue
+			}
+			out = append(out, diag.LogFile{
+				Path:      path.Join(dataRoot, "containers", d.Name(), f.Name()),
+				Container: d.Name(),
+				Bytes:     fi.Size(),
+			})
 		}
-		rel, _ := filepath.Rel(dir, m)
-		out = append(out, diag.LogFile{
-			Path:      filepath.Join(nodeDir, rel),
-			Container: filepath.Base(filepath.Dir(m)),
-			Bytes:     fi.Size(),
-		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Bytes > out[j].Bytes })
 	if len(out) > largestLogs {
@@ -75,8 +87,8 @@ func containerLogs(dir, nodeDir string) []diag.LogFile {
 }
 
 // processStart reads when a process started from /proc/PID/stat and /proc/stat.
-func processStart(proc string, pid int) (time.Time, error) {
-	b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "stat"))
+func processStart(root hostfs.Root, pid int) (time.Time, error) {
+	b, err := root.ReadFileLimit("/proc/"+strconv.Itoa(pid)+"/stat", 64<<10)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("read stat of %d: %w", pid, err)
 	}
@@ -93,7 +105,7 @@ func processStart(proc string, pid int) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("stat of %d: %w", pid, err)
 	}
-	st, err := os.ReadFile(filepath.Join(proc, "stat"))
+	st, err := root.ReadFileLimit("/proc/stat", 16<<20)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("read /proc/stat: %w", err)
 	}

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+	"path"
 	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 // measureMove measures the data-root and the directory the user asked to move it to.
@@ -20,44 +21,45 @@ func measureMove(ctx context.Context, g *Gatherer, from, to string) *diag.DataRo
 		m.Error = fmt.Sprintf("%s is not an absolute path", to)
 		return m
 	}
-	hostTo := g.HostPath(m.To)
-	if ents, err := os.ReadDir(hostTo); err == nil {
+	root := g.Root()
+	if ents, err := root.ReadDir(m.To); err == nil {
 		m.ToExists, m.ToEmpty = true, len(ents) == 0
-	} else if !os.IsNotExist(err) {
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		m.Error = fmt.Sprintf("read %s: %v", m.To, err)
 		return m
 	} else {
 		m.ToEmpty = true
 	}
 	// The filesystem of To, or of its nearest existing parent.
-	probe := hostTo
+	probe := m.To
 	for {
-		if _, err := os.Stat(probe); err == nil {
+		if _, err := root.Stat(probe); err == nil {
 			break
 		}
-		parent := filepath.Dir(probe)
+		parent := path.Dir(probe)
 		if parent == probe {
 			break
 		}
 		probe = parent
 	}
-	var st, fromSt syscall.Statfs_t
-	if err := syscall.Statfs(probe, &st); err != nil {
-		m.Error = fmt.Sprintf("statfs %s: %v", probe, err)
+	st, err := root.Statfs(probe)
+	if err != nil {
+		m.Error = err.Error()
 		return m
 	}
 	m.ToFreeBytes = st.Bavail * uint64(st.Bsize)
-	hostFrom := g.HostPath(from)
-	if err := syscall.Statfs(hostFrom, &fromSt); err == nil {
-		var a, b syscall.Stat_t
-		if syscall.Stat(hostFrom, &a) == nil && syscall.Stat(probe, &b) == nil {
-			m.SameFilesystem = a.Dev == b.Dev
+	fromSt, fromErr := root.Statfs(from)
+	if fromErr == nil {
+		a, aerr := root.Stat(from)
+		b, berr := root.Stat(probe)
+		if aerr == nil && berr == nil {
+			m.SameFilesystem = a.Sys().(*syscall.Stat_t).Dev == b.Sys().(*syscall.Stat_t).Dev
 		}
 	}
 	// Walking a big data-root can take longer than the source may: past the budget the
 	// filesystem's used space stands in for the data-root's size.
 	deadline := time.Now().Add(moveWalkBudget)
-	err := filepath.WalkDir(hostFrom, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), hostfs.FSName(from), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

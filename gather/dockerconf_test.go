@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 func TestContainerLogs(t *testing.T) {
@@ -23,14 +24,14 @@ func TestContainerLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	logs := containerLogs(filepath.Join(root, "var/lib/docker"), "/var/lib/docker")
+	logs := containerLogs(hostfs.New(root), "/var/lib/docker")
 	if len(logs) != 3 || logs[0].Bytes != 3000 || logs[2].Bytes != 10 || filepath.Dir(logs[0].Path) != "/var/lib/docker/containers/"+logs[0].Container {
 		t.Errorf("logs %+v", logs)
 	}
 }
 
 func TestProcessStart(t *testing.T) {
-	got, err := processStart("/proc", os.Getpid())
+	got, err := processStart(hostfs.New("/"), os.Getpid())
 	if err != nil {
 		t.Skipf("no /proc: %v", err)
 	}

@@ -4,29 +4,29 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 // gatherDockerdProcess finds the running dockerd: the PID in its pidfile
 // when that process is a dockerd, else the only dockerd in the host's /proc.
 func gatherDockerdProcess(_ context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
-	proc := g.HostPath("/proc")
-	if b, err := os.ReadFile(g.HostPath(g.opts.DockerdPIDFile)); err == nil {
+	root := g.Root()
+	if b, err := root.ReadFileLimit(g.opts.DockerdPIDFile, 64); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			if args, err := readCmdline(proc, pid); err == nil && isDockerd(args) {
+			if args, err := readCmdline(root, pid); err == nil && isDockerd(args) {
 				p := &diag.DockerdProcess{PID: pid, Args: args, Found: "pidfile " + g.opts.DockerdPIDFile}
 				return func(s *diag.Snapshot) { s.Dockerd = p }, nil
 			}
 		}
 	}
-	entries, err := os.ReadDir(proc)
+	entries, err := root.ReadDir("/proc")
 	if err != nil {
-		return nil, fmt.Errorf("scan %s: %w", proc, err)
+		return nil, fmt.Errorf("scan /proc: %w", err)
 	}
 	var found []*diag.DockerdProcess
 	for _, e := range entries {
@@ -34,11 +34,11 @@ func gatherDockerdProcess(_ context.Context, g *Gatherer, _ *diag.Snapshot) (fun
 		if err != nil {
 			continue
 		}
-		comm, err := os.ReadFile(filepath.Join(proc, e.Name(), "comm"))
+		comm, err := root.ReadFileLimit("/proc/"+e.Name()+"/comm", 64)
 		if err != nil || strings.TrimSpace(string(comm)) != "dockerd" {
 			continue
 		}
-		if args, err := readCmdline(proc, pid); err == nil && isDockerd(args) {
+		if args, err := readCmdline(root, pid); err == nil && isDockerd(args) {
 			found = append(found, &diag.DockerdProcess{PID: pid, Args: args, Found: "scan of /proc"})
 		}
 	}
@@ -55,8 +55,8 @@ func gatherDockerdProcess(_ context.Context, g *Gatherer, _ *diag.Snapshot) (fun
 	return nil, fmt.Errorf("several dockerd processes (%s) and no pidfile at %s names one", strings.Join(pids, ", "), g.opts.DockerdPIDFile)
 }
 
-func readCmdline(proc string, pid int) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "cmdline"))
+func readCmdline(root hostfs.Root, pid int) ([]string, error) {
+	b, err := root.ReadFileLimit("/proc/"+strconv.Itoa(pid)+"/cmdline", maxCmdline)
 	if err != nil {
 		return nil, fmt.Errorf("read cmdline of %d: %w", pid, err)
 	}
@@ -66,6 +66,9 @@ func readCmdline(proc string, pid int) ([]string, error) {
 	}
 	return strings.Split(string(b), "\x00"), nil
 }
+
+// maxCmdline bounds what is read of a command line (the kernel's ARG_MAX is 2 MiB).
+const maxCmdline = 4 << 20
 
 func isDockerd(args []string) bool {
 	return len(args) > 0 && filepath.Base(args[0]) == "dockerd"

@@ -2,15 +2,14 @@ package gather
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 // DefaultDockerRoot is Docker's data-root when the daemon cannot tell.
@@ -27,8 +26,9 @@ func gatherFilesystems(_ context.Context, g *Gatherer, s *diag.Snapshot) (func(*
 	if s.Docker != nil && s.Docker.DataRoot != "" {
 		dockerRoot = s.Docker.DataRoot
 	}
-	// Mount points are a nicety: without mountinfo, statfs still works.
-	mounts, _ := readMountinfo("/proc/self/mountinfo")
+	// Mount points are a nicety: without mountinfo, statfs still works. The table is
+	// this process's own (its paths are the ones statfs is asked about), not a node file.
+	mounts, _ := readMountinfo(hostfs.Self, "/proc/self/mountinfo")
 	var out []diag.Filesystem
 	for _, want := range []struct{ purpose, path string }{
 		{PurposeDockerRoot, dockerRoot},
@@ -45,14 +45,10 @@ func gatherFilesystems(_ context.Context, g *Gatherer, s *diag.Snapshot) (func(*
 // symlinks inside the host root (the seed moves /var/lib/docker by symlink).
 func (g *Gatherer) statHostPath(purpose, nodePath string, mounts []mountEntry) diag.Filesystem {
 	fs := diag.Filesystem{Purpose: purpose, Path: nodePath}
-	real, err := ResolveInRoot(g.opts.HostRoot, nodePath)
+	root := g.Root()
+	st, err := root.Statfs(nodePath)
 	if err != nil {
 		fs.Error = err.Error()
-		return fs
-	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(real, &st); err != nil {
-		fs.Error = fmt.Sprintf("statfs %s: %v", real, err)
 		return fs
 	}
 	bs := uint64(st.Bsize)
@@ -61,6 +57,11 @@ func (g *Gatherer) statHostPath(purpose, nodePath string, mounts []mountEntry) d
 	fs.UsedBytes = (st.Blocks - st.Bfree) * bs
 	fs.TotalInodes = st.Files
 	fs.FreeInodes = st.Ffree
+	// The mount table speaks of paths as this process sees them.
+	real, err := root.HostPath(nodePath)
+	if err != nil {
+		return fs
+	}
 	if m, ok := mountFor(mounts, real); ok {
 		mp := m.mountPoint
 		if root := filepath.Clean(g.opts.HostRoot); root != "/" {
@@ -78,59 +79,17 @@ func (g *Gatherer) statHostPath(purpose, nodePath string, mounts []mountEntry) d
 	return fs
 }
 
-// ResolveInRoot resolves symlinks in nodePath as the node would, keeping
-// absolute link targets inside root. It returns the path to open.
-func ResolveInRoot(root, nodePath string) (string, error) {
-	root = filepath.Clean(root)
-	parts := strings.Split(strings.Trim(filepath.Clean("/"+nodePath), "/"), "/")
-	cur := "/"
-	for hops := 0; len(parts) > 0; {
-		p := parts[0]
-		parts = parts[1:]
-		if p == "" || p == "." {
-			continue
-		}
-		if p == ".." {
-			cur = filepath.Dir(cur)
-			continue
-		}
-		next := filepath.Join(cur, p)
-		fi, err := os.Lstat(filepath.Join(root, next))
-		if err != nil {
-			return "", fmt.Errorf("resolve %s: %w", nodePath, err)
-		}
-		if fi.Mode()&os.ModeSymlink == 0 {
-			cur = next
-			continue
-		}
-		if hops++; hops > 40 {
-			return "", fmt.Errorf("resolve %s: too many symlinks", nodePath)
-		}
-		target, err := os.Readlink(filepath.Join(root, next))
-		if err != nil {
-			return "", fmt.Errorf("resolve %s: %w", nodePath, err)
-		}
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(cur, target)
-		}
-		parts = append(strings.Split(strings.Trim(filepath.Clean(target), "/"), "/"), parts...)
-		cur = "/"
-	}
-	return filepath.Join(root, cur), nil
-}
-
 type mountEntry struct {
 	mountPoint, fsType, source string
 }
 
-func readMountinfo(path string) ([]mountEntry, error) {
-	f, err := os.Open(path)
+func readMountinfo(root hostfs.Root, path string) ([]mountEntry, error) {
+	data, err := root.ReadFileLimit(path, 64<<20)
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
-	defer f.Close()
 	var out []mountEntry
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
 		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 // Options says where to look.
@@ -69,9 +69,9 @@ func New(opts Options) *Gatherer {
 // Options returns the options in effect.
 func (g *Gatherer) Options() Options { return g.opts }
 
-// HostPath maps a path as the node sees it to the path this process opens.
-func (g *Gatherer) HostPath(p string) string {
-	return filepath.Join(g.opts.HostRoot, p)
+// Root is the host root: every host path is opened through it (package hostfs).
+func (g *Gatherer) Root() hostfs.Root {
+	return hostfs.New(g.opts.HostRoot)
 }
 
 // DockerClient returns the shared Docker API client, created on first use.

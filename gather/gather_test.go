@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
-func TestResolveInRootKeepsLinksInside(t *testing.T) {
+func TestHostPathKeepsLinksInside(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "data/docker"), 0o755)
 	os.MkdirAll(filepath.Join(root, "var/lib"), 0o755)
@@ -23,13 +24,13 @@ func TestResolveInRootKeepsLinksInside(t *testing.T) {
 		{"/var/lib/rel/docker", filepath.Join(root, "data/docker")},
 		{"/data/../data/docker", filepath.Join(root, "data/docker")},
 	} {
-		got, err := ResolveInRoot(root, tt.in)
+		got, err := hostfs.New(root).HostPath(tt.in)
 		if err != nil || got != tt.want {
-			t.Errorf("ResolveInRoot(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
+			t.Errorf("HostPath(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
 		}
 	}
 	os.Symlink("loop", filepath.Join(root, "loop"))
-	if _, err := ResolveInRoot(root, "/loop"); err == nil || !strings.Contains(err.Error(), "too many") {
+	if _, err := hostfs.New(root).HostPath("/loop"); err == nil || !strings.Contains(err.Error(), "too many") {
 		t.Errorf("symlink loop: %v", err)
 	}
 }

@@ -20,7 +20,7 @@ func gatherHost(_ context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Sn
 	// Inside a pod the container's hostname is not the node's: prefer the
 	// host's /etc/hostname when a host root is mounted.
 	if g.opts.HostRoot != "/" {
-		if b, err := os.ReadFile(g.HostPath("/etc/hostname")); err == nil {
+		if b, err := g.Root().ReadFileLimit("/etc/hostname", 4096); err == nil && validHostname(strings.TrimSpace(string(b))) {
 			h.Hostname = strings.TrimSpace(string(b))
 		}
 	}
@@ -35,10 +35,10 @@ func gatherHost(_ context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Sn
 	if err := unix.Uname(&u); err == nil {
 		h.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
-	if b, err := os.ReadFile(g.HostPath("/etc/os-release")); err == nil {
+	if b, err := g.Root().ReadFileLimit("/etc/os-release", 64<<10); err == nil {
 		h.OS = osRelease(b)
 	}
-	if b, err := os.ReadFile(g.HostPath("/proc/uptime")); err == nil {
+	if b, err := g.Root().ReadFileLimit("/proc/uptime", 4096); err == nil {
 		if f := strings.Fields(string(b)); len(f) > 0 {
 			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
 				h.UptimeSeconds = int64(v)
@@ -46,6 +46,25 @@ func gatherHost(_ context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Sn
 		}
 	}
 	return func(s *diag.Snapshot) { s.Host = h }, nil
+}
+
+// validHostname tells whether /etc/hostname holds a host name (RFC 1123 labels), not
+// whatever a misdirected link put there: it goes into every report.
+func validHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // osRelease returns PRETTY_NAME (else NAME VERSION) from os-release text.

@@ -6,9 +6,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 	"github.com/ksdoctor/ksdoctor/iptsave"
 )
 
@@ -86,8 +88,8 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		fwd := readSysctl(g.HostPath("/proc/sys/net/ipv4/ip_forward"))
-		bnf := readSysctl(g.HostPath("/proc/sys/net/bridge/bridge-nf-call-iptables"))
+		fwd := readSysctl(g.Root(), "/proc/sys/net/ipv4/ip_forward")
+		bnf := readSysctl(g.Root(), "/proc/sys/net/bridge/bridge-nf-call-iptables")
 		conf := ipForwardConf(g)
 		mu.Lock()
 		facts.IPForward, facts.BridgeNFIP, facts.IPForwardConf = fwd, bnf, conf
@@ -211,10 +213,10 @@ func binaryFacts(ctx context.Context, g *Gatherer) diag.IPTablesFacts {
 	} else {
 		f.Binary = p
 	}
-	if names, err := os.ReadFile(g.HostPath("/proc/net/ip_tables_names")); err == nil {
+	if names, err := g.Root().ReadFileLimit("/proc/net/ip_tables_names", 64<<10); err == nil {
 		f.LegacyTablesRead = true
 		f.LegacyTables = strings.Fields(string(names))
-	} else if !os.IsNotExist(err) {
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		f.Errors = append(f.Errors, err.Error())
 	} else {
 		f.LegacyTablesRead = true // no ip_tables module: no legacy table
@@ -244,7 +246,7 @@ func otherBackends(ctx context.Context, g *Gatherer, active string, n int) []dia
 	}
 	switch active {
 	case "nft":
-		names, err := os.ReadFile(g.HostPath("/proc/net/ip_tables_names"))
+		names, err := g.Root().ReadFileLimit("/proc/net/ip_tables_names", 64<<10)
 		switch {
 		case err == nil && len(bytes.TrimSpace(names)) == 0:
 			out = append(out, diag.IPTablesBackend{Name: "legacy"})
@@ -261,9 +263,9 @@ func otherBackends(ctx context.Context, g *Gatherer, active string, n int) []dia
 	return out
 }
 
-// readSysctl reads one /proc/sys file; absent means not present.
-func readSysctl(path string) diag.Sysctl {
-	b, err := os.ReadFile(path)
+// readSysctl reads one /proc/sys file under the host root; absent means not present.
+func readSysctl(root hostfs.Root, path string) diag.Sysctl {
+	b, err := root.ReadFileLimit(path, 64<<10)
 	if err != nil {
 		return diag.Sysctl{}
 	}
@@ -278,7 +280,7 @@ func ipForwardConf(g *Gatherer) []diag.SysctlSetting {
 	dirs := []string{"/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"}
 	chosen := map[string]string{} // base name → node path
 	for _, d := range dirs {
-		ents, err := os.ReadDir(g.HostPath(d))
+		ents, err := g.Root().ReadDir(d)
 		if err != nil {
 			continue
 		}
@@ -304,25 +306,24 @@ func ipForwardConf(g *Gatherer) []diag.SysctlSetting {
 	var out []diag.SysctlSetting
 	seen := map[string]bool{}
 	for _, f := range files {
-		real, err := filepath.EvalSymlinks(g.HostPath(f))
+		real, err := g.Root().Resolve(f)
 		if err == nil && seen[real] { // 99-sysctl.conf → ../sysctl.conf
 			continue
 		}
 		seen[real] = true
-		out = append(out, sysctlLines(g.HostPath(f), f, "net.ipv4.ip_forward")...)
+		out = append(out, sysctlLines(g.Root(), f, "net.ipv4.ip_forward")...)
 	}
 	return out
 }
 
-// sysctlLines returns the settings of key in one sysctl.conf-style file.
-func sysctlLines(path, name, key string) []diag.SysctlSetting {
-	fh, err := os.Open(path)
+// sysctlLines returns the settings of key in one sysctl.conf-style file under the host root.
+func sysctlLines(root hostfs.Root, name, key string) []diag.SysctlSetting {
+	data, err := root.ReadFileLimit(name, 4<<20)
 	if err != nil {
 		return nil
 	}
-	defer fh.Close()
 	var out []diag.SysctlSetting
-	sc := bufio.NewScanner(fh)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	n := 0
 	for sc.Scan() {
 		n++

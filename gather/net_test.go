@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
 func TestSaveHeader(t *testing.T) {
@@ -52,10 +53,10 @@ func TestIPForwardConf(t *testing.T) {
 func TestReadSysctl(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "ip_forward")
 	os.WriteFile(p, []byte("1\n"), 0o644)
-	if got := readSysctl(p); got != (diag.Sysctl{Present: true, Value: "1"}) {
+	if got := readSysctl(hostfs.New(filepath.Dir(p)), "/ip_forward"); got != (diag.Sysctl{Present: true, Value: "1"}) {
 		t.Errorf("got %+v", got)
 	}
-	if got := readSysctl(p + "-missing"); got.Present {
+	if got := readSysctl(hostfs.New(filepath.Dir(p)), "/ip_forward-missing"); got.Present {
 		t.Errorf("missing file reads as present: %+v", got)
 	}
 }

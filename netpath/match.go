@@ -365,9 +365,14 @@ func (nd *Node) addrtypeCond(c cond, st *state, unknown func(string) (tri, strin
 	if c.opt == "--dst-type" {
 		a = st.pkt.Dst
 	}
-	// The --limit-iface-* of the same module instance restricts LOCAL and
-	// BROADCAST to the addresses of that interface.
-	limit = c.limit
+	// --limit-iface-in/out of the same module instance restricts LOCAL and
+	// BROADCAST to the addresses of the packet's input/output interface.
+	switch c.limit {
+	case "in":
+		limit = st.pkt.In
+	case "out":
+		limit = st.pkt.Out
+	}
 	types := nd.addrTypes(a, limit)
 	for _, t := range strings.Split(strings.Join(c.args, ","), ",") {
 		switch t {

@@ -16,7 +16,7 @@ type cond struct {
 	neg    bool
 	args   []string
 	inst   int    // which "-m" instance of the rule the option belongs to
-	limit  string // addrtype: the instance's --limit-iface-in/out
+	limit  string // addrtype: "in" or "out" for the instance's --limit-iface-in/out
 	opts   []string
 }
 
@@ -136,9 +136,11 @@ func finish(r *rule) {
 			if c.inst == m.inst && c.opt != "" {
 				m.opts = append(m.opts, c.opt)
 				if c.opt == "--limit-iface-in" || c.opt == "--limit-iface-out" {
+					// A flag: the check is limited to the packet's own
+					// input (or output) interface.
 					for k := range r.conds {
-						if r.conds[k].inst == m.inst && len(c.args) > 0 {
-							r.conds[k].limit = c.args[0]
+						if r.conds[k].inst == m.inst {
+							r.conds[k].limit = strings.TrimPrefix(c.opt, "--limit-iface-")
 						}
 					}
 				}

@@ -6,21 +6,24 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have dockerd     || need+=(docker.io)
 have iptables    || need+=(iptables)
+have ipset       || need+=(ipset)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 have etcd        || need+=(etcd-server)
 have tmux        || need+=(tmux)
 have hyperfine   || need+=(hyperfine)
 have rsync       || need+=(rsync)
+have python3     || need+=(python3)
+[ -x /usr/bin/time ] || need+=(time)
 have ip          || need+=(iproute2)
 have nsenter     || need+=(util-linux)
 have mkfs.ext4   || need+=(e2fsprogs)
 have modprobe    || need+=(kmod)
 have kubectl     || need+=(kubernetes-client)
+have systemd-analyze || need+=(systemd)
 # The real-systemd tests: a Debian tree built with debootstrap, booted with
 # systemd-nspawn; journalctl reads the machine's journal for failed restarts.
 have debootstrap    || need+=(debootstrap)
 have systemd-nspawn || need+=(systemd-container)
-have journalctl     || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

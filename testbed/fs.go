@@ -154,3 +154,24 @@ func fillTo(dir string, percent float64) error {
 	}
 	return errors.New("gave up")
 }
+
+// Bind bind-mounts the directory src on dst (created if missing) and detaches it when the
+// test ends, before the test's directories are removed: a host root for a test shows a
+// real directory (/proc, a daemon's run directory) without a symlink leaving the root,
+// which ksdoctor never follows out.
+func Bind(t testing.TB, src, dst string) {
+	t.Helper()
+	Require(t)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("testbed: bind %s on %s: %v", src, dst, err)
+	}
+	t.Cleanup(func() {
+		// Detached at once even when busy, so nothing ever removes files through it.
+		if err := unix.Unmount(dst, unix.MNT_DETACH); err != nil {
+			t.Errorf("testbed: unmount %s: %v", dst, err)
+		}
+	})
+}

@@ -58,16 +58,10 @@ func newRealNode(t *testing.T, hostname string, opts []string) *realNode {
 		"ExecStart=/usr/sbin/"+strings.Join(head, " ")+" $DOCKER_OPTS\nExecReload=/bin/kill -s HUP $MAINPID\n\n[Install]\nWantedBy=multi-user.target\n")
 	n.write(realDropIn, "[Service]\nEnvironment=\"DOCKER_OPTS="+strings.Join(opts, " ")+"\"\n")
 	n.write("/etc/hostname", hostname+"\n")
-	if err := os.Symlink("/proc", filepath.Join(n.root, "proc")); err != nil {
-		t.Fatal(err)
-	}
-	pid := filepath.Join(n.root, n.d.PIDFile)
-	if err := os.MkdirAll(filepath.Dir(pid), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(n.d.PIDFile, pid); err != nil {
-		t.Fatal(err)
-	}
+	// ksdoctor follows no link out of the host root: /proc and the pidfile's directory
+	// are bind-mounted in.
+	testbed.Bind(t, "/proc", filepath.Join(n.root, "proc"))
+	testbed.Bind(t, filepath.Dir(n.d.PIDFile), filepath.Join(n.root, filepath.Dir(n.d.PIDFile)))
 	return n
 }
 

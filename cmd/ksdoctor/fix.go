@@ -49,8 +49,16 @@ func newFixCmd(io streams, g *globals) *cobra.Command {
 		Long: `Fix sweeps again with only the check that offers each remediation, prints
 exactly what will be done, asks y/N on a terminal, applies it, and runs the
 check again to verify. Without a terminal it refuses unless --yes is given.
---dry-run only prints the preview. Exit code 0 when every fix verified, 4
-when one was refused, failed or did not verify, 3 when it could not run.`,
+--dry-run only prints the preview.
+
+--timeout bounds the whole fix: the fresh look, the apply and the re-check.
+When it passes, steps in flight are reported "unknown" (they may or may
+not have taken effect), steps never begun "not started", the journal
+records "timed out", and the exit code is 4. A transactional plan then
+gets up to 10s more to roll back what it did.
+
+Exit code 0 when every fix verified, 4 when one was refused, failed, timed
+out or did not verify, 3 when it could not run.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFix(cmd.Context(), io, g, f, args)
@@ -75,6 +83,13 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 	}
 	defer d.Gatherer.Close()
 	connectExecutor(d)
+	if g.timeout > 0 {
+		// --timeout bounds the whole fix, apply included (Executor.Apply
+		// stops at the deadline; a transactional plan still rolls back).
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+	}
 	in := bufio.NewReader(io.in)
 	failed := false
 	for _, id := range ids {
@@ -85,11 +100,17 @@ func runFix(ctx context.Context, io streams, g *globals, f *fixFlags, ids []stri
 			continue
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return fail(exitFixFail, "give it more time with --timeout", "%s: timed out before the fix could be prepared: %v", id, err)
+			}
 			return fail(exitFixFail, "run 'ksdoctor sweep' to see the node's state", "%s: %v", id, err)
 		}
 		// What is printed is masked and terminal-safe; cand stays raw,
 		// it is what gets applied.
 		rem := redact.Copy(cand.Remediation, redact.Text)
+		if rem.Input == nil && len(rem.Plan.Steps) == 0 {
+			return fail(exitFixFail, "", "%s: %s", id, rem.Preview)
+		}
 		if rem.Input != nil && len(rem.Plan.Steps) == 0 {
 			if f.inputs()[rem.Input.Name] != "" {
 				return fail(exitFixFail, "choose another --"+rem.Input.Name, "%s: %s", id, rem.Preview)
@@ -166,12 +187,17 @@ var serviceOutcome = map[diag.StepKind]bool{
 
 func printResult(io streams, raw *diag.ApplyResult) {
 	res := redact.Copy(raw, redact.Text)
-	fmt.Fprintf(io.out, "%s: %d done, %d skipped, %d already done, %d failed in %.0f ms\n", res.RemediationID,
-		res.Count(diag.OutcomeDone), res.Count(diag.OutcomeSkipped), res.Count(diag.OutcomeNoop), res.Count(diag.OutcomeFailed), res.DurationMs)
+	fmt.Fprintf(io.out, "%s: %d done, %d skipped, %d already done, %d failed, %d unknown in %.0f ms\n", res.RemediationID,
+		res.Count(diag.OutcomeDone), res.Count(diag.OutcomeSkipped), res.Count(diag.OutcomeNoop), res.Count(diag.OutcomeFailed),
+		res.Count(diag.OutcomeUnknown), res.DurationMs)
 	for _, s := range res.Steps {
-		if s.Outcome == diag.OutcomeSkipped || s.Outcome == diag.OutcomeFailed || serviceOutcome[s.Step.Kind] {
+		switch {
+		case s.Outcome == diag.OutcomeSkipped, s.Outcome == diag.OutcomeFailed, s.Outcome == diag.OutcomeUnknown, serviceOutcome[s.Step.Kind]:
 			fmt.Fprintf(io.out, "  %s: %s: %s\n", s.Outcome, s.Step.Description, s.Detail)
 		}
+	}
+	if n := res.Count(diag.OutcomeNotStarted); n > 0 {
+		fmt.Fprintf(io.out, "  %d step(s) not started\n", n)
 	}
 	if res.Error != "" {
 		fmt.Fprintf(io.out, "error: %s\n", res.Error)

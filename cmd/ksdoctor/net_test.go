@@ -17,26 +17,19 @@ import (
 // made (nsenter --net), with a host root whose /proc is the real one (so
 // /proc/sys/net is the namespace's) and whose /etc is the test's own.
 
-// netHostRoot makes a host root: proc → /proc, etc/ a private directory,
-// and a link to the top directory of each extra path (the dockerd pidfile).
+// netHostRoot makes a host root: proc is the real /proc bind-mounted (a symlink out of
+// the root is never followed), etc/ a private directory, and the directory of each extra
+// path (the dockerd pidfile) bind-mounted at its place.
 func netHostRoot(t *testing.T, extra ...string) string {
 	t.Helper()
 	root := t.TempDir()
-	if err := os.Symlink("/proc", filepath.Join(root, "proc")); err != nil {
-		t.Fatal(err)
-	}
+	testbed.Bind(t, "/proc", filepath.Join(root, "proc"))
 	if err := os.MkdirAll(filepath.Join(root, "etc", "sysctl.d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range extra {
-		top := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 2)[0]
-		link := filepath.Join(root, top)
-		if _, err := os.Lstat(link); err == nil {
-			continue
-		}
-		if err := os.Symlink("/"+top, link); err != nil {
-			t.Fatal(err)
-		}
+		dir := filepath.Dir(p)
+		testbed.Bind(t, dir, filepath.Join(root, dir))
 	}
 	return root
 }

@@ -1,7 +1,0 @@
-//go:build !unix
-
-package act
-
-import "os"
-
-func chownLike(string, os.FileInfo) {}
