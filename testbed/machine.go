@@ -119,7 +119,7 @@ func (m *Machine) waitRunning(timeout time.Duration) error {
 		switch {
 		case state == "running":
 			return nil
-		case (strings.Contains(state, "Failed to connect to bus") || strings.Contains(state, "has not been booted")) && ctx.Err() == nil:
+		case (state == "offline" || strings.Contains(state, "Failed to connect to bus") || strings.Contains(state, "has not been booted")) && ctx.Err() == nil:
 			// PID 1 is up but has not yet made its bus or /run/systemd/system: ask again.
 			time.Sleep(50 * time.Millisecond)
 			continue
