@@ -14,9 +14,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/kubeapi"
 )
 
 // KubeSphere DevOps names (FIELD-NOTES: Jenkins configuration-as-code;
@@ -259,7 +259,7 @@ func controllerArgs(d *diag.DevOpsFacts, argv []string) {
 	}
 }
 
-func gatherJenkins(ctx context.Context, cs kubernetes.Interface, ext func(ctx context.Context, path string) ([]byte, error)) (*diag.JenkinsFacts, error) {
+func gatherJenkins(ctx context.Context, cs kubeapi.Interface, ext func(ctx context.Context, path string) ([]byte, error)) (*diag.JenkinsFacts, error) {
 	var o DevOpsObjects
 	cm, err := cs.CoreV1().ConfigMaps(JenkinsNamespace).Get(ctx, JenkinsConfigMap, metav1.GetOptions{})
 	switch {
