@@ -194,6 +194,7 @@ L.append("Written by `make bench-startup` (scripts/bench-startup.sh) on %s. Mach
          "Both programs are built the same way: `CGO_ENABLED=0 go build -trimpath -ldflags '-s -w'`.\n"
          % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), model, int(mem) / 1048576,
             platform.release(), gov, load))
+L.append("Before/after figures and what is left: [startup.md](startup.md).\n")
 L.append("| command | wall median (ms) | range (ms) | × hello-world (wall) | CPU per start (ms) | peak RSS (MB) |")
 L.append("|---|---:|---:|---:|---:|---:|")
 for name, x in res.items():
