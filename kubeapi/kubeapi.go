@@ -4,8 +4,8 @@
 //
 // It replaces client-go's full clientset, whose scheme registers every API
 // group in its init and links the types and clients of all of them: that
-// cost about 11 MB of the release binary and a third of its start-up CPU
-// (docs/bench.md, Start-up). The method chains are the clientset's
+// cost about 11 MiB of the release binary and nearly half of its start-up CPU
+// (docs/startup.md). The method chains are the clientset's
 // (cs.CoreV1().Pods(ns).List(ctx, opts)), so code written against
 // kubernetes.Interface reads the same; a kind not listed here is one line in
 // its group's type. Requests, content types (protobuf), rate limits, auth
