@@ -116,4 +116,3 @@ func TestDedupeOnWrappedKubespray(t *testing.T) {
 		t.Errorf("the edit changed the number of lines:\n%s", content)
 	}
 }
-
