@@ -110,7 +110,7 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	if !ok || e.Docker == nil {
 		return "", "", nil, errors.New("the Docker API is needed to compare images and containers before and after")
 	}
-	sm, err := e.services()
+	sm, err := e.services(ctx)
 	if err != nil {
 		return "", "", nil, err
 	}
