@@ -40,7 +40,7 @@ persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
 "iptables": true) and restarts dockerd; net.docker0-masquerade-missing/add-rule
 is the immediate, non-persistent workaround.`,
 	Needs: []diag.Source{diag.SourceDockerdProc},
-	Uses:  []diag.Source{diag.SourceDockerConf, diag.SourceNetwork},
+	Uses:  []diag.Source{diag.SourceDockerConf, diag.SourceNetwork, diag.SourceDocker, diag.SourceSystemd}, // Docker and systemd: the restart's blast radius and service state
 	Run:   runIPTablesDisabled,
 }
 
