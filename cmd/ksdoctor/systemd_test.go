@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/client"
+
+	"github.com/ksdoctor/ksdoctor/act"
+	"github.com/ksdoctor/ksdoctor/checks"
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/gather"
 	"github.com/ksdoctor/ksdoctor/testbed"
 )
 
@@ -382,5 +390,43 @@ func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 	}
 	if st := n.unitShow(t, "ActiveState"); st["ActiveState"] != "active" {
 		t.Errorf("docker.service after the move: %v", st)
+	}
+}
+
+// TestUnitEditedBetweenPreviewAndApplyOnRealSystemd previews the fix (as the
+// TUI does before the user confirms), edits the drop-in behind its back, then
+// applies: the plan refuses, the edit stays, dockerd is not restarted.
+func TestUnitEditedBetweenPreviewAndApplyOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	docker, err := client.NewClientWithOpts(client.WithHost(n.m.DockerHost()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer docker.Close()
+	d := &doctor.Doctor{
+		Tool:     diag.Tool{Name: "ksdoctor", Version: "test"},
+		Checks:   []diag.Check{checks.DockerIPTablesDisabled},
+		Config:   diag.DefaultConfig(),
+		Gatherer: gather.New(gather.Options{HostRoot: n.m.Root(), DockerHost: n.m.DockerHost(), DockerdPIDFile: "/var/run/docker.pid"}),
+		Executor: &act.Executor{HostRoot: n.m.Root(), Docker: docker},
+	}
+	defer d.Gatherer.Close()
+	ctx := context.Background()
+	cand, err := d.Prepare(ctx, "docker.iptables-disabled/enable", nil)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	edited := kubesprayDropIn + "# edited by configuration management after the preview\n"
+	n.m.WriteFile(t, dropInPath, edited, 0o644)
+	pid := n.unitShow(t, "MainPID")["MainPID"]
+	res := d.Apply(ctx, cand)
+	if res.Error == "" || !strings.Contains(res.Error, "changed since the change was previewed") {
+		t.Fatalf("apply over a changed unit: %+v", res)
+	}
+	if got := n.m.ReadFile(t, dropInPath); got != edited {
+		t.Errorf("the drop-in edited after the preview was overwritten:\n%s", got)
+	}
+	if now := n.unitShow(t, "MainPID")["MainPID"]; now != pid {
+		t.Errorf("dockerd restarted (PID %s -> %s) by a refused plan", pid, now)
 	}
 }
