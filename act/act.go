@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/kubeapi"
 )
 
 // Executor applies plans. Its dependencies are fields, set by the caller.
@@ -18,7 +17,7 @@ type Executor struct {
 	// Docker is the Docker Engine API (nil when unreachable).
 	Docker DockerAPI
 	// Kube is the Kubernetes API (nil when no cluster is configured).
-	Kube kubernetes.Interface
+	Kube kubeapi.Interface
 	// HostRoot prefixes every host path.
 	HostRoot string
 	// Workers bounds concurrent steps of one kind (default 32).
