@@ -41,7 +41,7 @@ func gatherDocker(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*dia
 	facts.APIVersion = cli.ClientVersion()
 
 	if nw, err := cli.NetworkInspect(ctx, "bridge", network.InspectOptions{}); err == nil {
-		dockerBridgeFacts(nw, facts)
+		DockerBridgeFacts(nw, facts)
 	} else if isNotFound(err) {
 		facts.Daemon.BridgeAbsent = true // dockerd runs with --bridge=none
 	}

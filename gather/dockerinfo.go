@@ -58,8 +58,8 @@ func DockerInfoFacts(info system.Info, facts *diag.DockerFacts) {
 	facts.Daemon = d
 }
 
-// dockerBridgeFacts records the default bridge network's options and IPv4 addressing.
-func dockerBridgeFacts(nw network.Inspect, facts *diag.DockerFacts) {
+// DockerBridgeFacts records the default bridge network's options and IPv4 addressing.
+func DockerBridgeFacts(nw network.Inspect, facts *diag.DockerFacts) {
 	b := &diag.DockerBridge{Options: nw.Options}
 	for _, c := range nw.IPAM.Config {
 		if c.Subnet != "" && !strings.Contains(c.Subnet, ":") {
