@@ -148,6 +148,16 @@ func sameBIP(disk, running string) bool {
 	return err1 == nil && err2 == nil && a == b
 }
 
+// lastOption returns the last option with key (the one dockerd ends up with).
+func lastOption(opts []diag.DockerOption, key string) (diag.DockerOption, bool) {
+	for i := len(opts) - 1; i >= 0; i-- {
+		if opts[i].Key == key {
+			return opts[i], true
+		}
+	}
+	return diag.DockerOption{}, false
+}
+
 // apiDriftRows compares the configuration on disk with what the Docker API reports of the
 // running daemon, skipping keys in done (already compared with the running process).
 // Each row names where the running value was read.
@@ -170,6 +180,13 @@ func apiDriftRows(s *diag.Snapshot, done map[string]bool) [][]string {
 		}
 		if o.key == "data-root" && f.DataRootResolved != "" {
 			want = f.DataRootResolved // dockerd resolves symlinks at start
+		}
+		if o.key == "ip-masq" && want != "false" {
+			// dockerd masquerades only when it manages iptables: with --iptables=false
+			// the bridge network reports enable_ip_masquerade=false.
+			if ipt, ok := lastOption(f.OnDisk, "iptables"); ok && ipt.Value == "false" {
+				want, at = "false", "(implied by "+ipt.At.String()+": --iptables=false)"
+			}
 		}
 		same := o.same
 		if same == nil {

@@ -53,10 +53,11 @@ func driftKeys(t *testing.T, s *diag.Snapshot) (keys, sources []string) {
 // and a kubespray-style drop-in, then gathers twice: with /proc showing the process, and as
 // a pod without hostPID sees the node (only the Docker API). Both verdicts agree: no drift
 // right after start (mirrors get their trailing slash, 127.0.0.0/8 joins the insecure
-// registries, CIDRs are canonical, and none of that is drift), and the same directives
+// registries, CIDRs are canonical, --iptables=false turns the bridge's masquerading off, and
+// none of that is drift), and the same directives
 // drift after the files are edited; each row names where its running value came from.
 func TestRealAPIOnlyDriftMatchesProcess(t *testing.T) {
-	opts := []string{"--bip=10.131.0.1/24", "--registry-mirror=https://mirror.ksdt.local",
+	opts := []string{"--bip=10.131.0.1/24", "--iptables=false", "--registry-mirror=https://mirror.ksdt.local",
 		"--insecure-registry=harbor.ksdt.local:30280", "--insecure-registry=10.20.0.1/16", "--log-opt", "max-size=10m"}
 	n := newNode(t, opts, "{\n  \"live-restore\": true,\n  \"labels\": [\"zone=ksdt\"]\n}\n")
 	withProc := n.snapshot(checks.DockerOptionsDrift)
