@@ -147,7 +147,7 @@ in the configuration file"), so the next restart of docker, or reboot, leaves
 the node without a container runtime and NotReady. The dedupe remediation
 keeps the directive in the place the running daemon took it from.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
 	Run:   runConfigConflict,
 }
 
@@ -197,7 +197,7 @@ changes the daemon's behaviour, at a moment nobody chose. Evidence lists each
 option on disk and running, with the file and line. The restart remediation
 applies what is on disk after checking that dockerd will accept it.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
 	Run:   runOptionsDrift,
 }
 
@@ -476,7 +476,7 @@ The set remediation adds max-size and max-file where the configuration
 already lives (daemon.json, or the DOCKER_OPTS line) and restarts docker;
 the limits apply to containers created afterwards.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
 	Run:   runLogRotation,
 }
 
@@ -627,7 +627,7 @@ func blastRadius(s *diag.Snapshot) string {
 
 // restartPlan builds the transactional plan: edits, validation, then a restart that rolls
 // back (restore files, restart again) when docker does not come back.
-func restartPlan(edits []plannedEdit) diag.Plan {
+func restartPlan(s *diag.Snapshot, edits []plannedEdit) diag.Plan {
 	svc := &diag.ServiceTarget{Unit: dockerconf.UnitName}
 	steps := []diag.Step{{Kind: diag.StepServiceRestartOnRollback, Description: "on failure: restore the files, systemctl daemon-reload, restart docker", Service: svc}}
 	unitChanged := false
@@ -640,6 +640,9 @@ func restartPlan(edits []plannedEdit) diag.Plan {
 	steps = append(steps, diag.Step{Kind: diag.StepDockerConfigValidate, Description: "check that dockerd accepts the configuration now on disk"})
 	if unitChanged || len(edits) == 0 {
 		steps = append(steps, diag.Step{Kind: diag.StepServiceDaemonReload, Description: "systemctl daemon-reload"})
+	}
+	if s.Systemd != nil && s.Systemd.Unit.InStartLimit() {
+		steps = append(steps, diag.Step{Kind: diag.StepServiceResetFailed, Description: "systemctl reset-failed docker.service (its start limit is used up)", Service: svc})
 	}
 	steps = append(steps,
 		diag.Step{Kind: diag.StepServiceRestart, Description: "systemctl restart docker.service", Service: svc},
@@ -656,8 +659,25 @@ func restartPreview(s *diag.Snapshot, intro string, edits []plannedEdit) string 
 	}
 	b.WriteString("Then: check the new configuration for conflicts; systemctl daemon-reload; systemctl restart docker.service; wait for the Docker API.\n")
 	b.WriteString("A backup of each file is kept beside it; if docker does not come back, the files are restored and docker restarted again.\n")
+	b.WriteString(serviceManagerLine(s))
 	b.WriteString(blastRadius(s))
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// serviceManagerLine says which service manager will restart docker and in
+// what state systemd holds docker.service, the start limit above all: a unit
+// that used it up refuses every start until reset-failed.
+func serviceManagerLine(s *diag.Snapshot) string {
+	if s.Systemd == nil {
+		return "Services: systemd not reached over D-Bus (see the systemd source); systemctl if on the node, else refused before any change.\n"
+	}
+	u := s.Systemd.Unit
+	line := fmt.Sprintf("Services: %s; %s is %s (%s), last result %s, restarted %d times by systemd, start limit %s.\n",
+		s.Systemd.Manager, u.Name, u.ActiveState, u.SubState, u.Result, u.NRestarts, u.StartLimit())
+	if u.InStartLimit() {
+		line += "docker.service has used up its start limit: systemd refuses to start it until reset-failed, so the plan runs systemctl reset-failed docker.service before the restart.\n"
+	}
+	return line
 }
 
 // finishEdits drops unchanged edits and refuses a set that would not start.
@@ -682,7 +702,7 @@ func restartRemediation(s *diag.Snapshot) diag.Remediation {
 		Title:   "Restart docker to apply the configuration on disk",
 		Risk:    diag.RiskHigh,
 		Preview: restartPreview(s, "No file changes: dockerd is restarted with the configuration on disk.", nil),
-		Plan:    restartPlan(nil),
+		Plan:    restartPlan(s, nil),
 	}
 }
 
@@ -758,7 +778,7 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		Title:   "Let dockerd manage iptables again (" + strings.Join(where, "; ") + ") and restart docker",
 		Risk:    diag.RiskHigh,
 		Preview: restartPreview(s, "dockerd will install its NAT (MASQUERADE for docker0) and filter rules at start.", list),
-		Plan:    restartPlan(list),
+		Plan:    restartPlan(s, list),
 	}, true
 }
 
@@ -817,7 +837,7 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		Title:   "Keep each directive in one place (" + plural(len(f.Conflicts), "directive", "directives") + ") and restart docker",
 		Risk:    diag.RiskHigh,
 		Preview: restartPreview(s, strings.Join(lines, "\n"), list),
-		Plan:    restartPlan(list),
+		Plan:    restartPlan(s, list),
 	}, true
 }
 
@@ -916,7 +936,7 @@ func logRotationRemediation(s *diag.Snapshot, cfg *diag.Config) (diag.Remediatio
 		Risk:  diag.RiskHigh,
 		Preview: restartPreview(s, fmt.Sprintf("Add log-opts max-size=%s max-file=%s in %s. Existing containers keep their old log settings until recreated.",
 			size, files, where), list),
-		Plan: restartPlan(list),
+		Plan: restartPlan(s, list),
 	}, true
 }
 

@@ -41,7 +41,8 @@ persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
 is the immediate, non-persistent workaround. When /proc shows no dockerd
 (a pod without hostPID) the setting is judged from the configuration on
 disk, and the finding says so: the Docker API does not report --iptables.`,
-	Uses: []diag.Source{diag.SourceDockerdProc, diag.SourceDockerConf, diag.SourceDocker, diag.SourceNetwork},
+	// Docker and systemd: the restart's blast radius and service state.
+	Uses: []diag.Source{diag.SourceDockerdProc, diag.SourceDockerConf, diag.SourceNetwork, diag.SourceDocker, diag.SourceSystemd},
 	Run:  runIPTablesDisabled,
 }
 

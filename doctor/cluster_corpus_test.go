@@ -4,11 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
@@ -182,5 +190,84 @@ func TestClusterCorpusOnAPIServer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkClusterIngressGather: the ingress part of a cluster sweep on a
+// real kube-apiserver holding 2,000 Deployments (20 of them ingress-nginx
+// controllers, one per namespace with --watch-namespace) and 1,000 TLS
+// Ingresses: one paginated List per kind, no per-namespace loop.
+func BenchmarkClusterIngressGather(b *testing.B) {
+	c := realCluster(b)
+	cs := c.Clientset(b, kube.Admin)
+	ctx := context.Background()
+	const nsCount, depsPerNS, ingsPerNS = 20, 100, 50
+	for n := range nsCount {
+		ns := fmt.Sprintf("ksdt-bench-ing-%02d", n)
+		if err := kube.EnsureNamespace(ctx, cs, ns); err != nil {
+			b.Fatal(err)
+		}
+		list, _ := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{Limit: 1})
+		if len(list.Items) > 0 {
+			continue // made by an earlier run
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, depsPerNS+ingsPerNS)
+		for i := range depsPerNS {
+			wg.Go(func() {
+				image, args := "registry.k8s.io/pause:3.10", []string(nil)
+				if i == 0 {
+					image, args = "registry.k8s.io/ingress-nginx/controller:v1.11.3", []string{"/nginx-ingress-controller", "--watch-namespace=" + ns, "--watch-ingress-without-class=true"}
+				}
+				labels := map[string]string{"app": fmt.Sprintf("app-%d", i)}
+				_, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("app-%d", i)},
+					Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: labels},
+						Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image, Args: args}}},
+					}},
+				}, metav1.CreateOptions{})
+				errs <- err
+			})
+		}
+		for i := range ingsPerNS {
+			wg.Go(func() {
+				host := fmt.Sprintf("h%d.%s.test", i, ns)
+				_, err := cs.NetworkingV1().Ingresses(ns).Create(ctx, &networkingv1.Ingress{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ing-%d", i)},
+					Spec: networkingv1.IngressSpec{
+						TLS:   []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: "missing"}},
+						Rules: []networkingv1.IngressRule{{Host: host}},
+					},
+				}, metav1.CreateOptions{})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	kc, err := gather.NewKubeClient(gather.Options{Kubeconfig: c.WriteKubeconfig(b, kube.Admin)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	chk, _ := diag.Select(checks.All(), []string{"k8s.ingress-tls"}, nil)
+	b.ResetTimer()
+	for range b.N {
+		f, err := gather.CollectCluster(ctx, kc, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(f.IngressControllers) < nsCount || len(f.Ingresses) < nsCount*ingsPerNS {
+			b.Fatalf("gathered %d controllers, %d ingresses", len(f.IngressControllers), len(f.Ingresses))
+		}
+		snap := &diag.Snapshot{SchemaVersion: diag.SchemaVersion, StartedAt: time.Now(), Cluster: f,
+			Sources: map[diag.Source]*diag.SourceStatus{diag.SourceCluster: {Source: diag.SourceCluster, OK: true}}}
+		rep := diag.Run(chk, snap, diag.DefaultConfig(), diag.RunOptions{})
+		b.ReportMetric(float64(len(rep.Findings)), "findings/op")
 	}
 }

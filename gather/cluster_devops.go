@@ -270,13 +270,16 @@ func gatherJenkins(ctx context.Context, cs kubeapi.Interface, ext func(ctx conte
 		o.CascConfigMap = cm
 	}
 	// One List per namespace that matters (two namespaces, not a loop over
-	// the cluster's namespaces).
+	// the cluster's namespaces). kubesphere-system only gives version hints:
+	// when it cannot be read the version comes from the other sources.
 	for _, ns := range []string{JenkinsNamespace, KubeSphereNamespace} {
 		list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{Limit: clusterPageSize})
-		if err != nil {
+		switch {
+		case err != nil && ns == JenkinsNamespace:
 			return nil, fmt.Errorf("list deployments in %s: %w", ns, err)
+		case err == nil:
+			o.Deployments = append(o.Deployments, list.Items...)
 		}
-		o.Deployments = append(o.Deployments, list.Items...)
 	}
 	dep := jenkinsDeployment(o.Deployments)
 	if o.CascConfigMap == nil && dep == nil {
