@@ -26,9 +26,9 @@ type lister interface {
 }
 
 // RsyncCopy copies a directory tree preserving hard links, ACLs, xattrs, sparse files,
-// ownership and permissions: rsync -aHAXS --numeric-ids FROM/ TO/.
+// ownership and permissions: rsync -aHAXS --numeric-ids -- FROM/ TO/ (a path is never an option).
 func RsyncCopy(ctx context.Context, from, to string) error {
-	out, err := exec.CommandContext(ctx, "rsync", "-aHAXS", "--numeric-ids", from+"/", to+"/").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "rsync", "-aHAXS", "--numeric-ids", "--", from+"/", to+"/").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("rsync %s to %s: %w: %s", from, to, err, strings.TrimSpace(tail(string(out), 600)))
 	}
