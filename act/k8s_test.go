@@ -30,7 +30,7 @@ func apiServer(t *testing.T, answer *apierrors.StatusError, gotUID *string) kube
 		}
 		// The body is protobuf, as the product sends it; decode it by its type.
 		body, _ := io.ReadAll(r.Body)
-		obj, _, err := kubeapi.Codecs.UniversalDeserializer().Decode(body, nil, nil)
+		obj, _, err := kubeapi.Codecs().UniversalDeserializer().Decode(body, nil, nil)
 		if opts, ok := obj.(*metav1.DeleteOptions); err == nil && ok && opts.Preconditions != nil && opts.Preconditions.UID != nil {
 			*gotUID = string(*opts.Preconditions.UID)
 		}

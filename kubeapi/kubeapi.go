@@ -4,8 +4,8 @@
 //
 // It replaces client-go's full clientset, whose scheme registers every API
 // group in its init and links the types and clients of all of them: that
-// cost about 11 MB of the release binary and a third of its start-up CPU
-// (docs/bench.md, Start-up). The method chains are the clientset's
+// cost about 11 MiB of the release binary and nearly half of its start-up CPU
+// (docs/startup.md). The method chains are the clientset's
 // (cs.CoreV1().Pods(ns).List(ctx, opts)), so code written against
 // kubernetes.Interface reads the same; a kind not listed here is one line in
 // its group's type. Requests, content types (protobuf), rate limits, auth
@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -30,21 +31,32 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 )
 
-// Scheme knows the kinds of the three groups, and metav1's options and
-// Status for each. Codecs and ParameterCodec are built on it.
+// The scheme knows the kinds of the three groups, and metav1's options and
+// Status for each. It is built on first use, not in init, so commands that
+// never reach a cluster do not pay for it at start.
 var (
-	Scheme         = runtime.NewScheme()
-	Codecs         = serializer.NewCodecFactory(Scheme)
-	ParameterCodec = runtime.NewParameterCodec(Scheme)
+	schemeOnce     sync.Once
+	scheme         *runtime.Scheme
+	codecs         serializer.CodecFactory
+	parameterCodec runtime.ParameterCodec
 )
 
-func init() {
+func buildScheme() {
+	scheme = runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, networkingv1.AddToScheme} {
-		if err := add(Scheme); err != nil {
+		if err := add(scheme); err != nil {
 			panic(err) // a programming error: the generated registrations conflict
 		}
 	}
-	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
+	codecs = serializer.NewCodecFactory(scheme)
+	parameterCodec = runtime.NewParameterCodec(scheme)
+}
+
+// Codecs returns the serializers (JSON, YAML, protobuf) of the scheme.
+func Codecs() serializer.CodecFactory {
+	schemeOnce.Do(buildScheme)
+	return codecs
 }
 
 // Interface is what the gatherer and the executor use; *Clientset is the
@@ -74,6 +86,7 @@ func NewForConfig(cfg *rest.Config) (*Clientset, error) {
 		}
 		c.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(c.QPS, c.Burst)
 	}
+	schemeOnce.Do(buildScheme)
 	hc, err := rest.HTTPClientFor(&c)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
@@ -91,7 +104,7 @@ func NewForConfig(cfg *rest.Config) (*Clientset, error) {
 		gc := c
 		gv := g.gv
 		gc.GroupVersion, gc.APIPath = &gv, g.path
-		gc.NegotiatedSerializer = Codecs.WithoutConversion()
+		gc.NegotiatedSerializer = codecs.WithoutConversion()
 		if *g.to, err = rest.RESTClientForConfigAndClient(&gc, hc); err != nil {
 			return nil, fmt.Errorf("kubernetes client for %s: %w", gv, err)
 		}
@@ -106,7 +119,7 @@ func NewForConfig(cfg *rest.Config) (*Clientset, error) {
 // service proxy), set up as client-go's discovery client is.
 func discoveryClient(c rest.Config, hc *http.Client) (rest.Interface, error) {
 	c.APIPath, c.GroupVersion = "", nil
-	codec := runtime.NoopEncoder{Decoder: Codecs.UniversalDecoder()}
+	codec := runtime.NoopEncoder{Decoder: codecs.UniversalDecoder()}
 	c.NegotiatedSerializer = serializer.NegotiatedSerializerWrapper(runtime.SerializerInfo{Serializer: codec})
 	rc, err := rest.UnversionedRESTClientForConfigAndClient(&c, hc)
 	if err != nil {
@@ -217,7 +230,7 @@ func (r Resource[T, L, PT, PL]) req(verb string) *rest.Request {
 // Get reads the object called name.
 func (r Resource[T, L, PT, PL]) Get(ctx context.Context, name string, opts metav1.GetOptions) (*T, error) {
 	out := PT(new(T))
-	err := r.req(http.MethodGet).Name(name).VersionedParams(&opts, ParameterCodec).Do(ctx).Into(out)
+	err := r.req(http.MethodGet).Name(name).VersionedParams(&opts, parameterCodec).Do(ctx).Into(out)
 	return out, err
 }
 
@@ -228,7 +241,7 @@ func (r Resource[T, L, PT, PL]) List(ctx context.Context, opts metav1.ListOption
 		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
 	}
 	out := PL(new(L))
-	err := r.req(http.MethodGet).VersionedParams(&opts, ParameterCodec).Timeout(timeout).Do(ctx).Into(out)
+	err := r.req(http.MethodGet).VersionedParams(&opts, parameterCodec).Timeout(timeout).Do(ctx).Into(out)
 	return out, err
 }
 
@@ -241,6 +254,6 @@ func (r Resource[T, L, PT, PL]) Delete(ctx context.Context, name string, opts me
 func (r Resource[T, L, PT, PL]) Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*T, error) {
 	out := PT(new(T))
 	err := r.rc.Patch(pt).UseProtobufAsDefaultIfPreferred(true).NamespaceIfScoped(r.ns, r.ns != "").Resource(r.name).Name(name).SubResource(subresources...).
-		VersionedParams(&opts, ParameterCodec).Body(data).Do(ctx).Into(out)
+		VersionedParams(&opts, parameterCodec).Body(data).Do(ctx).Into(out)
 	return out, err
 }
