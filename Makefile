@@ -7,7 +7,7 @@ export CGO_ENABLED ?= 0
 
 include testbed/kubeapiserver/kube.mk
 
-.PHONY: all build release run test unit deps vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
+.PHONY: all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
 
 all: build
 
@@ -27,6 +27,11 @@ run: build
 deps:
 	./scripts/install-deps.sh
 
+# The Debian tree (systemd 252, dockerd 20.10) the real-systemd tests boot with
+# systemd-nspawn: built once with debootstrap (about a minute), cached.
+systemd-tree: deps
+	./testbed/systemd/build-tree.sh
+
 vet:
 	$(GO) vet ./...
 
@@ -37,7 +42,7 @@ fmt-check:
 unit:
 	$(GO) test -short ./...
 
-test: deps fmt-check vet build kube-apiserver-bin
+test: deps fmt-check vet build kube-apiserver-bin systemd-tree
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Every benchmark, each against the baseline its issue names, in the same run.

@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/kubeapi"
 )
 
 // Executor applies plans. Its dependencies are fields, set by the caller.
@@ -18,7 +17,7 @@ type Executor struct {
 	// Docker is the Docker Engine API (nil when unreachable).
 	Docker DockerAPI
 	// Kube is the Kubernetes API (nil when no cluster is configured).
-	Kube kubernetes.Interface
+	Kube kubeapi.Interface
 	// HostRoot prefixes every host path.
 	HostRoot string
 	// Workers bounds concurrent steps of one kind (default 32).
@@ -35,6 +34,12 @@ type Executor struct {
 	// svcOps counts restarts, stops and starts per unit, so a rollback restarts a service
 	// only when the plan touched it.
 	svcOps map[string]int
+	// svc is the service manager found for this executor (see services).
+	svc ServiceManager
+	// runningBefore names the containers running before the last restart
+	// (runningKnown: the list could be read), for the blast radius outcome.
+	runningBefore []string
+	runningKnown  bool
 }
 
 // handler applies one step. It returns the outcome, a detail for the user
@@ -62,6 +67,7 @@ var kinds = map[diag.StepKind]kindDef{
 	diag.StepServiceStop:              {apply: stopService},
 	diag.StepServiceStart:             {apply: startService},
 	diag.StepServiceRestartOnRollback: {apply: restartOnRollback},
+	diag.StepServiceResetFailed:       {apply: resetFailed},
 	diag.StepDockerConfigValidate:     {apply: validateDockerConfig},
 	diag.StepDockerWaitReady:          {apply: waitDockerReady},
 	diag.StepDataRootMigrate:          {apply: migrateDataRoot},
@@ -91,6 +97,16 @@ func (e *Executor) Apply(ctx context.Context, rem diag.Remediation) *diag.ApplyR
 	start := time.Now()
 	defer func() { res.DurationMs = float64(time.Since(start).Microseconds()) / 1000 }()
 
+	if err := e.preflight(ctx, rem.Plan.Steps); err != nil {
+		// Nothing has been touched: refuse the whole plan rather than edit
+		// files that no service manager could then apply.
+		res.Steps = make([]diag.StepResult, len(rem.Plan.Steps))
+		for i, st := range rem.Plan.Steps {
+			res.Steps[i] = diag.StepResult{Step: st, Outcome: diag.OutcomeNotStarted}
+		}
+		res.Error = "refused before any change: " + err.Error()
+		return res
+	}
 	r := newRun(rem.Plan.Steps)
 	done := make(chan struct{})
 	go func() {
@@ -258,6 +274,29 @@ func (e *Executor) applySteps(ctx context.Context, plan diag.Plan, r *run) {
 		}
 		i = j
 	}
+}
+
+// serviceKinds are the step kinds that need the node's service manager.
+var serviceKinds = map[diag.StepKind]bool{
+	diag.StepServiceDaemonReload:      true,
+	diag.StepServiceRestart:           true,
+	diag.StepServiceStop:              true,
+	diag.StepServiceStart:             true,
+	diag.StepServiceRestartOnRollback: true,
+	diag.StepServiceResetFailed:       true,
+	diag.StepDataRootMigrate:          true,
+}
+
+// preflight checks, before any step runs, that what the plan needs is there:
+// a plan that restarts a service needs the node's service manager.
+func (e *Executor) preflight(ctx context.Context, steps []diag.Step) error {
+	for _, st := range steps {
+		if serviceKinds[st.Kind] {
+			_, err := e.services(ctx)
+			return err
+		}
+	}
+	return nil
 }
 
 func (e *Executor) runBatch(ctx context.Context, def kindDef, r *run, from, to int) {

@@ -1,17 +1,19 @@
 package act
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"syscall"
 	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/hostfs"
+	"github.com/ksdoctor/ksdoctor/redact"
 )
 
 // JournalPath is where applied remediations are recorded, as the node sees it.
@@ -86,14 +88,14 @@ func NewJournalRecord(findingID string, rem diag.Remediation, res *diag.ApplyRes
 	return rec
 }
 
-// Record appends rec to the journal under the host root, as one line written with one
-// write on a file opened for appending, then fsynced.
+// Record appends rec to the journal under the host root: secrets masked,
+// one line appended whole and fsynced, or nothing (see appendRecord).
 func (e *Executor) Record(rec JournalRecord) error {
 	p, root := JournalPath, e.root()
 	if err := root.MkdirAll(path.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	line, err := json.Marshal(rec)
+	line, err := json.Marshal(redact.Report(rec))
 	if err != nil {
 		return fmt.Errorf("journal: encode: %w", err)
 	}
@@ -101,18 +103,65 @@ func (e *Executor) Record(rec JournalRecord) error {
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	if err := appendRecord(f, line); err != nil {
 		f.Close()
-		return fmt.Errorf("journal: write %s: %w", p, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("journal: fsync %s: %w", p, err)
+		return fmt.Errorf("journal: %s: %w", p, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
+}
+
+// appendRecord appends line and a newline to the journal f (opened for
+// appending) whole or not at all: under an exclusive lock, it
+// notes where the file ends, closes a torn last line left by a crash,
+// writes and fsyncs; when the write or the fsync fails (ENOSPC), it
+// truncates the file back to where it ended, so no partial record is left
+// to eat the next one.
+func appendRecord(f *os.File, line []byte) error {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it too
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	end := fi.Size()
+	buf := make([]byte, 0, len(line)+2)
+	if end > 0 && lastByte(f, end) != '\n' {
+		buf = append(buf, '\n') // close the torn line; readers skip it
+	}
+	buf = append(append(buf, line...), '\n')
+	_, err = f.Write(buf)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		if terr := f.Truncate(end); terr != nil {
+			return fmt.Errorf("%w; and taking the partial record back failed: %v", err, terr)
+		}
+		_ = f.Sync()
+		return fmt.Errorf("append (the journal is as it was): %w", err)
+	}
+	return nil
+}
+
+// lastByte reads the byte before end through a read-only view of f (which
+// is open for writing only); when it cannot, it answers 0, and the record
+// starts on a new line anyway (readers skip blank lines).
+func lastByte(f *os.File, end int64) byte {
+	r, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		return 0
+	}
+	defer r.Close()
+	b := make([]byte, 1)
+	if _, err := r.ReadAt(b, end-1); err != nil {
+		return 0
+	}
+	return b[0]
 }
 
 // maxJournal bounds what is read of the journal.
@@ -131,23 +180,20 @@ func ReadJournal(hostRoot string) ([]JournalRecord, error) {
 	}
 	var out []JournalRecord
 	var errs []error
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+	// Line by line with no length limit: a bad line, however long, is
+	// reported and every later record kept.
+	for n := 1; len(data) > 0; n++ {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var r JournalRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			errs = append(errs, fmt.Errorf("%s line %d: %w", p, n, err))
+		if err := json.Unmarshal(line, &r); err != nil {
+			errs = append(errs, fmt.Errorf("%s: line %d unreadable: %w", p, n, err))
 			continue
 		}
 		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("read journal: %w", err))
 	}
 	return out, errors.Join(errs...)
 }

@@ -2,17 +2,54 @@ package act
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/rest"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/kubeapi"
 )
+
+// apiServer answers the pod DELETE of these tests over HTTP as the API
+// server does: 200 with a Status, or the error's Status and code. It
+// records the UID precondition the client sent.
+func apiServer(t *testing.T, answer *apierrors.StatusError, gotUID *string) kubeapi.Interface {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodDelete || r.URL.Path != "/api/v1/namespaces/ns/pods/p" {
+			http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+			return
+		}
+		// The body is protobuf, as the product sends it; decode it by its type.
+		body, _ := io.ReadAll(r.Body)
+		obj, _, err := kubeapi.Codecs().UniversalDeserializer().Decode(body, nil, nil)
+		if opts, ok := obj.(*metav1.DeleteOptions); err == nil && ok && opts.Preconditions != nil && opts.Preconditions.UID != nil {
+			*gotUID = string(*opts.Preconditions.UID)
+		}
+		st := metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusOK}
+		if answer != nil {
+			st = answer.ErrStatus
+		}
+		st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(int(st.Code))
+		_ = json.NewEncoder(w).Encode(st)
+	}))
+	t.Cleanup(srv.Close)
+	cs, err := kubeapi.NewForConfig(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
 
 // TestDeletePodOutcomes maps API answers to step outcomes (the real
 // apiserver cases are in doctor/cluster_test.go).
@@ -20,7 +57,7 @@ func TestDeletePodOutcomes(t *testing.T) {
 	gr := schema.GroupResource{Resource: "pods"}
 	cases := []struct {
 		name    string
-		err     error
+		err     *apierrors.StatusError
 		outcome diag.StepOutcome
 		detail  string
 	}{
@@ -31,15 +68,8 @@ func TestDeletePodOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cs := fake.NewClientset()
 			var gotUID string
-			cs.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-				if p := a.(k8stesting.DeleteAction).GetDeleteOptions().Preconditions; p != nil && p.UID != nil {
-					gotUID = string(*p.UID)
-				}
-				return true, nil, c.err
-			})
-			e := &Executor{Kube: cs}
+			e := &Executor{Kube: apiServer(t, c.err, &gotUID)}
 			res := e.Apply(context.Background(), diag.Remediation{ID: "k8s.evicted-pods/delete", Plan: diag.Plan{Steps: []diag.Step{{
 				Kind: diag.StepDeletePod, Description: "delete pod ns/p", Pod: &diag.PodTarget{Namespace: "ns", Name: "p", UID: "uid-1"},
 			}}}})
@@ -55,7 +85,8 @@ func TestDeletePodOutcomes(t *testing.T) {
 }
 
 func TestDeletePodRefusesWithoutUID(t *testing.T) {
-	e := &Executor{Kube: fake.NewClientset()}
+	var gotUID string
+	e := &Executor{Kube: apiServer(t, nil, &gotUID)}
 	res := e.Apply(context.Background(), diag.Remediation{Plan: diag.Plan{Steps: []diag.Step{{
 		Kind: diag.StepDeletePod, Pod: &diag.PodTarget{Namespace: "ns", Name: "p"},
 	}}}})

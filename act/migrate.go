@@ -26,9 +26,9 @@ type lister interface {
 }
 
 // RsyncCopy copies a directory tree preserving hard links, ACLs, xattrs, sparse files,
-// ownership and permissions: rsync -aHAXS --numeric-ids FROM/ TO/.
+// ownership and permissions: rsync -aHAXS --numeric-ids -- FROM/ TO/ (a path is never an option).
 func RsyncCopy(ctx context.Context, from, to string) error {
-	out, err := exec.CommandContext(ctx, "rsync", "-aHAXS", "--numeric-ids", from+"/", to+"/").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "rsync", "-aHAXS", "--numeric-ids", "--", from+"/", to+"/").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("rsync %s to %s: %w: %s", from, to, err, strings.TrimSpace(tail(string(out), 600)))
 	}
@@ -110,7 +110,7 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	if !ok || e.Docker == nil {
 		return "", "", nil, errors.New("the Docker API is needed to compare images and containers before and after")
 	}
-	sm, err := e.services()
+	sm, err := e.services(ctx)
 	if err != nil {
 		return "", "", nil, err
 	}

@@ -23,6 +23,9 @@ func addIPTablesRule(_ context.Context, _ *Executor, st diag.Step) (diag.StepOut
 	if r == nil || r.Table == "" || r.Chain == "" || len(r.Rule) == 0 {
 		return "", "", nil, errors.New("step has no iptables rule")
 	}
+	if err := validRule(r); err != nil {
+		return "", "", nil, err
+	}
 	ipt, err := iptables.New()
 	if err != nil {
 		return "", "", nil, fmt.Errorf("iptables: %w", err)
@@ -50,6 +53,43 @@ func addIPTablesRule(_ context.Context, _ *Executor, st diag.Step) (diag.StepOut
 		return nil
 	}
 	return diag.OutcomeDone, "added " + show, undo, nil
+}
+
+// ruleTables are the tables a rule may name.
+var ruleTables = map[string]bool{"filter": true, "nat": true, "mangle": true, "raw": true, "security": true}
+
+// valueOptions are the rule options that take a value.
+var valueOptions = map[string]bool{
+	"-s": true, "--source": true, "-d": true, "--destination": true, "-i": true, "--in-interface": true,
+	"-o": true, "--out-interface": true, "-p": true, "--protocol": true, "-j": true, "--jump": true,
+	"-g": true, "--goto": true, "-m": true, "--match": true, "--comment": true, "--to-source": true,
+	"--to-destination": true, "--to-ports": true, "--src-type": true, "--dst-type": true, "--ctstate": true,
+	"--state": true, "--dport": true, "--sport": true, "--set-mark": true, "--mark": true,
+}
+
+// validRule refuses a rule whose table is unknown, whose chain or option
+// values look like options (a chain or interface named "-F" or
+// "--flush"), or that holds control characters: what iptables receives is
+// argv, and no value may be read as a flag.
+func validRule(r *diag.IPTablesRule) error {
+	if !ruleTables[r.Table] {
+		return fmt.Errorf("iptables rule: unknown table %q", r.Table)
+	}
+	bad := func(v string) bool {
+		return v == "" || strings.HasPrefix(v, "-") || strings.ContainsAny(v, "\x00\n\r\t ")
+	}
+	if bad(r.Chain) {
+		return fmt.Errorf("iptables rule: chain %q looks like an option or is not a name", r.Chain)
+	}
+	for i, tok := range r.Rule {
+		if strings.ContainsAny(tok, "\x00\n\r") {
+			return fmt.Errorf("iptables rule: argument %d holds control characters", i+1)
+		}
+		if i > 0 && valueOptions[r.Rule[i-1]] && strings.HasPrefix(tok, "-") {
+			return fmt.Errorf("iptables rule: the value of %s, %q, looks like an option", r.Rule[i-1], tok)
+		}
+	}
+	return nil
 }
 
 // setSysctl writes a value under the host root's /proc/sys, which is the

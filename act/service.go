@@ -13,6 +13,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/dockerconf"
+	"github.com/ksdoctor/ksdoctor/sdbus"
 )
 
 // ServiceManager starts and stops services. Systemctl is the implementation for nodes;
@@ -43,6 +44,11 @@ func (s Systemctl) Restart(ctx context.Context, unit string) error {
 	return s.run(ctx, "restart", "--", unit)
 }
 
+// ResetFailed runs systemctl reset-failed UNIT.
+func (s Systemctl) ResetFailed(ctx context.Context, unit string) error {
+	return s.run(ctx, "reset-failed", "--", unit)
+}
+
 // Stop runs systemctl stop UNIT.
 func (s Systemctl) Stop(ctx context.Context, unit string) error {
 	return s.run(ctx, "stop", "--", unit)
@@ -53,16 +59,33 @@ func (s Systemctl) Start(ctx context.Context, unit string) error {
 	return s.run(ctx, "start", "--", unit)
 }
 
-// services returns the service manager, refusing systemctl under another host root: the
-// systemd of this machine is not the node's.
-func (e *Executor) services() (ServiceManager, error) {
+// services returns the node's service manager: systemd over D-Bus, its bus
+// found under the host root (so a pod that mounts the host acts through the
+// host's PID 1); systemctl's argv is the named fallback on the node itself
+// (host root /) when no bus socket answers. Under another host root without
+// a bus, service actions are refused: this machine's systemd is not the node's.
+func (e *Executor) services(ctx context.Context) (ServiceManager, error) {
 	if e.Services != nil {
 		return e.Services, nil
 	}
-	if root := filepath.Clean(e.HostRoot); root != "/" && root != "." {
-		return nil, fmt.Errorf("cannot manage the node's services from under host root %s: run ksdoctor on the node itself", e.HostRoot)
+	e.svcMu.Lock()
+	defer e.svcMu.Unlock()
+	if e.svc != nil {
+		return e.svc, nil
 	}
-	return Systemctl{}, nil
+	bus, err := sdbus.FindSystemdBus(ctx, e.HostRoot)
+	if err == nil {
+		e.svc = bus
+		return bus, nil
+	}
+	if root := filepath.Clean(e.HostRoot); root != "/" && root != "." {
+		return nil, fmt.Errorf("cannot manage the node's services from under host root %s: %w; mount the host's /run (with /run/systemd/private or /run/dbus/system_bus_socket) inside the host root", e.HostRoot, err)
+	}
+	if _, lerr := exec.LookPath("systemctl"); lerr != nil {
+		return nil, fmt.Errorf("no way to manage services: %w, and no systemctl on PATH", err)
+	}
+	e.svc = Systemctl{}
+	return e.svc, nil
 }
 
 // touch records an operation on unit and returns how many there were before.
@@ -85,7 +108,7 @@ func serviceUnit(st diag.Step) string {
 }
 
 func daemonReload(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-	sm, err := e.services()
+	sm, err := e.services(ctx)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -96,20 +119,24 @@ func daemonReload(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOutco
 }
 
 func restartService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-	sm, err := e.services()
+	sm, err := e.services(ctx)
 	if err != nil {
 		return "", "", nil, err
 	}
 	unit := serviceUnit(st)
+	if err := checkUnitAgrees(ctx, e, sm, unit); err != nil {
+		return "", "", nil, err
+	}
+	e.noteRunningBefore(ctx)
 	e.touch(unit, 1)
 	if err := sm.Restart(ctx, unit); err != nil {
-		return "", "", nil, fmt.Errorf("restart %s: %w", unit, err)
+		return "", "", nil, err
 	}
 	return diag.OutcomeDone, "restarted " + unit, nil, nil
 }
 
 func stopService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-	sm, err := e.services()
+	sm, err := e.services(ctx)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -122,7 +149,7 @@ func stopService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutco
 }
 
 func startService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-	sm, err := e.services()
+	sm, err := e.services(ctx)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -134,10 +161,28 @@ func startService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutc
 	return diag.OutcomeDone, "started " + unit, func(ctx context.Context) error { return sm.Stop(ctx, unit) }, nil
 }
 
+// resetFailed clears the unit's failed state and start-limit counter, a step
+// the plan shows when systemd said the unit had used up its start limit.
+func resetFailed(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+	sm, err := e.services(ctx)
+	if err != nil {
+		return "", "", nil, err
+	}
+	rs, ok := sm.(failedResetter)
+	if !ok {
+		return "", "", nil, fmt.Errorf("the service manager cannot reset-failed %s", serviceUnit(st))
+	}
+	unit := serviceUnit(st)
+	if err := rs.ResetFailed(ctx, unit); err != nil {
+		return "", "", nil, err
+	}
+	return diag.OutcomeDone, "reset the failed state and start limit of " + unit, nil, nil
+}
+
 // restartOnRollback arms a restart for the rollback: it runs after every later step was
 // undone (files restored), so the service comes back with the old configuration.
-func restartOnRollback(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-	sm, err := e.services()
+func restartOnRollback(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+	sm, err := e.services(ctx)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -150,12 +195,22 @@ func restartOnRollback(_ context.Context, e *Executor, st diag.Step) (diag.StepO
 		if err := sm.DaemonReload(ctx); err != nil {
 			return err
 		}
-		if err := sm.Restart(ctx, unit); err != nil {
+		err := sm.Restart(ctx, unit)
+		var ue *sdbus.UnitError
+		if rs, ok := sm.(failedResetter); ok && errors.As(err, &ue) && ue.State.InStartLimit() {
+			// The failed restarts used up the unit's start limit: clear it, as the
+			// preview said, and try once more with the restored files.
+			if rerr := rs.ResetFailed(ctx, unit); rerr != nil {
+				return fmt.Errorf("restart %s with the restored configuration: %w; then %w", unit, err, rerr)
+			}
+			err = sm.Restart(ctx, unit)
+		}
+		if err != nil {
 			return fmt.Errorf("restart %s with the restored configuration: %w", unit, err)
 		}
 		return nil
 	}
-	return diag.OutcomeDone, "a failure from here on restores the files and restarts " + unit, undo, nil
+	return diag.OutcomeDone, "a failure from here on restores the files and restarts " + unit + " (resetting its start limit if the failure used it up)", undo, nil
 }
 
 // validateDockerConfig resolves the configuration now on disk and refuses when dockerd
@@ -189,7 +244,7 @@ func waitDockerReady(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOu
 		_, err := p.Ping(pctx)
 		cancel()
 		if err == nil {
-			return diag.OutcomeDone, fmt.Sprintf("Docker answered after %s", time.Since(start).Round(10*time.Millisecond)), nil, nil
+			return diag.OutcomeDone, fmt.Sprintf("Docker answered after %s", time.Since(start).Round(10*time.Millisecond)) + e.blastRadiusOutcome(ctx), nil, nil
 		}
 		last = err
 		select {

@@ -192,6 +192,7 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 			"Check the KubeSphere version (kubectl -n kubesphere-system get deploy ks-apiserver -o jsonpath='{..image}') and restart " + j.Deployment + " if it is older than 3.2."
 	default:
 		f.Explanation = v.why + " " + f.Explanation
+		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Why no reload applies it", Value: v.why})
 	}
 	restarted, _ := time.Parse(time.RFC3339, j.RestartedAt)
 	if !restarted.IsZero() && !restarted.Before(j.ConfigChangedAt) {

@@ -64,7 +64,8 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 			Severity: sev,
 			Title:    fmt.Sprintf("%s: %s", file, ps[0].Message),
 			Summary:  fmt.Sprintf("%s has %s that dockerd or systemd cannot parse.", file, plural(len(ps), "problem", "problems")),
-			Evidence: []diag.Evidence{{Label: "Problems", Table: capRows(&diag.Table{Columns: []string{"POSITION", "PROBLEM"}, Rows: rows})}},
+			Evidence: []diag.Evidence{{Label: "Problems", Table: capRows(&diag.Table{Columns: []string{"POSITION", "PROBLEM"}, Rows: rows})},
+				releaseEvidence(f)},
 		}
 		if f.StartError != "" {
 			fi.Explanation = "docker will not start with the files as they are: " + f.StartError
@@ -82,6 +83,11 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 func stopsDocker(f *diag.DockerConfFacts, file string, ps []diag.ConfProblem) bool {
 	if f.StartError == "" || strings.Contains(f.StartError, "specified both") {
 		return false
+	}
+	for _, p := range ps {
+		if p.Fatal {
+			return true
+		}
 	}
 	if file == f.DaemonJSON || strings.Contains(f.StartError, file) {
 		return true
@@ -141,7 +147,7 @@ in the configuration file"), so the next restart of docker, or reboot, leaves
 the node without a container runtime and NotReady. The dedupe remediation
 keeps the directive in the place the running daemon took it from.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
 	Run:   runConfigConflict,
 }
 
@@ -191,7 +197,7 @@ changes the daemon's behaviour, at a moment nobody chose. Evidence lists each
 option on disk and running, with the file and line. The restart remediation
 applies what is on disk after checking that dockerd will accept it.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
 	Run:   runOptionsDrift,
 }
 
@@ -470,7 +476,7 @@ The set remediation adds max-size and max-file where the configuration
 already lives (daemon.json, or the DOCKER_OPTS line) and restarts docker;
 the limits apply to containers created afterwards.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
 	Run:   runLogRotation,
 }
 
@@ -621,7 +627,7 @@ func blastRadius(s *diag.Snapshot) string {
 
 // restartPlan builds the transactional plan: edits, validation, then a restart that rolls
 // back (restore files, restart again) when docker does not come back.
-func restartPlan(edits []plannedEdit) diag.Plan {
+func restartPlan(s *diag.Snapshot, edits []plannedEdit) diag.Plan {
 	svc := &diag.ServiceTarget{Unit: dockerconf.UnitName}
 	steps := []diag.Step{{Kind: diag.StepServiceRestartOnRollback, Description: "on failure: restore the files, systemctl daemon-reload, restart docker", Service: svc}}
 	unitChanged := false
@@ -634,6 +640,9 @@ func restartPlan(edits []plannedEdit) diag.Plan {
 	steps = append(steps, diag.Step{Kind: diag.StepDockerConfigValidate, Description: "check that dockerd accepts the configuration now on disk"})
 	if unitChanged || len(edits) == 0 {
 		steps = append(steps, diag.Step{Kind: diag.StepServiceDaemonReload, Description: "systemctl daemon-reload"})
+	}
+	if s.Systemd != nil && s.Systemd.Unit.InStartLimit() {
+		steps = append(steps, diag.Step{Kind: diag.StepServiceResetFailed, Description: "systemctl reset-failed docker.service (its start limit is used up)", Service: svc})
 	}
 	steps = append(steps,
 		diag.Step{Kind: diag.StepServiceRestart, Description: "systemctl restart docker.service", Service: svc},
@@ -650,8 +659,25 @@ func restartPreview(s *diag.Snapshot, intro string, edits []plannedEdit) string 
 	}
 	b.WriteString("Then: check the new configuration for conflicts; systemctl daemon-reload; systemctl restart docker.service; wait for the Docker API.\n")
 	b.WriteString("A backup of each file is kept beside it; if docker does not come back, the files are restored and docker restarted again.\n")
+	b.WriteString(serviceManagerLine(s))
 	b.WriteString(blastRadius(s))
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// serviceManagerLine says which service manager will restart docker and in
+// what state systemd holds docker.service, the start limit above all: a unit
+// that used it up refuses every start until reset-failed.
+func serviceManagerLine(s *diag.Snapshot) string {
+	if s.Systemd == nil {
+		return "Services: systemd not reached over D-Bus (see the systemd source); systemctl if on the node, else refused before any change.\n"
+	}
+	u := s.Systemd.Unit
+	line := fmt.Sprintf("Services: %s; %s is %s (%s), last result %s, restarted %d times by systemd, start limit %s.\n",
+		s.Systemd.Manager, u.Name, u.ActiveState, u.SubState, u.Result, u.NRestarts, u.StartLimit())
+	if u.InStartLimit() {
+		line += "docker.service has used up its start limit: systemd refuses to start it until reset-failed, so the plan runs systemctl reset-failed docker.service before the restart.\n"
+	}
+	return line
 }
 
 // finishEdits drops unchanged edits and refuses a set that would not start.
@@ -676,7 +702,7 @@ func restartRemediation(s *diag.Snapshot) diag.Remediation {
 		Title:   "Restart docker to apply the configuration on disk",
 		Risk:    diag.RiskHigh,
 		Preview: restartPreview(s, "No file changes: dockerd is restarted with the configuration on disk.", nil),
-		Plan:    restartPlan(nil),
+		Plan:    restartPlan(s, nil),
 	}
 }
 
@@ -752,7 +778,7 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		Title:   "Let dockerd manage iptables again (" + strings.Join(where, "; ") + ") and restart docker",
 		Risk:    diag.RiskHigh,
 		Preview: restartPreview(s, "dockerd will install its NAT (MASQUERADE for docker0) and filter rules at start.", list),
-		Plan:    restartPlan(list),
+		Plan:    restartPlan(s, list),
 	}, true
 }
 
@@ -790,7 +816,7 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		toks := c.Flag.Tokens
 		for i := 0; i < len(toks); i++ {
 			words := []string{toks[i]}
-			if strings.HasPrefix(toks[i], "-") && !strings.Contains(toks[i], "=") && i+1 < len(toks) && !strings.HasPrefix(toks[i+1], "-") && !isBoolFlag(toks[i]) {
+			if strings.HasPrefix(toks[i], "-") && !strings.Contains(toks[i], "=") && i+1 < len(toks) && !strings.HasPrefix(toks[i+1], "-") && !dockerconf.IsBoolFlag(toks[i], dockerdVersion(f)) {
 				words = append(words, toks[i+1])
 				i++
 			}
@@ -811,18 +837,27 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		Title:   "Keep each directive in one place (" + plural(len(f.Conflicts), "directive", "directives") + ") and restart docker",
 		Risk:    diag.RiskHigh,
 		Preview: restartPreview(s, strings.Join(lines, "\n"), list),
-		Plan:    restartPlan(list),
+		Plan:    restartPlan(s, list),
 	}, true
 }
 
-func isBoolFlag(tok string) bool {
-	name := strings.TrimLeft(tok, "-")
-	switch name {
-	case "iptables", "ip6tables", "ip-forward", "ip-masq", "icc", "debug", "D", "live-restore", "userland-proxy",
-		"tls", "tlsverify", "selinux-enabled", "experimental", "no-new-privileges", "init", "raw-logs", "ipv6":
-		return true
+// releaseEvidence says which dockerd release the files were judged against, and where
+// that came from.
+func releaseEvidence(f *diag.DockerConfFacts) diag.Evidence {
+	v := "unknown: only what no dockerd from 18.09 to 29.0 accepts is judged fatal"
+	if f.DockerdVersion != "" {
+		v = "dockerd " + f.DockerdVersion
 	}
-	return false
+	if f.DockerdVersionSource != "" {
+		v += " (" + f.DockerdVersionSource + ")"
+	}
+	return diag.Evidence{Label: "Judged against", Value: v}
+}
+
+// dockerdVersion is the dockerd release the configuration facts were judged against.
+func dockerdVersion(f *diag.DockerConfFacts) dockerconf.Version {
+	v, _ := dockerconf.ParseVersion(f.DockerdVersion)
+	return v
 }
 
 // logRotationRemediation adds max-size and max-file where the logging configuration
@@ -901,7 +936,7 @@ func logRotationRemediation(s *diag.Snapshot, cfg *diag.Config) (diag.Remediatio
 		Risk:  diag.RiskHigh,
 		Preview: restartPreview(s, fmt.Sprintf("Add log-opts max-size=%s max-file=%s in %s. Existing containers keep their old log settings until recreated.",
 			size, files, where), list),
-		Plan: restartPlan(list),
+		Plan: restartPlan(s, list),
 	}, true
 }
 

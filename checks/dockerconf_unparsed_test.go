@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/dockerconf"
 )
 
 // kubesprayWrapped is kubespray's docker-options.conf as its template renders it with
@@ -80,5 +81,38 @@ func TestUnparsedIsNotDefaults(t *testing.T) {
 				t.Errorf("iptables enable must refuse: %+v", rem)
 			}
 		})
+	}
+}
+
+// TestDedupeOnWrappedKubespray: the dedupe fix removes flags from kubespray's continued
+// DOCKER_OPTS in place, and the result starts.
+func TestDedupeOnWrappedKubespray(t *testing.T) {
+	s := confSnapshot(map[string]string{
+		"/etc/systemd/system/docker.service":                       "[Service]\nType=notify\nExecStart=/usr/bin/dockerd \\\n          $DOCKER_OPTS\n",
+		"/etc/systemd/system/docker.service.d/docker-options.conf": kubesprayWrapped,
+		"/etc/docker/daemon.json":                                  "{\n  \"log-opts\": {\n    \"max-size\": \"5m\",\n    \"max-file\":\"3\"\n  },\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"]\n}\n",
+	}, nil)
+	if len(s.DockerConf.Conflicts) != 2 {
+		t.Fatalf("conflicts %+v", s.DockerConf.Conflicts)
+	}
+	rem, ok := dedupeRemediation(s)
+	if !ok || len(rem.Plan.Steps) == 0 {
+		t.Fatalf("no dedupe: %+v", rem)
+	}
+	var content string
+	for _, st := range rem.Plan.Steps {
+		if st.File != nil {
+			content = st.File.Content
+		}
+	}
+	after := dockerconf.Predict(s.DockerConf, map[string]string{"/etc/systemd/system/docker.service.d/docker-options.conf": content})
+	if after.StartError != "" || len(after.Problems) > 0 || len(after.Conflicts) > 0 {
+		t.Fatalf("after the edit: %q %+v\n%s", after.StartError, after.Problems, content)
+	}
+	if got := strings.Join(after.Unit.Argv, " "); got != "/usr/bin/dockerd --iptables=false --data-root=/var/lib/docker" {
+		t.Errorf("argv after the edit: %s\n%s", got, content)
+	}
+	if strings.Count(content, "\n") != strings.Count(kubesprayWrapped, "\n") {
+		t.Errorf("the edit changed the number of lines:\n%s", content)
 	}
 }

@@ -193,6 +193,10 @@ func servingControllers(c *diag.ClusterFacts, ing *diag.IngressFacts) (serving [
 			reasons = append(reasons, fmt.Sprintf("%s: %s, whose class rules and certificate handling ksdoctor does not model", name, ctrl.Implementation))
 			continue
 		}
+		if ctrl.Kind == "Deployment" && ctrl.Replicas == 0 {
+			reasons = append(reasons, name+": does not serve it: scaled to zero replicas")
+			continue
+		}
 		v, why := nginxServes(c, ctrl, ing)
 		switch v {
 		case triYes:

@@ -143,6 +143,12 @@ func TestIngressTLSControllers(t *testing.T) {
 	if _, ok := byID(rep.Findings)["k8s.ingress-tls/two.test/unknown"]; !ok {
 		t.Errorf("gateway of another namespace: %s", verdictLine(rep))
 	}
+	// A controller scaled to zero serves nothing.
+	zero := nginxController("v1.3.1")
+	zero.Replicas = 0
+	if rep = run(zero); verdictLine(rep) != "k8s.ingress-tls status error; k8s.ingress-tls/one.test/unknown info; k8s.ingress-tls/t.test/unknown info; k8s.ingress-tls/two.test/unknown info" {
+		t.Errorf("scaled to zero: %s", verdictLine(rep))
+	}
 	// Without controller facts (an older snapshot): unknown, not a verdict.
 	c := &diag.ClusterFacts{TLSSecrets: sec, Ingresses: []diag.IngressFacts{seed}}
 	rep = diag.Run([]diag.Check{K8sIngressTLS}, clusterSnap(c), diag.DefaultConfig(), diag.RunOptions{})

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/dockerconf"
 	"github.com/ksdoctor/ksdoctor/netpath"
 )
 
@@ -39,49 +40,21 @@ persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
 "iptables": true) and restarts dockerd; net.docker0-masquerade-missing/add-rule
 is the immediate, non-persistent workaround.`,
 	Needs: []diag.Source{diag.SourceDockerdProc},
-	Uses:  []diag.Source{diag.SourceDockerConf, diag.SourceNetwork},
+	Uses:  []diag.Source{diag.SourceDockerConf, diag.SourceNetwork, diag.SourceDocker, diag.SourceSystemd}, // Docker and systemd: the restart's blast radius and service state
 	Run:   runIPTablesDisabled,
 }
 
-// flagSetting is where one dockerd setting was found.
-type flagSetting struct {
-	Value string
-	Index int // position in argv
-	Arg   string
-}
-
-// dockerdFlag finds the last occurrence of a dockerd flag in argv, in the
-// forms --name=value, --name value (non-boolean flags only) and, for
-// booleans, a bare --name meaning true.
-func dockerdFlag(args []string, boolean bool, names ...string) (flagSetting, bool) {
-	var out flagSetting
-	found := false
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		for _, n := range names {
-			switch {
-			case strings.HasPrefix(a, n+"="):
-				out, found = flagSetting{Value: a[len(n)+1:], Index: i, Arg: a}, true
-			case a == n && boolean:
-				out, found = flagSetting{Value: "true", Index: i, Arg: a}, true
-			case a == n && i+1 < len(args):
-				out, found = flagSetting{Value: args[i+1], Index: i, Arg: a + " " + args[i+1]}, true
-			}
-		}
-	}
-	return out, found
-}
-
 // iptablesDisabled reports whether the running dockerd manages no iptables
-// rules, with the setting found.
-func iptablesDisabled(s *diag.Snapshot) (flagSetting, bool) {
-	if s.Dockerd == nil {
-		return flagSetting{}, false
+// rules, with the setting found (Index counts argv[0]).
+func iptablesDisabled(s *diag.Snapshot) (dockerconf.FlagSetting, bool) {
+	if s.Dockerd == nil || len(s.Dockerd.Args) == 0 {
+		return dockerconf.FlagSetting{}, false
 	}
-	f, ok := dockerdFlag(s.Dockerd.Args, true, "--iptables")
+	f, ok := dockerconf.FindFlag(s.Dockerd.Args[1:], "iptables")
 	if !ok {
 		return f, false
 	}
+	f.Index++
 	v, err := strconv.ParseBool(f.Value)
 	return f, err == nil && !v
 }
@@ -89,12 +62,12 @@ func iptablesDisabled(s *diag.Snapshot) (flagSetting, bool) {
 func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	f, off := iptablesDisabled(s)
 	fromFile := false
-	if _, set := dockerdFlag(s.Dockerd.Args, true, "--iptables"); !set && s.DockerConf != nil {
+	if _, set := dockerconf.FindFlag(s.Dockerd.Args[min(1, len(s.Dockerd.Args)):], "iptables"); !set && s.DockerConf != nil {
 		// No flag on the running command line: daemon.json decides.
 		for _, o := range s.DockerConf.OnDisk {
 			if o.Key == "iptables" && o.Value == "false" && !o.FromFlag() {
 				off, fromFile = true, true
-				f = flagSetting{Arg: `"iptables": false`}
+				f = dockerconf.FlagSetting{Arg: `"iptables": false`}
 			}
 		}
 	}
@@ -150,8 +123,8 @@ func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 // bridgeName is the bridge dockerd uses: --bridge/-b, else docker0; ""
 // when dockerd runs without a bridge (--bridge=none).
 func bridgeName(s *diag.Snapshot) string {
-	if s.Dockerd != nil {
-		if f, ok := dockerdFlag(s.Dockerd.Args, false, "--bridge", "-b"); ok {
+	if s.Dockerd != nil && len(s.Dockerd.Args) > 0 {
+		if f, ok := dockerconf.FindFlag(s.Dockerd.Args[1:], "bridge"); ok {
 			if f.Value == "none" {
 				return ""
 			}

@@ -279,3 +279,22 @@ func TestNetpathVerdicts(t *testing.T) {
 		t.Errorf("workaround: %v", got)
 	}
 }
+
+// TestRawDumpInSnapshot: a snapshot that carries only a raw iptables-save
+// dump and ipset list (no parsed tables) is judged the same.
+func TestRawDumpInSnapshot(t *testing.T) {
+	s := netSnap(t, docker0Up, []string{"0.0.0.0/0 eth0 10.0.0.1"}, "")
+	s.Network.Tables = nil
+	s.Network.IPTablesSave = "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m set --match-set DOCKERNETS src -j MASQUERADE\nCOMMIT\n"
+	s.Network.IPSetSave = "create DOCKERNETS hash:net family inet\nadd DOCKERNETS 172.17.0.0/16\n"
+	if got, err := runMasqueradeMissing(s, diag.DefaultConfig()); err != nil || len(got) != 0 {
+		t.Errorf("raw dump with the set: %v, %v", ids(got), err)
+	}
+	s.Network.IPSetSave = "create DOCKERNETS hash:net family inet\nadd DOCKERNETS 10.0.0.0/8\n"
+	if got, _ := runMasqueradeMissing(s, diag.DefaultConfig()); !slices.Equal(ids(got), []string{"net.docker0-masquerade-missing=critical"}) {
+		t.Errorf("raw dump, set without docker0: %v", ids(got))
+	}
+	if s.Network.Tables != nil || s.Network.IPSets != nil {
+		t.Errorf("the check changed the snapshot")
+	}
+}

@@ -28,6 +28,12 @@ type DockerConfFacts struct {
 	Problems []ConfProblem `json:"problems,omitempty"`
 	// Conflicts are directives set both as a flag and in daemon.json: dockerd refuses to start.
 	Conflicts []ConfConflict `json:"conflicts,omitempty"`
+	// DockerdVersion is the dockerd release the files were judged against ("20.10",
+	// "28.0"; "" when unknown: then only what no release accepts is a certain failure),
+	// and DockerdVersionSource where it was read ("Docker API /version", "dockerd
+	// --version (/usr/bin/dockerd)").
+	DockerdVersion       string `json:"dockerdVersion,omitempty"`
+	DockerdVersionSource string `json:"dockerdVersionSource,omitempty"`
 	// StartError is the error dockerd will stop at when started with the files on disk
 	// ("" when the configuration is expected to start), worded as dockerd words it.
 	StartError string `json:"startError,omitempty"`
@@ -178,6 +184,8 @@ type ConfProblem struct {
 	Line    int    `json:"line,omitempty"`
 	Column  int    `json:"column,omitempty"`
 	Message string `json:"message"`
+	// Fatal is set when dockerd (or systemd) certainly refuses to start with it.
+	Fatal bool `json:"fatal,omitempty"`
 }
 
 // ConfConflict is a directive set both as a flag and in daemon.json.

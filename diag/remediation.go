@@ -74,6 +74,9 @@ const (
 	// StepServiceRestartOnRollback does nothing when applied; when the plan rolls back, its
 	// undo (run after the files are restored) reloads units and restarts the service.
 	StepServiceRestartOnRollback StepKind = "service.restart-on-rollback"
+	// StepServiceResetFailed clears a service's failed state and start-limit counter
+	// (systemctl reset-failed), planned when the unit has used up its start limit.
+	StepServiceResetFailed StepKind = "service.reset-failed"
 	// StepDockerConfigValidate resolves dockerd's configuration as it now is on disk and
 	// fails when dockerd would refuse to start with it.
 	StepDockerConfigValidate StepKind = "docker.config.validate"

@@ -51,6 +51,7 @@ type Snapshot struct {
 	Network     *NetFacts        `json:"network,omitempty"`
 	DockerConf  *DockerConfFacts `json:"dockerConfig,omitempty"`
 	Cluster     *ClusterFacts    `json:"cluster,omitempty"`
+	Systemd     *SystemdFacts    `json:"systemd,omitempty"`
 }
 
 // Tool identifies the ksdoctor build that wrote a snapshot or report.

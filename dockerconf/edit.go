@@ -129,7 +129,10 @@ func ReplaceWords(content string, line int, words []string, repl string) (string
 // Predict resolves the configuration as it would be with edits (node path → new content)
 // applied to the files recorded in facts. It does no I/O.
 func Predict(facts *diag.DockerConfFacts, edits map[string]string) *diag.DockerConfFacts {
-	return Resolve(overlay(facts, edits), nil)
+	v, _ := ParseVersion(facts.DockerdVersion)
+	p := ResolveFor(overlay(facts, edits), nil, v)
+	p.DockerdVersionSource = facts.DockerdVersionSource
+	return p
 }
 
 func overlay(facts *diag.DockerConfFacts, edits map[string]string) fs.FS {

@@ -12,36 +12,32 @@ import (
 // UnitName is the systemd unit that runs dockerd.
 const UnitName = "docker.service"
 
-// jsonOnly are daemon.json directives that have no flag of the same name.
-var jsonOnly = map[string]bool{
-	"features": true, "builder": true, "runtimes": true, "default-address-pools": true,
-	"log-opts": true, "hosts": true, "labels": true, "registry-mirrors": true,
-	"insecure-registries": true, "exec-opts": true, "storage-opts": true, "dns-opts": true,
-	"default-ulimits": true, "authorization-plugins": true, "node-generic-resources": true,
-	"cluster-store": true, "cluster-store-opts": true, "cluster-advertise": true,
-	"proxies": true, "containerd-plugins": true, "bridge": true, "fixed-cidr": true,
-	"max-concurrent-downloads": true, "max-concurrent-uploads": true, "icc": true,
-	"mtu": true, "ip": true, "ipv6": true, "disable-legacy-registry": true,
-	"cgroup-parent": true, "selinux-enabled": true, "userns-remap": true,
-	"default-cgroupns-mode": true, "default-shm-size": true, "default-ipc-mode": true,
-	"debug": true, "live-restore": true, "api-cors-header": true, "default-gateway-v6": true,
-	"network-control-plane-mtu": true, "cri-containerd": true, "rootless": true,
-	"userland-proxy-path": true, "seccomp-profile": true, "default-runtime": true,
-}
-
 // Resolve reads dockerd's configuration from a node's filesystem (fsys is rooted at the
 // host root): docker.service with its drop-ins, the environment it expands, and
 // daemon.json, into the options dockerd will start with next time, each with its
 // provenance; parse errors and flag/file conflicts are recorded, never fatal.
 // runningArgs, when not nil, is the running dockerd's argv.
 func Resolve(fsys fs.FS, runningArgs []string) *diag.DockerConfFacts {
+	return ResolveFor(fsys, runningArgs, Version{})
+}
+
+// ResolveFor is Resolve judged with the flags and directives of dockerd release v (the
+// installed one); with v unknown, what only some releases accept is reported but not
+// counted as a certain start failure.
+func ResolveFor(fsys fs.FS, runningArgs []string, v Version) *diag.DockerConfFacts {
 	facts := &diag.DockerConfFacts{OnDisk: []diag.DockerOption{}}
+	if v.Known() {
+		facts.DockerdVersion = v.String()
+	}
 	args := resolveUnit(fsys, facts, UnitName)
 	var flags []diag.DockerOption
 	if len(args) > 1 {
 		var probs []diag.ConfProblem
-		flags, probs = ParseArgs(args[1:])
+		flags, probs = ParseArgsFor(args[1:], v)
 		facts.Problems = append(facts.Problems, probs...)
+		if facts.StartError == "" && v.certain() {
+			facts.StartError = firstFatal(probs)
+		}
 	}
 	facts.OnDisk = append(facts.OnDisk, flags...)
 	facts.DaemonJSON = DefaultDaemonJSON
@@ -52,7 +48,7 @@ func Resolve(fsys fs.FS, runningArgs []string) *diag.DockerConfFacts {
 	if ok {
 		dj, err := ParseDaemonJSON(data)
 		if err != nil {
-			p := diag.ConfProblem{File: facts.DaemonJSON, Message: err.Error()}
+			p := diag.ConfProblem{File: facts.DaemonJSON, Message: err.Error(), Fatal: true}
 			if pe, ok := err.(*PosError); ok {
 				p.Line, p.Column, p.Message = pe.Line, pe.Column, pe.Err.Error()
 			}
@@ -63,18 +59,22 @@ func Resolve(fsys fs.FS, runningArgs []string) *diag.DockerConfFacts {
 			}
 		} else {
 			fileOpts := dj.Options(facts.DaemonJSON)
-			// Unknown directives are reported but not counted as a certain start
-			// failure: the table is dockerd 20.10's and newer versions know more.
-			for _, o := range fileOpts {
-				if byKey[o.Key] == nil && !jsonOnly[o.Key] {
-					facts.Problems = append(facts.Problems, diag.ConfProblem{File: o.At.File, Line: o.At.Line, Column: o.At.Column,
-						Message: fmt.Sprintf("directive %q is not a dockerd 20.10 configuration option: dockerd 20.10 refuses to start with it (a newer dockerd may know it)", o.Key)})
-				}
+			// Directives the release does not know: certain failures only when the
+			// release is known (dockerconf/validate.go).
+			probs, startErr := checkDaemonJSONKeys(dj, facts.DaemonJSON, v)
+			facts.Problems = append(facts.Problems, probs...)
+			if facts.StartError == "" {
+				facts.StartError = startErr
 			}
 			facts.OnDisk = append(facts.OnDisk, fileOpts...)
 			facts.Conflicts = Conflicts(flags, fileOpts)
 			if facts.StartError == "" && len(facts.Conflicts) > 0 {
 				facts.StartError = ConflictError(facts.DaemonJSON, facts.Conflicts)
+			}
+			probs, startErr = checkRefused(fileOpts, facts.DaemonJSON, v)
+			facts.Problems = append(facts.Problems, probs...)
+			if facts.StartError == "" {
+				facts.StartError = startErr
 			}
 		}
 	}
@@ -84,6 +84,7 @@ func Resolve(fsys fs.FS, runningArgs []string) *diag.DockerConfFacts {
 		for _, a := range runningArgs[min(1, len(runningArgs)):] {
 			run = append(run, Arg{Word: a, At: diag.Provenance{Origin: "running process"}})
 		}
+		// The running process started, so every flag it has was accepted.
 		facts.Running, _ = ParseArgs(run)
 		if facts.Running == nil {
 			facts.Running = []diag.DockerOption{}

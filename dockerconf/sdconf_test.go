@@ -182,3 +182,49 @@ func TestDropInDirs(t *testing.T) {
 		t.Errorf("env %v", env)
 	}
 }
+
+// BenchmarkResolveKubesprayWrapped: resolving kubespray's unit and wrapped drop-in from
+// memory (lexer, word splitting, expansion, flag parsing).
+func BenchmarkResolveKubesprayWrapped(b *testing.B) {
+	fsys := kubesprayWrappedFS()
+	for b.Loop() {
+		Resolve(fsys, nil)
+	}
+}
+
+// TestParseEnvFile follows parse_env_file_internal of systemd 252 (src/basic/env-file.c).
+func TestParseEnvFile(t *testing.T) {
+	data := "# comment \\\n  still comment\n" +
+		"A=1\n" +
+		"  B = two words  \n" +
+		"C=\"x \\\"q\\\" \\$ \\n\"\n" +
+		"D='it''s'\n" +
+		"E=a\\\nb\n" +
+		"export F=1\n" +
+		"G\n" +
+		"H=\n" +
+		"I=x # not a comment\n" +
+		"; semicolon comment\n" +
+		"J=\"multi\nline\"\n" +
+		"K=last"
+	got := map[string]string{}
+	lines := map[string]int{}
+	for _, a := range ParseEnvFile(data) {
+		got[a.Name], lines[a.Name] = a.Value, a.Line
+	}
+	want := map[string]string{"A": "1", "B": "two words", "C": `x "q" $ \n`, "D": "its", "E": "ab",
+		"H": "", "I": "x # not a comment", "J": "multi\nline", "K": "last"}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %q (set %v), want %q", k, g, ok, v)
+		}
+	}
+	for _, k := range []string{"F", "export F", "G", "still comment"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("%q must not be set", k)
+		}
+	}
+	if lines["A"] != 3 || lines["K"] != 16 {
+		t.Errorf("lines %v", lines)
+	}
+}

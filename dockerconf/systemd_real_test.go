@@ -140,7 +140,7 @@ var sdEdgeCases = map[string]map[string]string{
 		"lib/systemd/system/docker.service":                 "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd -H fd://\n",
 		"etc/systemd/system/docker.service.d/override.conf": "[Service]\nExecStart=/usr/bin/dockerd\n",
 	},
-	"bad-escape-refused": {
+	"unknown-escape-kept": {
 		"lib/systemd/system/docker.service": "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd \\q\n",
 	},
 	"unterminated-quote": {

@@ -368,6 +368,11 @@ func TestClusterJenkinsCasc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = cs.AppsV1().Deployments(ns).Delete(ctx, "devops-jenkins", metav1.DeleteOptions{})
+		_ = cs.CoreV1().ConfigMaps(ns).Delete(ctx, "jenkins-casc-config", metav1.DeleteOptions{})
+	})
 	started := metav1.NewTime(time.Now().Add(-2 * time.Hour))
 	mustPod(t, cs, ns, "devops-jenkins-7d9c-abcde", kube.PodOptions{
 		Labels: labels, Image: "kubesphere/ks-jenkins:v3.4.0-2.319.3-1",

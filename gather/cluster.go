@@ -17,11 +17,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/kubeapi"
 )
 
 // clusterPageSize is the limit of each page of a paginated List.
@@ -34,7 +34,7 @@ var ErrNoKubeconfig = diag.Absent("no kubeconfig found (--kubeconfig, $KUBECONFI
 
 // KubeClient is a Kubernetes client with where it points.
 type KubeClient struct {
-	Clientset kubernetes.Interface
+	Clientset kubeapi.Interface
 	Config    *rest.Config
 	// Context is the kubeconfig context in use ("" in-cluster).
 	Context string
@@ -82,7 +82,7 @@ func NewKubeClient(opts Options) (*KubeClient, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "ksdoctor"
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubeapi.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client for %s: %w", cfg.Host, err)
 	}
@@ -236,7 +236,7 @@ func describeKubeErr(err error) string {
 // listPods lists pods across all namespaces, page by page, with the field
 // selector, keeping those keep accepts (converted to PodFacts at once so
 // a big cluster's full pod objects are not all held in memory).
-func listPods(ctx context.Context, cs kubernetes.Interface, fieldSelector string, keep func(*corev1.Pod) bool) ([]diag.PodFacts, error) {
+func listPods(ctx context.Context, cs kubeapi.Interface, fieldSelector string, keep func(*corev1.Pod) bool) ([]diag.PodFacts, error) {
 	var out []diag.PodFacts
 	opts := metav1.ListOptions{FieldSelector: fieldSelector, Limit: clusterPageSize}
 	for {
@@ -313,7 +313,7 @@ func sortPods(ps []diag.PodFacts) {
 	})
 }
 
-func listNodes(ctx context.Context, cs kubernetes.Interface) ([]diag.NodeFacts, error) {
+func listNodes(ctx context.Context, cs kubeapi.Interface) ([]diag.NodeFacts, error) {
 	out := []diag.NodeFacts{}
 	opts := metav1.ListOptions{Limit: clusterPageSize}
 	for {
@@ -355,7 +355,7 @@ func matchNode(nodes []diag.NodeFacts, hostname string) string {
 	return ""
 }
 
-func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.IngressFacts, map[string]*diag.TLSSecretFacts, error) {
+func listIngresses(ctx context.Context, cs kubeapi.Interface) ([]diag.IngressFacts, map[string]*diag.TLSSecretFacts, error) {
 	out := []diag.IngressFacts{}
 	refs := map[string]*diag.TLSSecretFacts{}
 	opts := metav1.ListOptions{Limit: clusterPageSize}
@@ -387,7 +387,7 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]diag.Ingress
 
 // readTLSSecrets reads the referenced secrets (never a List of all
 // secrets), a few at a time; their data is reduced to certificate facts.
-func readTLSSecrets(ctx context.Context, cs kubernetes.Interface, refs map[string]*diag.TLSSecretFacts) {
+func readTLSSecrets(ctx context.Context, cs kubeapi.Interface, refs map[string]*diag.TLSSecretFacts) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for _, ref := range refs {
@@ -402,7 +402,7 @@ func readTLSSecrets(ctx context.Context, cs kubernetes.Interface, refs map[strin
 
 // readTLSSecret fills ref from the secret. The secret's data is parsed and
 // dropped: only public certificate facts are kept.
-func readTLSSecret(ctx context.Context, cs kubernetes.Interface, ref *diag.TLSSecretFacts) {
+func readTLSSecret(ctx context.Context, cs kubeapi.Interface, ref *diag.TLSSecretFacts) {
 	sec, err := cs.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return

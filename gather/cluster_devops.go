@@ -14,9 +14,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/kubeapi"
 )
 
 // KubeSphere DevOps names (FIELD-NOTES: Jenkins configuration-as-code;
@@ -186,7 +186,7 @@ func devOpsFacts(o DevOpsObjects, jenkins *appsv1.Deployment) *diag.DevOpsFacts 
 	}
 	if jenkins != nil && len(jenkins.Spec.Template.Spec.Containers) > 0 {
 		img := jenkins.Spec.Template.Spec.Containers[0].Image
-		v := hint("devops-jenkins", img)
+		v := hint(jenkins.Name, img)
 		// ks-jenkins tags carry the KubeSphere version since 3.2
 		// (v3.2.0-2.249.1); before, the bare Jenkins version (2.249.1).
 		if strings.HasPrefix(v, "v2.") {
@@ -197,7 +197,7 @@ func devOpsFacts(o DevOpsObjects, jenkins *appsv1.Deployment) *diag.DevOpsFacts 
 			d.Before32 = true
 			d.Sources = append(d.Sources, "Jenkins Deployment named ks-jenkins (KubeSphere 3.1 and earlier; devops-jenkins since 3.2)")
 		}
-		candidates = append(candidates, [2]string{v, "devops-jenkins image " + img})
+		candidates = append(candidates, [2]string{v, jenkins.Name + " image " + img})
 	}
 	for _, name := range []string{"ks-apiserver", "ks-installer"} {
 		if dep := findDeployment(o.Deployments, KubeSphereNamespace, func(dep *appsv1.Deployment) bool { return dep.Name == name }); dep != nil && len(dep.Spec.Template.Spec.Containers) > 0 {
@@ -259,7 +259,7 @@ func controllerArgs(d *diag.DevOpsFacts, argv []string) {
 	}
 }
 
-func gatherJenkins(ctx context.Context, cs kubernetes.Interface, ext func(ctx context.Context, path string) ([]byte, error)) (*diag.JenkinsFacts, error) {
+func gatherJenkins(ctx context.Context, cs kubeapi.Interface, ext func(ctx context.Context, path string) ([]byte, error)) (*diag.JenkinsFacts, error) {
 	var o DevOpsObjects
 	cm, err := cs.CoreV1().ConfigMaps(JenkinsNamespace).Get(ctx, JenkinsConfigMap, metav1.GetOptions{})
 	switch {
@@ -270,13 +270,16 @@ func gatherJenkins(ctx context.Context, cs kubernetes.Interface, ext func(ctx co
 		o.CascConfigMap = cm
 	}
 	// One List per namespace that matters (two namespaces, not a loop over
-	// the cluster's namespaces).
+	// the cluster's namespaces). kubesphere-system only gives version hints:
+	// when it cannot be read the version comes from the other sources.
 	for _, ns := range []string{JenkinsNamespace, KubeSphereNamespace} {
 		list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{Limit: clusterPageSize})
-		if err != nil {
+		switch {
+		case err != nil && ns == JenkinsNamespace:
 			return nil, fmt.Errorf("list deployments in %s: %w", ns, err)
+		case err == nil:
+			o.Deployments = append(o.Deployments, list.Items...)
 		}
-		o.Deployments = append(o.Deployments, list.Items...)
 	}
 	dep := jenkinsDeployment(o.Deployments)
 	if o.CascConfigMap == nil && dep == nil {

@@ -11,9 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/kubeapi"
 )
 
 // KubeSphere gateway names: ks-apiserver (3.1) and the gateway operator
@@ -226,7 +226,7 @@ var nginxFlags = map[string]bool{
 // listIngressControllers lists Deployments, DaemonSets and IngressClasses
 // across the cluster, one paginated List per kind, keeping only the
 // workloads that run an ingress controller.
-func listIngressControllers(ctx context.Context, cs kubernetes.Interface) ([]diag.IngressControllerFacts, []diag.IngressClassFacts, error) {
+func listIngressControllers(ctx context.Context, cs kubeapi.Interface) ([]diag.IngressControllerFacts, []diag.IngressClassFacts, error) {
 	ctrls := []diag.IngressControllerFacts{}
 	opts := metav1.ListOptions{Limit: clusterPageSize}
 	for {

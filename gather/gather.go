@@ -129,6 +129,7 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceNetProbe:    {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe, minTimeout: 30 * time.Second},
 	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
 	diag.SourceCluster:     {deps: []diag.Source{diag.SourceHost}, fn: gatherCluster},
+	diag.SourceSystemd:     {fn: gatherSystemd},
 }
 
 // Known reports whether src has a gatherer.

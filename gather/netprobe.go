@@ -53,8 +53,8 @@ func gatherNetProbe(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*d
 		}
 		p.Target = net.JoinHostPort(gw.Gateway, "80")
 	}
-	if _, _, err := net.SplitHostPort(p.Target); err != nil {
-		return nil, fmt.Errorf("probe target %q: want HOST:PORT: %w", p.Target, err)
+	if err := ValidateProbeTarget(p.Target); err != nil {
+		return nil, err
 	}
 	if s.Docker == nil || !s.Docker.Reachable {
 		p.Skipped = "the Docker daemon is not reachable"

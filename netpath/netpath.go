@@ -147,6 +147,7 @@ func (r Result) Undecided(class func(Branch) string) []Assumption {
 // Node is what the walker knows of the node.
 type Node struct {
 	tables  map[string]*diag.IPTable
+	chains  map[string]map[string]*diag.IPChain // table → chain name → chain
 	sets    map[string]*diag.IPSet
 	local   map[netip.Addr][]string // address → interfaces holding it
 	bcast   map[netip.Addr][]string
@@ -167,7 +168,7 @@ type route struct {
 // (for -m rpfilter).
 func NewNode(n *diag.NetFacts) *Node {
 	nd := &Node{
-		tables: map[string]*diag.IPTable{}, sets: map[string]*diag.IPSet{},
+		tables: map[string]*diag.IPTable{}, chains: map[string]map[string]*diag.IPChain{}, sets: map[string]*diag.IPSet{},
 		local: map[netip.Addr][]string{}, bcast: map[netip.Addr][]string{},
 		parsed: map[string]*rule{}, budget: 256, maxHops: 100000,
 	}
@@ -175,7 +176,15 @@ func NewNode(n *diag.NetFacts) *Node {
 		return nd
 	}
 	for i := range n.Tables {
-		nd.tables[n.Tables[i].Name] = &n.Tables[i]
+		t := &n.Tables[i]
+		nd.tables[t.Name] = t
+		idx := make(map[string]*diag.IPChain, len(t.Chains))
+		for j := range t.Chains {
+			if _, dup := idx[t.Chains[j].Name]; !dup {
+				idx[t.Chains[j].Name] = &t.Chains[j]
+			}
+		}
+		nd.chains[t.Name] = idx
 	}
 	for i := range n.IPSets {
 		nd.sets[n.IPSets[i].Name] = &n.IPSets[i]
@@ -200,6 +209,9 @@ func NewNode(n *diag.NetFacts) *Node {
 	}
 	return nd
 }
+
+// chain returns a chain of a table, or nil.
+func (nd *Node) chain(table, name string) *diag.IPChain { return nd.chains[table][name] }
 
 // HasTable reports whether the node's facts hold the table.
 func (nd *Node) HasTable(name string) bool { return nd.tables[name] != nil }

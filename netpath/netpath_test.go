@@ -1,6 +1,7 @@
 package netpath
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -130,4 +131,47 @@ func FuzzWalk(f *testing.F) {
 			}
 		}
 	})
+}
+
+// kubeProxyDump builds a kube-proxy (iptables mode) nat table with n
+// Services, each with a mark rule, a jump to its KUBE-SVC chain and two
+// endpoints chosen by statistic, then Docker's MASQUERADE.
+func kubeProxyDump(n int) string {
+	var b strings.Builder
+	b.WriteString("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n:KUBE-POSTROUTING - [0:0]\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, ":KUBE-SVC-%d - [0:0]\n", i)
+	}
+	b.WriteString("-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n")
+	b.WriteString("-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n")
+	b.WriteString("-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n")
+	b.WriteString("-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n")
+	b.WriteString("-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n-A KUBE-POSTROUTING -j MASQUERADE --random-fully\n")
+	for i := 0; i < n; i++ {
+		ip := fmt.Sprintf("10.96.%d.%d", i/250, i%250+1)
+		fmt.Fprintf(&b, "-A KUBE-SERVICES ! -s 10.244.0.0/16 -d %s/32 -p tcp -m comment --comment \"ns/svc%d cluster IP\" -m tcp --dport 80 -j KUBE-MARK-MASQ\n", ip, i)
+		fmt.Fprintf(&b, "-A KUBE-SERVICES -d %s/32 -p tcp -m comment --comment \"ns/svc%d cluster IP\" -m tcp --dport 80 -j KUBE-SVC-%d\n", ip, i, i)
+		fmt.Fprintf(&b, "-A KUBE-SVC-%d -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.244.1.%d:80\n", i, i%250+1)
+		fmt.Fprintf(&b, "-A KUBE-SVC-%d -j DNAT --to-destination 10.244.2.%d:80\n", i, i%250+1)
+	}
+	b.WriteString("-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-POSTROUTING\nCOMMIT\n")
+	return b.String()
+}
+
+// BenchmarkWalk walks a container's first packet through the nat table of a
+// node with 5,000 kube-proxy Services (20,000 rules), parsing each rule
+// once, as one check run does.
+func BenchmarkWalk(b *testing.B) {
+	ts, err := iptsave.ParseBytes([]byte(kubeProxyDump(5000)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	facts := &diag.NetFacts{Tables: ts}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r := NewNode(facts).Walk(out, post)
+		if v, _ := r.Decide(class); v != "nat" {
+			b.Fatalf("verdict %q", v)
+		}
+	}
 }

@@ -50,7 +50,7 @@ func (nd *Node) run(st *state, hooks []Hook, budget *int) []Branch {
 		h := hooks[st.hook]
 		t := nd.tables[h.Table]
 		skipNat := h.Table == "nat" && (st.untracked || st.pkt.Reply)
-		if t == nil || t.Chain(h.Chain) == nil || skipNat {
+		if t == nil || nd.chain(h.Table, h.Chain) == nil || skipNat {
 			st.hook++
 			st.stack = nil
 			continue
@@ -82,7 +82,7 @@ func (nd *Node) stepHook(st *state, t *diag.IPTable, h Hook, budget *int) (*Bran
 			return &Branch{Outcome: Unknown, Detail: "the walk is too long (a loop of chains?)"}, nil
 		}
 		top := &st.stack[len(st.stack)-1]
-		c := t.Chain(top.chain)
+		c := nd.chain(h.Table, top.chain)
 		if c == nil || top.idx >= len(c.Rules) {
 			if len(st.stack) > 1 {
 				st.stack = st.stack[:len(st.stack)-1]
@@ -91,7 +91,6 @@ func (nd *Node) stepHook(st *state, t *diag.IPTable, h Hook, budget *int) (*Bran
 			return nd.policy(st, t, h)
 		}
 		r := c.Rules[top.idx]
-		step := Step{Table: h.Table, Chain: top.chain, Index: top.idx + 1, Rule: ruleText(top.chain, r)}
 		pr := nd.rule(r.Spec)
 		var m tri
 		var why string
@@ -100,6 +99,11 @@ func (nd *Node) stepHook(st *state, t *diag.IPTable, h Hook, budget *int) (*Bran
 		} else {
 			m, why = nd.match(pr, st)
 		}
+		if m == no {
+			top.idx++
+			continue
+		}
+		step := Step{Table: h.Table, Chain: top.chain, Index: top.idx + 1, Rule: ruleText(top.chain, r)}
 		if m == maybe {
 			if *budget <= 0 {
 				return &Branch{Outcome: Unknown, By: step, Detail: "too many rules that cannot be evaluated on the way"}, nil
@@ -113,9 +117,6 @@ func (nd *Node) stepHook(st *state, t *diag.IPTable, h Hook, budget *int) (*Bran
 			return nil, []*state{yes, no}
 		}
 		top.idx++
-		if m == no {
-			continue
-		}
 		st.trace = append(st.trace, step)
 		if end, next := nd.target(st, t, h, pr, step); end != nil || !next {
 			return end, nil
@@ -126,7 +127,7 @@ func (nd *Node) stepHook(st *state, t *diag.IPTable, h Hook, budget *int) (*Bran
 
 // policy ends a built-in chain.
 func (nd *Node) policy(st *state, t *diag.IPTable, h Hook) (*Branch, []*state) {
-	p := t.Chain(h.Chain).Policy
+	p := nd.chain(h.Table, h.Chain).Policy
 	step := Step{Table: h.Table, Chain: h.Chain, Rule: "policy " + orDash(p)}
 	switch p {
 	case "DROP":
@@ -155,11 +156,10 @@ func (nd *Node) target(st *state, t *diag.IPTable, h Hook, pr *rule, step Step) 
 	switch tg := pr.target; {
 	case tg == "":
 		return nil, true
-	case t.Chain(tg) != nil && !nonTerminal[tg]:
+	case nd.chain(h.Table, tg) != nil && !nonTerminal[tg]:
 		if pr.goto_ {
 			if len(st.stack) == 1 {
-				c := t.Chain(top.chain)
-				top.idx = len(c.Rules) // the built-in chain ends with the goto'd chain
+				top.idx = len(nd.chain(h.Table, top.chain).Rules) // the built-in chain ends with the goto'd chain
 				st.stack = append(st.stack, frame{chain: tg})
 			} else {
 				*top = frame{chain: tg}
@@ -170,7 +170,7 @@ func (nd *Node) target(st *state, t *diag.IPTable, h Hook, pr *rule, step Step) 
 		return nil, true
 	case tg == "RETURN":
 		if len(st.stack) == 1 {
-			top.idx = len(t.Chain(top.chain).Rules)
+			top.idx = len(nd.chain(h.Table, top.chain).Rules)
 		} else {
 			st.stack = st.stack[:len(st.stack)-1]
 		}

@@ -30,7 +30,7 @@ func pemKeys(s string) string {
 		for p < len(s) && s[p] == '-' {
 			p++
 		}
-		end := bodyEnd(s, p, true)
+		end := max(bodyEnd(s, p, true), p)
 		b.WriteString(s[last:hs])
 		b.WriteString(KeyMask)
 		last, i = end, end
@@ -88,27 +88,29 @@ func skipSep(s string, i int) int {
 // allows the Proc-Type/DEK-Info lines of encrypted PEM.
 func bodyEnd(s string, p int, headers bool) int {
 	end := p
-	for n := 0; ; n++ {
+	inHeader := false
+	for {
 		q := skipSep(s, end)
 		if e, ok := endLine(s, q); ok {
 			return e
 		}
 		t := q
-		hdr := false
+		hdr := headers && (strings.HasPrefix(s[q:], "Proc-Type:") || strings.HasPrefix(s[q:], "DEK-Info:") || inHeader)
+		inHeader = false
 		for t < len(s) {
 			c := s[t]
-			if isB64(c) {
-				t++
-				continue
-			}
-			if headers && n < 6 && (c == ':' || c == ',' || c == '-' && !strings.HasPrefix(s[t:], "-----")) {
-				hdr = true
+			if isB64(c) || hdr && (c == ':' || c == ',' || c == '-' && !strings.HasPrefix(s[t:], "-----")) {
 				t++
 				continue
 			}
 			break
 		}
-		if t == q || n > 0 && !hdr && t-q < 60 && !lineEnds(s, t) {
+		if hdr && t > q && s[t-1] == ':' {
+			inHeader = true // its value comes next
+		}
+		// A short token that neither ends a line nor looks like base64
+		// (digits, '+', '/', '=', inner capitals) is prose.
+		if t == q || !hdr && t-q < 60 && !lineEnds(s, t) && !looksB64(s[q:t]) {
 			return end
 		}
 		end = t
@@ -119,6 +121,16 @@ func bodyEnd(s string, p int, headers bool) int {
 			return end
 		}
 	}
+}
+
+// looksB64 tells a short base64 line from a word: it holds a digit, '+',
+// '/' or '=', or a capital after its first letter beside small ones.
+func looksB64(tok string) bool {
+	if strings.ContainsAny(tok, "0123456789+/=") {
+		return true
+	}
+	lower := strings.ContainsAny(tok, "abcdefghijklmnopqrstuvwxyz")
+	return lower && len(tok) > 1 && strings.ContainsAny(tok[1:], "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 }
 
 // endLine reports where an "-----END … PRIVATE KEY-----" line starting at
@@ -176,7 +188,7 @@ func base64Keys(s string) string {
 			j++
 		}
 		if j-i >= 40 && isKeyData(s[i:min(j, i+64)]) {
-			end := bodyEnd(s, i, false)
+			end := max(bodyEnd(s, i, false), j)
 			b.WriteString(s[last:i])
 			b.WriteString(Mask)
 			last, i = end, end

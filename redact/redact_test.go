@@ -30,7 +30,7 @@ func TestMasks(t *testing.T) {
 		{`{"auths":{"reg.io":{"auth":"dXNlcjpwYXNz"}}}`, "dXNlcjpwYXNz"},
 		{"users:\n- name: x\n  user:\n    token: abc123secret\n", "abc123secret"},
 		{`{\"password\":\"s3 cr3t\"}`, "s3 cr3t"},
-		{"token abcdef.0123456789abcdef", "0123456789abcdef"},
+		{"kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef", "0123456789abcdef"},
 	} {
 		got := String(tc.in)
 		if strings.Contains(got, tc.secret) {
@@ -98,5 +98,16 @@ func TestCopyLeavesOriginal(t *testing.T) {
 	}
 	if string(got.B) != "API_KEY=x" || got.un != orig.un {
 		t.Error("bytes or unexported fields changed")
+	}
+}
+
+func TestKeyDataNotEndingALineEnds(t *testing.T) {
+	// A run that decodes to key data but is followed by prose on the line.
+	s := "x LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2Z0lCQURBTkJna3Foa2lHOXcw tail"
+	done := make(chan string, 1)
+	go func() { done <- String(s) }()
+	got := <-done
+	if strings.Contains(got, "CRUdJTi") {
+		t.Errorf("got %q", got)
 	}
 }

@@ -20,6 +20,10 @@ have mkfs.ext4   || need+=(e2fsprogs)
 have modprobe    || need+=(kmod)
 have kubectl     || need+=(kubernetes-client)
 have systemd-analyze || need+=(systemd)
+# The real-systemd tests: a Debian tree built with debootstrap, booted with
+# systemd-nspawn; journalctl reads the machine's journal for failed restarts.
+have debootstrap    || need+=(debootstrap)
+have systemd-nspawn || need+=(systemd-container)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -148,8 +148,11 @@ func TestRealHighRiskFixNeedsTheHostname(t *testing.T) {
 
 	m = keys(t, m, "f")
 	v := m.View()
-	mustContain(t, v, "HIGH RISK", host, "Blast radius", `unit="docker.service"`)
+	mustContain(t, v, "HIGH RISK", host, "Blast radius")
 	t.Logf("preview:\n%s", v)
+	// The plan's steps are below the preview: scrolling shows them.
+	m = keys(t, m, "down", "down", "down", "down", "down", "down", "down", "down")
+	mustContain(t, m.View(), `unit="docker.service"`)
 	m = typeText(t, m, host)
 	m = keys(t, m, "enter")
 	if len(m.applied) != 1 {

@@ -183,6 +183,12 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 		KubeContext:    g.kubeCtx,
 	}
 	g.net.apply(cfg, &gopts)
+	if gopts.ProbeTarget != "" {
+		// It becomes argv of nc in the probe container.
+		if err := gather.ValidateProbeTarget(gopts.ProbeTarget); err != nil {
+			return nil, fail(exitCannot, "pass --probe-target HOST:PORT, HOST an IP address or a DNS name, e.g. 10.0.0.1:80", "%v", err)
+		}
+	}
 	return &doctor.Doctor{
 		Tool:     diag.Tool{Name: "ksdoctor", Version: version},
 		Checks:   selected,

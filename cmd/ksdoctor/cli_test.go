@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 	}
 	bin = filepath.Join(dir, "ksdoctor")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if other := os.Getenv("KSDOCTOR_TEST_BIN"); other != "" {
+		// The same tests against another build (the binary from before a change).
+		bin = other
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build ksdoctor: %v\n%s", err, out)
 		os.Exit(1)

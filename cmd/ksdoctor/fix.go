@@ -177,14 +177,22 @@ func confirm(io streams, in *bufio.Reader, rem diag.Remediation, cand *doctor.Ca
 	return line == want, nil
 }
 
+// serviceOutcome are step kinds whose detail is printed even when done: what
+// a restart did (how long Docker took to answer, the containers running
+// before and after it, a reset start limit) is part of the result.
+var serviceOutcome = map[diag.StepKind]bool{
+	diag.StepDockerWaitReady:    true,
+	diag.StepServiceResetFailed: true,
+}
+
 func printResult(io streams, raw *diag.ApplyResult) {
 	res := redact.Copy(raw, redact.Text)
 	fmt.Fprintf(io.out, "%s: %d done, %d skipped, %d already done, %d failed, %d unknown in %.0f ms\n", res.RemediationID,
 		res.Count(diag.OutcomeDone), res.Count(diag.OutcomeSkipped), res.Count(diag.OutcomeNoop), res.Count(diag.OutcomeFailed),
 		res.Count(diag.OutcomeUnknown), res.DurationMs)
 	for _, s := range res.Steps {
-		switch s.Outcome {
-		case diag.OutcomeSkipped, diag.OutcomeFailed, diag.OutcomeUnknown:
+		switch {
+		case s.Outcome == diag.OutcomeSkipped, s.Outcome == diag.OutcomeFailed, s.Outcome == diag.OutcomeUnknown, serviceOutcome[s.Step.Kind]:
 			fmt.Fprintf(io.out, "  %s: %s: %s\n", s.Outcome, s.Step.Description, s.Detail)
 		}
 	}

@@ -182,3 +182,13 @@ func wantErrHint(t *testing.T, r result, want string) {
 		t.Fatalf("stderr lacks error %q and a hint:\n%s", want, r.stderr)
 	}
 }
+
+// TestProbeTargetThatLooksLikeOptionsExitsThree: a --probe-target that nc
+// would read as options is refused before anything runs.
+func TestProbeTargetThatLooksLikeOptionsExitsThree(t *testing.T) {
+	for _, target := range []string{"-e/bin/sh:80", "host:http", "a b:80"} {
+		r := ksd(t, "sweep", "--probe", "--probe-target", target, "--docker-host", "unix:///nonexistent/ksdt.sock")
+		r.wantCode(t, 3)
+		wantErrHint(t, r, "probe target")
+	}
+}

@@ -63,9 +63,16 @@ func TestRealWorldDumpsInNetns(t *testing.T) {
 				return
 			}
 			replay := replayCase(t, c, save, sets, checks)
-			real := realCase(t, c, save, sets, checks)
+			real := realCase(t, c, save, sets, append(slices.Clone(checks), "net.iptables-backend-mismatch"))
 			if got, want := verdicts(real, checks), verdicts(replay, checks); !slices.Equal(got, want) {
 				t.Errorf("real kernel and replay differ\nreal:   %v\nreplay: %v", got, want)
+			}
+			// The gatherer decides the backend from the real binary: the
+			// namespace's rules are all in the case's backend.
+			for _, r := range real.Checks {
+				if r.ID == "net.iptables-backend-mismatch" && r.Status != diag.StatusPass {
+					t.Errorf("backend check on the real binary: %s %s%s", r.Status, r.Error, r.Reason)
+				}
 			}
 			t.Logf("verdicts: %v", verdicts(real, checks))
 		})

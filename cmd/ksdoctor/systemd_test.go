@@ -1,0 +1,286 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ksdoctor/ksdoctor/testbed"
+)
+
+// kubesprayDropIn is kubespray's docker-options.conf as it renders on a node
+// with docker_iptables_enabled: false (roles/container-engine/docker/
+// templates/docker-options.conf.j2: one continued Environment= line, empty
+// list lines holding only " \"); exec-opt is left out because this machine's
+// cgroups are managed by the test, not by a systemd cgroup driver.
+const kubesprayDropIn = "[Service]\n" +
+	"Environment=\"DOCKER_OPTS= --iptables=false \\\n" +
+	" \\\n" +
+	" --data-root=/var/lib/docker \\\n" +
+	" --log-opt max-size=50m --log-opt max-file=5\"\n"
+
+const dropInPath = "/etc/systemd/system/docker.service.d/docker-options.conf"
+
+// machineNode is a real systemd machine running Debian's docker.service with
+// kubespray's drop-in, and the ksdoctor under test bound inside it.
+type machineNode struct {
+	m *testbed.Machine
+}
+
+func bootKubesprayMachine(t *testing.T) *machineNode {
+	t.Helper()
+	m := testbed.BootMachine(t, testbed.MachineOptions{BindRO: []string{bin + ":/usr/local/bin/ksdoctor"}})
+	n := &machineNode{m: m}
+	n.resetToKubespray(t)
+	return n
+}
+
+// resetToKubespray puts kubespray's drop-in back and restarts docker on it,
+// clearing any start limit earlier restarts used up.
+func (n *machineNode) resetToKubespray(t *testing.T) {
+	t.Helper()
+	n.m.WriteFile(t, dropInPath, kubesprayDropIn, 0o644)
+	n.m.Run(t, "systemctl", "daemon-reload")
+	n.m.Run(t, "systemctl", "reset-failed", "docker.service")
+	n.m.Run(t, "systemctl", "restart", "docker.service")
+	if argv := n.dockerdArgv(t); !strings.Contains(argv, "--iptables=false") {
+		t.Fatalf("dockerd runs without kubespray's flags: %s", argv)
+	}
+}
+
+// inside runs the ksdoctor binary inside the machine, as on the node itself.
+func (n *machineNode) inside(t *testing.T, args ...string) result {
+	t.Helper()
+	argv := append([]string{"nsenter", "-t", strconv.Itoa(n.m.Leader), "-a", "--", "/usr/local/bin/ksdoctor"}, args...)
+	return runArgv(t, argv)
+}
+
+// outside runs ksdoctor from outside the machine, as a pod with the node's /
+// mounted would: --host-root at the machine's root (its /run holds the D-Bus
+// sockets), the Docker socket under it, the machine's network namespace.
+func (n *machineNode) outside(t *testing.T, args ...string) result {
+	t.Helper()
+	flags := []string{"--host-root", n.m.Root(), "--docker-host", n.m.DockerHost()}
+	return ksdNS(t, n.m.Netns, append(args, flags...)...)
+}
+
+// unitShow asks the machine's systemd for unit properties.
+func (n *machineNode) unitShow(t *testing.T, props ...string) map[string]string {
+	t.Helper()
+	args := []string{"systemctl", "show", "docker.service"}
+	for _, p := range props {
+		args = append(args, "-p", p)
+	}
+	out := n.m.Run(t, args...)
+	m := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		m[k] = v
+	}
+	return m
+}
+
+// dockerdArgv is the running dockerd's command line, from the machine's /proc.
+func (n *machineNode) dockerdArgv(t *testing.T) string {
+	t.Helper()
+	pid := n.unitShow(t, "MainPID")["MainPID"]
+	if pid == "" || pid == "0" {
+		t.Fatalf("docker.service has no main process: %v", n.unitShow(t, "ActiveState", "SubState", "Result"))
+	}
+	return strings.ReplaceAll(n.m.ReadFile(t, "/proc/"+pid+"/cmdline"), "\x00", " ")
+}
+
+const docker0Masquerade = "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"
+
+// wantIPTablesOn asserts what systemd and the kernel say after the fix:
+// dockerd runs without --iptables=false and docker0's MASQUERADE is back.
+func (n *machineNode) wantIPTablesOn(t *testing.T) {
+	t.Helper()
+	if argv := n.dockerdArgv(t); strings.Contains(argv, "--iptables=false") {
+		t.Errorf("dockerd still runs with --iptables=false: %s", argv)
+	}
+	if st := n.unitShow(t, "ActiveState", "SubState"); st["ActiveState"] != "active" || st["SubState"] != "running" {
+		t.Errorf("docker.service after the fix: %v", st)
+	}
+	if nat := n.m.Run(t, "iptables-save", "-t", "nat"); !strings.Contains(nat, docker0Masquerade) {
+		t.Errorf("no docker0 MASQUERADE in the machine's nat table:\n%s", nat)
+	}
+}
+
+// journalOutcomes returns the outcome of every journal record in the machine.
+func (n *machineNode) journalRecords(t *testing.T) []map[string]any {
+	t.Helper()
+	var recs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(n.m.ReadFile(t, "/var/lib/ksdoctor/journal.jsonl")), "\n") {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("journal line %q: %v", l, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// stepDurations lists the apply result's service steps with their timing,
+// for the closing note's restart and rollback figures.
+func logTiming(t *testing.T, what string, start time.Time) {
+	t.Logf("TIMING %s: %s", what, time.Since(start).Round(10*time.Millisecond))
+}
+
+// TestIPTablesEnableOnRealSystemd runs docker.iptables-disabled/enable end to
+// end on a real systemd 252 with Debian's docker.service and kubespray's
+// drop-in: once with the binary inside the machine, once from outside
+// through --host-root and the machine's D-Bus socket, as a pod would.
+func TestIPTablesEnableOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	for _, where := range []string{"inside", "outside"} {
+		t.Run(where, func(t *testing.T) {
+			n.resetToKubespray(t)
+			run := n.inside
+			if where == "outside" {
+				run = n.outside
+			}
+			r := run(t, "fix", "docker.iptables-disabled/enable", "--dry-run")
+			r.wantCode(t, 0)
+			if !strings.Contains(r.stdout, "systemd over D-Bus") || !strings.Contains(r.stdout, "--iptables=false") {
+				t.Errorf("preview names neither the service manager nor the edit:\n%s", r.stdout)
+			}
+			start := time.Now()
+			r = run(t, "fix", "docker.iptables-disabled/enable", "--yes")
+			logTiming(t, where+" fix (sweep, apply, restart, re-check)", start)
+			r.wantCode(t, 0)
+			n.wantIPTablesOn(t)
+			if !strings.Contains(r.stdout, "running containers: 0 before the restart, 0 after") {
+				t.Errorf("result does not compare the blast radius with what happened:\n%s", r.stdout)
+			}
+			if drop := n.m.ReadFile(t, dropInPath); strings.Contains(drop, "--iptables=false") {
+				t.Errorf("drop-in still disables iptables:\n%s", drop)
+			}
+			recs := n.journalRecords(t)
+			last := recs[len(recs)-1]
+			if fmt.Sprint(last["remediationId"]) != "docker.iptables-disabled/enable" {
+				t.Errorf("last journal record: %v", last)
+			}
+			// A second application changes nothing.
+			r = run(t, "fix", "docker.iptables-disabled/enable", "--yes")
+			if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "not needed") {
+				t.Errorf("second application: code %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// breakIPTables makes iptables fail inside the machine: dockerd started with
+// iptables on then refuses to start, as on a node whose iptables is broken.
+func (n *machineNode) breakIPTables(t *testing.T) {
+	t.Helper()
+	n.m.Run(t, "rm", "-f", "/usr/sbin/iptables")
+	n.m.WriteFile(t, "/usr/sbin/iptables", "#!/bin/sh\necho 'iptables: broken by the test' >&2\nexit 1\n", 0o755)
+}
+
+// TestRestartFailureRollsBackOnRealSystemd injects a change that makes
+// dockerd refuse to start: the plan's restart fails, the drop-in is
+// restored, dockerd runs again on it (its start limit reset if the failures
+// used it up), the result carries the unit's state and journal lines, and
+// the journal records the rollback.
+func TestRestartFailureRollsBackOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	for _, where := range []string{"inside", "outside"} {
+		t.Run(where, func(t *testing.T) {
+			n.resetToKubespray(t)
+			n.breakIPTables(t)
+			defer n.m.Run(t, "ln", "-sf", "/etc/alternatives/iptables", "/usr/sbin/iptables")
+			run := n.inside
+			if where == "outside" {
+				run = n.outside
+			}
+			start := time.Now()
+			r := run(t, "fix", "docker.iptables-disabled/enable", "--yes")
+			logTiming(t, where+" failed fix with rollback", start)
+			t.Logf("result:\n%s", r.stdout)
+			r.wantCode(t, 4)
+			out := r.stdout + r.stderr
+			for _, want := range []string{"restart docker.service: job failed", "last journal lines", "rolled back"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("result does not say %q:\n%s", want, out)
+				}
+			}
+			if drop := n.m.ReadFile(t, dropInPath); drop != kubesprayDropIn {
+				t.Errorf("drop-in not restored:\n%s", drop)
+			}
+			if argv := n.dockerdArgv(t); !strings.Contains(argv, "--iptables=false") {
+				t.Errorf("dockerd does not run on the restored configuration: %s", argv)
+			}
+			if st := n.unitShow(t, "ActiveState"); st["ActiveState"] != "active" {
+				t.Errorf("docker.service after rollback: %v", st)
+			}
+			recs := n.journalRecords(t)
+			last, _ := json.Marshal(recs[len(recs)-1])
+			if !strings.Contains(string(last), "rolled back") && !strings.Contains(string(last), "rollback") {
+				t.Errorf("journal does not record the rollback: %s", last)
+			}
+		})
+	}
+}
+
+// TestNoSystemdBusRefusesBeforeAnyChange runs the fix under a host root that
+// holds the node's files but no /run: nothing is edited, the error names
+// what is missing.
+func TestNoSystemdBusRefusesBeforeAnyChange(t *testing.T) {
+	root := kubesprayRoot(t)
+	r := ksd(t, "fix", "docker.config-conflict/dedupe", "--yes", "--host-root", root,
+		"--docker-host", "unix:///nonexistent/docker.sock", "--dockerd-pidfile", "/nonexistent.pid")
+	r.wantCode(t, 4)
+	for _, want := range []string{"refused before any change", "no systemd D-Bus socket", "/run/systemd/private", "/run/dbus/system_bus_socket"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("error does not say %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	for p, want := range map[string]string{"etc/docker/daemon.json": "100m", "etc/systemd/system/docker.service.d/docker-options.conf": "max-size=10m"} {
+		if got, _ := os.ReadFile(filepath.Join(root, p)); !strings.Contains(string(got), want) {
+			t.Errorf("%s changed by a refused fix:\n%s", p, got)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "etc/docker")); len(entries) != 1 {
+		t.Errorf("a refused fix left files beside daemon.json: %v", entries)
+	}
+}
+
+// TestStartLimitConflictFixOnRealSystemd is the seed's chain on a real
+// systemd: docker was restarted by hand until systemd refused ("start of the
+// service was attempted too often": Debian's unit allows 3 starts per 60 s),
+// and daemon.json and kubespray's drop-in both set log-opts, so dockerd would
+// refuse to start anyway. The preview says both and plans a visible
+// reset-failed; the dedupe fix then brings docker back.
+func TestStartLimitConflictFixOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	for i := 0; i < 4 && n.unitShow(t, "Result")["Result"] != "start-limit-hit"; i++ {
+		_, _ = n.m.TryRun("systemctl", "restart", "docker.service")
+	}
+	if st := n.unitShow(t, "Result", "ActiveState"); st["Result"] != "start-limit-hit" {
+		t.Fatalf("docker.service never hit its start limit: %v", st)
+	}
+	n.m.WriteFile(t, "/etc/docker/daemon.json", "{\n  \"log-opts\": {\"max-size\": \"100m\"}\n}\n", 0o644)
+	r := n.inside(t, "fix", "docker.config-conflict/dedupe", "--dry-run")
+	r.wantCode(t, 0)
+	for _, want := range []string{"used up its start limit", "reset-failed docker.service", "3 starts per 60s"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("preview does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	start := time.Now()
+	r = n.inside(t, "fix", "docker.config-conflict/dedupe", "--yes")
+	logTiming(t, "dedupe with reset-failed and restart", start)
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "reset the failed state and start limit of docker.service") {
+		t.Errorf("result does not show the reset-failed step:\n%s", r.stdout)
+	}
+	if st := n.unitShow(t, "ActiveState", "Result"); st["ActiveState"] != "active" || st["Result"] != "success" {
+		t.Errorf("docker.service after the fix: %v", st)
+	}
+}
