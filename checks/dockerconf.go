@@ -214,16 +214,75 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	if err := unparsedSkip(f); err != nil {
 		return nil, err
 	}
-	if f.Running == nil {
+	apiMode := f.Running == nil
+	if apiMode && len(apiRunningOptions(s.Docker)) == 0 {
 		if st := s.Sources[diag.SourceDockerdProc]; st != nil && !st.OK && !st.Absent {
 			// Not "no dockerd": the process could not be looked for.
-			return nil, fmt.Errorf("could not judge: the running dockerd could not be read: %s", st.Error)
+			return nil, fmt.Errorf("could not judge: the running dockerd could not be read (%s) and the Docker API did not answer", st.Error)
 		}
-		return nil, diag.Skip("no running dockerd to compare with")
+		return nil, diag.Skip("no running dockerd to compare with: /proc shows no dockerd and the Docker API did not answer")
 	}
 	if f.Unit == nil {
 		return nil, diag.Skip("no docker.service unit on disk to compare with")
 	}
+	var rows [][]string
+	done := map[string]bool{}
+	if !apiMode {
+		rows, done = processDriftRows(f)
+		// With the process read, the API adds only what argv cannot show.
+		for _, o := range apiRunningOptions(s.Docker) {
+			if o.key != "data-root" && o.key != "log-driver" && o.key != "storage-driver" {
+				done[o.key] = true
+			}
+		}
+	}
+	rows = append(rows, apiDriftRows(s, done)...)
+	var changed []string
+	if !f.DockerdStartedAt.IsZero() {
+		for _, cf := range f.Files {
+			if cf.Exists && !cf.Masked && cf.ModTime.After(f.DockerdStartedAt.Add(time.Second)) {
+				changed = append(changed, fmt.Sprintf("%s modified %s, after dockerd started (%s)", cf.Path,
+					cf.ModTime.Format(time.RFC3339), f.DockerdStartedAt.Format(time.RFC3339)))
+				if cf.Role == "daemon.json" {
+					// Its values at start are unknown: the file itself is the drift.
+					rows = append(rows, []string{cf.Path, "modified " + cf.ModTime.Format(time.RFC3339), cf.Path,
+						"read at start " + f.DockerdStartedAt.Format(time.RFC3339), fromProcess + " start time"})
+				}
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	fi := diag.Finding{
+		ID:       "docker.options-drift",
+		Check:    "docker.options-drift",
+		Severity: diag.Warning,
+		Title:    fmt.Sprintf("dockerd runs with %s other than the configuration on disk", plural(len(rows), "option", "options")),
+		Summary: "The files on disk were changed after dockerd started (or systemd was not reloaded): the next restart " +
+			"or reboot changes these options.",
+		Evidence: []diag.Evidence{{Label: "Options on disk vs running", Table: &diag.Table{
+			Columns: []string{"OPTION", "ON DISK", "FROM", "RUNNING", "RUNNING VALUE FROM"}, Rows: rows}}},
+	}
+	if apiMode {
+		fi.Evidence = append(fi.Evidence, diag.Evidence{Label: "Running values from",
+			Value: "the Docker API (/info, /networks/bridge): /proc shows no dockerd (a pod without hostPID?); the API does not report --iptables, --ip-forward or log-opts"})
+	}
+	if len(changed) > 0 {
+		fi.Evidence = append(fi.Evidence, diag.Evidence{Label: "Changed since dockerd started", Value: strings.Join(changed, "; ")})
+	}
+	if f.StartError != "" {
+		fi.Explanation = "Do not restart docker now: it would not start with the files on disk (" + f.StartError + ")."
+		fi.CausedBy = []string{"docker.config-conflict"}
+	} else {
+		fi.Remediations = append(fi.Remediations, restartRemediation(s))
+	}
+	return []diag.Finding{fi}, nil
+}
+
+// processDriftRows compares the flags on disk with the running process's argv; it returns
+// the rows and the keys compared.
+func processDriftRows(f *diag.DockerConfFacts) ([][]string, map[string]bool) {
 	var rows [][]string
 	var onDiskFlags []diag.DockerOption
 	for _, o := range f.OnDisk {
@@ -251,64 +310,9 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		if rok {
 			run = r.Value
 		}
-		rows = append(rows, []string{"--" + flagName(d, r), disk, dAt, run})
+		rows = append(rows, []string{"--" + flagName(d, r), disk, dAt, run, fromProcess})
 	}
-	// Values the daemon reports against what the files say.
-	if dk := s.Docker; dk != nil && dk.Reachable {
-		for _, c := range []struct{ key, running string }{
-			{"data-root", dk.DataRoot}, {"log-driver", dk.LoggingDriver}, {"storage-driver", dk.StorageDriver},
-		} {
-			if c.running == "" {
-				continue
-			}
-			want, at := runningDefaults[c.key], "(default)"
-			if o, ok := diag.Option(f.OnDisk, c.key); ok {
-				want, at = o.Value, o.At.String()
-			} else if want == "" {
-				continue
-			}
-			if want != c.running && !slices.ContainsFunc(rows, func(r []string) bool { return r[0] == "--"+c.key }) {
-				rows = append(rows, []string{c.key, want, at, c.running + " (docker info)"})
-			}
-		}
-	}
-	var changed []string
-	if !f.DockerdStartedAt.IsZero() {
-		for _, cf := range f.Files {
-			if cf.Exists && !cf.Masked && cf.ModTime.After(f.DockerdStartedAt.Add(time.Second)) {
-				changed = append(changed, fmt.Sprintf("%s modified %s, after dockerd started (%s)", cf.Path,
-					cf.ModTime.Format(time.RFC3339), f.DockerdStartedAt.Format(time.RFC3339)))
-				if cf.Role == "daemon.json" {
-					// Its values at start are unknown: the file itself is the drift.
-					rows = append(rows, []string{cf.Path, "modified " + cf.ModTime.Format(time.RFC3339), cf.Path,
-						"read at start " + f.DockerdStartedAt.Format(time.RFC3339)})
-				}
-			}
-		}
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	fi := diag.Finding{
-		ID:       "docker.options-drift",
-		Check:    "docker.options-drift",
-		Severity: diag.Warning,
-		Title:    fmt.Sprintf("dockerd runs with %s other than the configuration on disk", plural(len(rows), "option", "options")),
-		Summary: "The files on disk were changed after dockerd started (or systemd was not reloaded): the next restart " +
-			"or reboot changes these options.",
-		Evidence: []diag.Evidence{{Label: "Options on disk vs running", Table: &diag.Table{
-			Columns: []string{"OPTION", "ON DISK", "FROM", "RUNNING"}, Rows: rows}}},
-	}
-	if len(changed) > 0 {
-		fi.Evidence = append(fi.Evidence, diag.Evidence{Label: "Changed since dockerd started", Value: strings.Join(changed, "; ")})
-	}
-	if f.StartError != "" {
-		fi.Explanation = "Do not restart docker now: it would not start with the files on disk (" + f.StartError + ")."
-		fi.CausedBy = []string{"docker.config-conflict"}
-	} else {
-		fi.Remediations = append(fi.Remediations, restartRemediation(s))
-	}
-	return []diag.Finding{fi}, nil
+	return rows, keys
 }
 
 func flagName(a, b diag.DockerOption) string {

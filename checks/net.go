@@ -38,10 +38,12 @@ The evidence names where the setting comes from: the running command line
 and the file and line on disk (unit, drop-in or daemon.json). The
 persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
 "iptables": true) and restarts dockerd; net.docker0-masquerade-missing/add-rule
-is the immediate, non-persistent workaround.`,
-	Needs: []diag.Source{diag.SourceDockerdProc},
-	Uses:  []diag.Source{diag.SourceDockerConf, diag.SourceNetwork, diag.SourceDocker, diag.SourceSystemd}, // Docker and systemd: the restart's blast radius and service state
-	Run:   runIPTablesDisabled,
+is the immediate, non-persistent workaround. When /proc shows no dockerd
+(a pod without hostPID) the setting is judged from the configuration on
+disk, and the finding says so: the Docker API does not report --iptables.`,
+	// Docker and systemd: the restart's blast radius and service state.
+	Uses: []diag.Source{diag.SourceDockerdProc, diag.SourceDockerConf, diag.SourceNetwork, diag.SourceDocker, diag.SourceSystemd},
+	Run:  runIPTablesDisabled,
 }
 
 // iptablesDisabled reports whether the running dockerd manages no iptables
@@ -60,6 +62,10 @@ func iptablesDisabled(s *diag.Snapshot) (dockerconf.FlagSetting, bool) {
 }
 
 func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
+	if s.Dockerd == nil || len(s.Dockerd.Args) == 0 {
+		// No process to read (a pod without hostPID): judge from the files, and say so.
+		return iptablesDisabledOnDisk(s)
+	}
 	f, off := iptablesDisabled(s)
 	fromFile := false
 	if _, set := dockerconf.FindFlag(s.Dockerd.Args[min(1, len(s.Dockerd.Args)):], "iptables"); !set && s.DockerConf != nil {

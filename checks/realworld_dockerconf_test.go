@@ -42,7 +42,16 @@ func loadRealWorldDockerConf(t *testing.T, dir string, snap *diag.Snapshot) bool
 		snap.Dockerd = &diag.DockerdProcess{PID: 1, Args: running, Found: "corpus cmdline"}
 		markGathered(snap, diag.SourceDockerdProc)
 	}
-	snap.DockerConf = dockerconf.Resolve(os.DirFS(root), running)
+	// Judged against the release the case's docker-info.json reports (the docker loader
+	// runs first), as the gatherer judges against the Docker API's version.
+	var v dockerconf.Version
+	if snap.Docker != nil {
+		v, _ = dockerconf.ParseVersion(snap.Docker.Version)
+	}
+	snap.DockerConf = dockerconf.ResolveFor(os.DirFS(root), running, v)
+	if v.Known() {
+		snap.DockerConf.DockerdVersionSource = "docker-info.json ServerVersion " + snap.Docker.Version
+	}
 	markGathered(snap, diag.SourceDockerConf)
 	return true
 }

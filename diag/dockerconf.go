@@ -28,6 +28,9 @@ type DockerConfFacts struct {
 	Problems []ConfProblem `json:"problems,omitempty"`
 	// Conflicts are directives set both as a flag and in daemon.json: dockerd refuses to start.
 	Conflicts []ConfConflict `json:"conflicts,omitempty"`
+	// DataRootResolved is the data-root the files name with its symlinks resolved under
+	// the host root, as dockerd resolves it at start ("" when not resolved).
+	DataRootResolved string `json:"dataRootResolved,omitempty"`
 	// DockerdVersion is the dockerd release the files were judged against ("20.10",
 	// "28.0"; "" when unknown: then only what no release accepts is a certain failure),
 	// and DockerdVersionSource where it was read ("Docker API /version", "dockerd

@@ -150,6 +150,8 @@ type DockerFacts struct {
 	LoggingDriver string `json:"loggingDriver,omitempty"`
 	CgroupDriver  string `json:"cgroupDriver,omitempty"`
 	LiveRestore   bool   `json:"liveRestore,omitempty"`
+	// Daemon is the running daemon's configuration the API reports (nil when not read).
+	Daemon *DockerDaemonInfo `json:"daemon,omitempty"`
 	// BridgeSubnets are the IPv4 subnets of Docker's default "bridge" network.
 	BridgeSubnets []string    `json:"bridgeSubnets,omitempty"`
 	Containers    []Container `json:"containers"`

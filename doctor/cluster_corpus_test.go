@@ -101,6 +101,8 @@ func TestClusterCorpusOnAPIServer(t *testing.T) {
 		{"cluster-kubesphere-3.3-cluster-gateway", "k8s.ingress-tls", []string{"shop.example.com", "api.example.com", "blog.example.com"},
 			[]string{"KubeSphere cluster gateway", "spec.ingressClassName nginx names no IngressClass"}},
 		{"cluster-traefik-quickstart", "k8s.ingress-tls", []string{"whoami.example.com"}, []string{"traefik"}},
+		{"cluster-kubespray-ingress-nginx-daemonset", "k8s.ingress-tls", []string{"whoami.example.com", "legacy.example.com"},
+			[]string{"DaemonSet ingress-nginx/ingress-nginx-controller", "expired certificate"}},
 		{"cluster-ks-devops-3.1-casc-stale", "devops.jenkins-casc-stale", nil, []string{"ks-jenkins", "before 3.2"}},
 		{"cluster-ks-devops-3.3-reload-pending", "devops.jenkins-casc-stale", nil, []string{"reload pending"}},
 		{"cluster-ks-devops-3.3-controller-down", "devops.jenkins-casc-stale", nil, []string{"no available replica"}},

@@ -37,21 +37,13 @@ func gatherDocker(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*dia
 	if err != nil {
 		return fail(fmt.Errorf("docker info: %w", err))
 	}
-	facts.Reachable = true
-	facts.Version = info.ServerVersion
+	DockerInfoFacts(info, facts)
 	facts.APIVersion = cli.ClientVersion()
-	facts.DataRoot = info.DockerRootDir
-	facts.StorageDriver = info.Driver
-	facts.LoggingDriver = info.LoggingDriver
-	facts.CgroupDriver = info.CgroupDriver
-	facts.LiveRestore = info.LiveRestoreEnabled
 
 	if nw, err := cli.NetworkInspect(ctx, "bridge", network.InspectOptions{}); err == nil {
-		for _, c := range nw.IPAM.Config {
-			if c.Subnet != "" && !strings.Contains(c.Subnet, ":") {
-				facts.BridgeSubnets = append(facts.BridgeSubnets, c.Subnet)
-			}
-		}
+		DockerBridgeFacts(nw, facts)
+	} else if isNotFound(err) {
+		facts.Daemon.BridgeAbsent = true // dockerd runs with --bridge=none
 	}
 
 	list, err := cli.ContainerList(ctx, container.ListOptions{All: true})

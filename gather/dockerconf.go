@@ -44,6 +44,10 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 	if o, ok := diag.Option(facts.OnDisk, "data-root"); ok {
 		dataRoot = o.Value
 	}
+	// dockerd resolves symlinks in its data-root at start, and /info reports the result.
+	if real, err := g.Root().Resolve(dataRoot); err == nil && real != dataRoot {
+		facts.DataRootResolved = real
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
