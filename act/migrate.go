@@ -223,10 +223,14 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	if fFiles != tFiles || fBytes != tBytes {
 		return "", "", nil, revert(fmt.Errorf("copy differs: %s has %d entries, %d bytes; %s has %d entries, %d bytes", m.From, fFiles, fBytes, m.To, tFiles, tBytes))
 	}
-	if err := root.Rename(from, backup); err != nil {
-		return "", "", nil, revert(fmt.Errorf("move %s to %s: %w", m.From, m.Backup, err))
+	// A data-root that is a mount point cannot be renamed: it stays where it
+	// is, holding the old data as the backup (Backup is empty then).
+	if m.Backup != "" {
+		if err := root.Rename(from, backup); err != nil {
+			return "", "", nil, revert(fmt.Errorf("move %s to %s: %w", m.From, m.Backup, err))
+		}
+		moved = true
 	}
-	moved = true
 	if m.Symlink {
 		if err := root.Symlink(m.To, from); err != nil {
 			return "", "", nil, revert(fmt.Errorf("symlink %s to %s: %w", m.From, m.To, err))
@@ -264,8 +268,12 @@ func migrateDataRoot(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 	if !slices.Equal(before, after) {
 		return "", "", nil, revert(fmt.Errorf("docker on %s lists other images or containers than before (%d before, %d after)", m.To, len(before), len(after)))
 	}
+	kept := m.Backup
+	if kept == "" {
+		kept = m.From + " (a mount point, left in place)"
+	}
 	return diag.OutcomeDone, fmt.Sprintf("moved %d entries (%s) to %s; same %d images and containers; old data-root kept at %s (%s): remove it when satisfied",
-		tFiles, diag.FormatBytes(tBytes), m.To, len(after), m.Backup, diag.FormatBytes(fBytes)), nil, nil
+		tFiles, diag.FormatBytes(tBytes), m.To, len(after), kept, diag.FormatBytes(fBytes)), nil, nil
 }
 
 // dockerSocket is the socket unit that activates docker.service.

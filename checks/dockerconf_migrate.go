@@ -47,12 +47,19 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 		return refuse("%s has %s free, the data-root needs %s (%s plus a margin)", mv.To, bytesIEC(int64(mv.ToFreeBytes)), bytesIEC(need), bytesIEC(mv.FromBytes))
 	}
 	symlink := s.Inputs["symlink"] == "true"
+	fromIsMount := isMountPoint(s, mv.From)
+	if fromIsMount && symlink {
+		return refuse("%s is a mount point: it cannot become a symlink (drop --symlink: data-root is then set in the configuration)", mv.From)
+	}
 	if len(f.Unparsed) > 0 && !symlink {
 		return refuse("%s does not parse: ksdoctor will not set data-root in a file it cannot read whole (fix it, or use --symlink to leave the configuration alone)", strings.Join(f.Unparsed, ", "))
 	}
 	m := &diag.DataRootMove{
 		From: mv.From, To: mv.To, Bytes: mv.FromBytes, Files: mv.FromFiles, Symlink: symlink,
 		Backup: mv.From + ".ksdoctor-" + s.Now().UTC().Format("20060102T150405Z") + ".bak",
+	}
+	if fromIsMount {
+		m.Backup = ""
 	}
 	var diff string
 	if !symlink {
@@ -75,7 +82,11 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 	b.WriteString("1. Stop docker.socket (so no API call starts docker mid-copy) and docker.service.\n")
 	fmt.Fprintf(&b, "2. Copy with rsync -aHAXS --numeric-ids %s/ %s/ (hard links, ACLs, xattrs, sparse files, owners, modes).\n", mv.From, mv.To)
 	b.WriteString("3. Verify the copy: same number of entries and bytes.\n")
-	fmt.Fprintf(&b, "4. Move %s to %s (kept as the backup until you remove it).\n", mv.From, m.Backup)
+	if fromIsMount {
+		fmt.Fprintf(&b, "4. Leave %s in place: it is a mount point, so it cannot be moved; it keeps the old data as the backup until you remove it.\n", mv.From)
+	} else {
+		fmt.Fprintf(&b, "4. Move %s to %s (kept as the backup until you remove it).\n", mv.From, m.Backup)
+	}
 	b.WriteString("5. " + diff)
 	b.WriteString("6. Start docker and verify it lists the same images and containers.\n")
 	b.WriteString("Any failure puts everything back and starts docker on the old data-root.\n")
@@ -88,6 +99,17 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 		Migration:   m,
 	}}}
 	return rem
+}
+
+// isMountPoint reports whether the node path p is itself the mount point of
+// the data-root's filesystem (a disk mounted at /var/lib/docker).
+func isMountPoint(s *diag.Snapshot, p string) bool {
+	for _, fs := range s.Filesystems {
+		if fs.Purpose == purposeDockerRoot && fs.MountPoint != "" && path.Clean(fs.MountPoint) == path.Clean(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // dataRootEdit sets data-root to "to" where it is configured (the flag or daemon.json),

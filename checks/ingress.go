@@ -184,6 +184,59 @@ type unknownHost struct {
 	reasons []string
 }
 
+// hostAssignment is, per ingress-nginx controller, the TLS hosts of the
+// Ingresses it serves with their candidates (oldest first), and the hosts of
+// Ingresses no modelled controller is known to serve.
+type hostAssignment = map[*diag.IngressControllerFacts]map[string][]hostCand
+
+// assignHosts finds the controllers serving each Ingress (ings oldest
+// first); notGathered, when set, says why no controller can be named.
+func assignHosts(c *diag.ClusterFacts, ings []*diag.IngressFacts, notGathered string) (hostAssignment, map[string]*unknownHost, []string) {
+	byCtrl := hostAssignment{}
+	unknown := map[string]*unknownHost{}
+	seen := map[string]bool{}
+	var order []string
+	for _, ing := range ings {
+		var serving []*diag.IngressControllerFacts
+		reasons := []string{notGathered}
+		if notGathered == "" {
+			serving, reasons, _ = servingControllers(c, ing)
+			if len(reasons) == 0 {
+				reasons = []string{"no ingress controller Deployment or DaemonSet was found in the cluster"}
+			}
+			if o := otherController(c, ing); o != "" && len(serving) == 0 {
+				reasons = append(reasons, o)
+			}
+		}
+		for _, h := range tlsHosts(ing) {
+			if !seen[h] {
+				seen[h] = true
+				order = append(order, h)
+			}
+			if len(serving) == 0 {
+				u := unknown[h]
+				if u == nil {
+					u = &unknownHost{}
+					unknown[h] = u
+				}
+				u.ings = append(u.ings, ing.Namespace+"/"+ing.Name)
+				for _, r := range reasons {
+					if !slices.Contains(u.reasons, r) {
+						u.reasons = append(u.reasons, r)
+					}
+				}
+			}
+			for _, ctrl := range serving {
+				if byCtrl[ctrl] == nil {
+					byCtrl[ctrl] = map[string][]hostCand{}
+				}
+				byCtrl[ctrl][h] = append(byCtrl[ctrl][h], candFor(ing, h))
+			}
+		}
+	}
+	return byCtrl, unknown, order
+}
+
 func runIngressTLS(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 	c, err := clusterFacts(s, diag.ClusterAreaIngresses)
 	if err != nil {
@@ -209,47 +262,7 @@ func runIngressTLS(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 	case !c.IngressControllersGathered:
 		notGathered = "this snapshot holds no ingress controller facts"
 	}
-	// controller → host → candidates, oldest first.
-	byCtrl := map[*diag.IngressControllerFacts]map[string][]hostCand{}
-	unknown := map[string]*unknownHost{}
-	var order []string
-	for _, ing := range ings {
-		var serving []*diag.IngressControllerFacts
-		reasons := []string{notGathered}
-		if notGathered == "" {
-			serving, reasons, _ = servingControllers(c, ing)
-			if len(reasons) == 0 {
-				reasons = []string{"no ingress controller Deployment or DaemonSet was found in the cluster"}
-			}
-			if o := otherController(c, ing); o != "" && len(serving) == 0 {
-				reasons = append(reasons, o)
-			}
-		}
-		for _, h := range tlsHosts(ing) {
-			if !slices.Contains(order, h) {
-				order = append(order, h)
-			}
-			if len(serving) == 0 {
-				u := unknown[h]
-				if u == nil {
-					u = &unknownHost{}
-					unknown[h] = u
-				}
-				u.ings = append(u.ings, ing.Namespace+"/"+ing.Name)
-				for _, r := range reasons {
-					if !slices.Contains(u.reasons, r) {
-						u.reasons = append(u.reasons, r)
-					}
-				}
-			}
-			for _, ctrl := range serving {
-				if byCtrl[ctrl] == nil {
-					byCtrl[ctrl] = map[string][]hostCand{}
-				}
-				byCtrl[ctrl][h] = append(byCtrl[ctrl][h], candFor(ing, h))
-			}
-		}
-	}
+	byCtrl, unknown, order := assignHosts(c, ings, notGathered)
 	sort.Strings(order)
 	var out []diag.Finding
 	var unknownHosts []string

@@ -38,129 +38,145 @@ const (
 // are dropped, as systemd drops them from the environment it passes on (an "export "
 // prefix makes the name invalid).
 func ParseEnvFile(data string) []EnvAssign {
-	var (
-		out             []EnvAssign
-		key, value      strings.Builder
-		lastKeyWS       = -1
-		lastValWS       = -1
-		line, startLine = 1, 1
-		st              = envPreKey
-	)
-	push := func() {
-		k := key.String()
-		if lastKeyWS >= 0 {
-			k = k[:lastKeyWS]
-		}
-		v := value.String()
-		if st == envValue && lastValWS >= 0 {
-			v = v[:lastValWS]
-		}
-		if envNameValid(k) && envValueValid(v) {
-			out = append(out, EnvAssign{Name: k, Value: v, Line: startLine})
-		}
-		key.Reset()
-		value.Reset()
-	}
+	p := &envParser{lastKeyWS: -1, lastValWS: -1, line: 1, startLine: 1}
 	for i := 0; i < len(data); i++ {
-		c := data[i]
-		nl := c == '\n' || c == '\r'
-		ws := strings.IndexByte(sdWhitespace, c) >= 0
-		switch st {
-		case envPreKey:
-			if c == '#' || c == ';' {
-				st = envComment
-			} else if !ws {
-				st, lastKeyWS, startLine = envKey, -1, line
-				key.WriteByte(c)
-			}
-		case envKey:
-			switch {
-			case nl:
-				st = envPreKey
-				key.Reset()
-			case c == '=':
-				st, lastValWS = envPreValue, -1
-			default:
-				if !ws {
-					lastKeyWS = -1
-				} else if lastKeyWS < 0 {
-					lastKeyWS = key.Len()
-				}
-				key.WriteByte(c)
-			}
-		case envPreValue:
-			switch {
-			case nl:
-				push()
-				st = envPreKey
-			case c == '\'':
-				st = envSingle
-			case c == '"':
-				st = envDouble
-			case c == '\\':
-				st = envValueEscape
-			case !ws:
-				st = envValue
-				value.WriteByte(c)
-			}
-		case envValue:
-			switch {
-			case nl:
-				push()
-				st = envPreKey
-			case c == '\\':
-				st, lastValWS = envValueEscape, -1
-			default:
-				if !ws {
-					lastValWS = -1
-				} else if lastValWS < 0 {
-					lastValWS = value.Len()
-				}
-				value.WriteByte(c)
-			}
-		case envValueEscape:
-			st = envValue
-			if !nl {
-				value.WriteByte(c)
-			}
-		case envSingle:
-			if c == '\'' {
-				st = envPreValue
-			} else {
-				value.WriteByte(c)
-			}
-		case envDouble:
-			if c == '"' {
-				st = envPreValue
-			} else if c == '\\' {
-				st = envDoubleEscape
-			} else {
-				value.WriteByte(c)
-			}
-		case envDoubleEscape:
-			st = envDouble
-			if strings.IndexByte(shellNeedEscape, c) >= 0 {
-				value.WriteByte(c)
-			} else if c != '\n' {
-				value.WriteByte('\\')
-				value.WriteByte(c)
-			}
-		case envComment:
-			if c == '\\' {
-				st = envCommentEscape
-			} else if nl {
-				st = envPreKey
-			}
-		case envCommentEscape:
-			st = envComment
-		}
-		if c == '\n' {
-			line++
+		p.step(data[i])
+		if data[i] == '\n' {
+			p.line++
 		}
 	}
-	switch st {
+	switch p.st {
 	case envPreValue, envValue, envValueEscape, envSingle, envDouble, envDoubleEscape:
-		push()
+		p.push()
 	}
-	return out
+	return p.out
+}
+
+// envParser is the state of ParseEnvFile.
+type envParser struct {
+	out                  []EnvAssign
+	key, value           strings.Builder
+	lastKeyWS, lastValWS int
+	line, startLine      int
+	st                   envState
+}
+
+// push records the assignment read so far.
+func (p *envParser) push() {
+	k := p.key.String()
+	if p.lastKeyWS >= 0 {
+		k = k[:p.lastKeyWS]
+	}
+	v := p.value.String()
+	if p.st == envValue && p.lastValWS >= 0 {
+		v = v[:p.lastValWS]
+	}
+	if envNameValid(k) && envValueValid(v) {
+		p.out = append(p.out, EnvAssign{Name: k, Value: v, Line: p.startLine})
+	}
+	p.key.Reset()
+	p.value.Reset()
+}
+
+// step feeds one byte to the state machine.
+func (p *envParser) step(c byte) {
+	nl := c == '\n' || c == '\r'
+	ws := strings.IndexByte(sdWhitespace, c) >= 0
+	switch p.st {
+	case envPreKey:
+		if c == '#' || c == ';' {
+			p.st = envComment
+		} else if !ws {
+			p.st, p.lastKeyWS, p.startLine = envKey, -1, p.line
+			p.key.WriteByte(c)
+		}
+	case envKey:
+		switch {
+		case nl:
+			p.st = envPreKey
+			p.key.Reset()
+		case c == '=':
+			p.st, p.lastValWS = envPreValue, -1
+		default:
+			if !ws {
+				p.lastKeyWS = -1
+			} else if p.lastKeyWS < 0 {
+				p.lastKeyWS = p.key.Len()
+			}
+			p.key.WriteByte(c)
+		}
+	case envPreValue:
+		switch {
+		case nl:
+			p.push()
+			p.st = envPreKey
+		case c == '\'':
+			p.st = envSingle
+		case c == '"':
+			p.st = envDouble
+		case c == '\\':
+			p.st = envValueEscape
+		case !ws:
+			p.st = envValue
+			p.value.WriteByte(c)
+		}
+	case envValue:
+		switch {
+		case nl:
+			p.push()
+			p.st = envPreKey
+		case c == '\\':
+			p.st, p.lastValWS = envValueEscape, -1
+		default:
+			if !ws {
+				p.lastValWS = -1
+			} else if p.lastValWS < 0 {
+				p.lastValWS = p.value.Len()
+			}
+			p.value.WriteByte(c)
+		}
+	default:
+		p.stepQuotedOrComment(c, nl)
+	}
+}
+
+// stepQuotedOrComment handles the escape, quote and comment states.
+func (p *envParser) stepQuotedOrComment(c byte, nl bool) {
+	switch p.st {
+	case envValueEscape:
+		p.st = envValue
+		if !nl {
+			p.value.WriteByte(c)
+		}
+	case envSingle:
+		if c == '\'' {
+			p.st = envPreValue
+		} else {
+			p.value.WriteByte(c)
+		}
+	case envDouble:
+		if c == '"' {
+			p.st = envPreValue
+		} else if c == '\\' {
+			p.st = envDoubleEscape
+		} else {
+			p.value.WriteByte(c)
+		}
+	case envDoubleEscape:
+		p.st = envDouble
+		if strings.IndexByte(shellNeedEscape, c) >= 0 {
+			p.value.WriteByte(c)
+		} else if c != '\n' {
+			p.value.WriteByte('\\')
+			p.value.WriteByte(c)
+		}
+	case envComment:
+		if c == '\\' {
+			p.st = envCommentEscape
+		} else if nl {
+			p.st = envPreKey
+		}
+	case envCommentEscape:
+		p.st = envComment
+	}
 }

@@ -39,6 +39,11 @@ type MachineOptions struct {
 	// BindRO maps host paths to paths inside the machine, read-only
 	// ("/host/path:/inside/path"), e.g. the ksdoctor binary under test.
 	BindRO []string
+	// Bind maps host paths to paths inside the machine, read-write.
+	Bind []string
+	// DockerDir is the host directory bound at the machine's /var/lib/docker
+	// (default: a fresh one).
+	DockerDir string
 }
 
 // cgroupWrapper puts itself into cgroup $1 of every v1 hierarchy (nspawn
@@ -72,13 +77,19 @@ func BootMachine(t testing.TB, opts MachineOptions) *Machine {
 	}
 	m := &Machine{Netns: NewNetns(t), done: make(chan struct{})}
 	m.cgroup = fmt.Sprintf("%smachine-%d-%d", NetnsPrefix, os.Getpid(), nextID())
-	dockerDir := newDir(t, "machine-docker")
+	dockerDir := opts.DockerDir
+	if dockerDir == "" {
+		dockerDir = newDir(t, "machine-docker")
+	}
 	argv := []string{"sh", "-c", cgroupWrapper, "sh", m.cgroup,
 		"systemd-nspawn", "-D", tree, "-b", "--register=no", "--keep-unit", "--machine=" + m.cgroup,
 		"--network-namespace-path=" + m.Netns.Path(), "--capability=all",
 		"--volatile=overlay", "--console=pipe", "--bind=" + dockerDir + ":/var/lib/docker"}
 	for _, b := range opts.BindRO {
 		argv = append(argv, "--bind-ro="+b)
+	}
+	for _, b := range opts.Bind {
+		argv = append(argv, "--bind="+b)
 	}
 	m.cmd = command(argv[0], argv[1:]...)
 	m.cmd.Env = append(m.cmd.Env, "SYSTEMD_NSPAWN_API_VFS_WRITABLE=network")

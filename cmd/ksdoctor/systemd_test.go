@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/client"
+
+	"github.com/ksdoctor/ksdoctor/act"
+	"github.com/ksdoctor/ksdoctor/checks"
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/gather"
 	"github.com/ksdoctor/ksdoctor/testbed"
 )
 
@@ -282,5 +290,143 @@ func TestStartLimitConflictFixOnRealSystemd(t *testing.T) {
 	}
 	if st := n.unitShow(t, "ActiveState", "Result"); st["ActiveState"] != "active" || st["Result"] != "success" {
 		t.Errorf("docker.service after the fix: %v", st)
+	}
+}
+
+// TestRestartRemediationsOnRealSystemd runs the other remediations that
+// restart docker end to end on the real systemd, each from inside the
+// machine and from outside through --host-root, and checks with systemd and
+// the running dockerd that they took.
+func TestRestartRemediationsOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	cases := []struct {
+		id    string
+		setup func(t *testing.T)
+		want  func(t *testing.T, argv string)
+	}{{
+		// kubespray's options edited on disk, docker not restarted.
+		id: "docker.options-drift/restart",
+		setup: func(t *testing.T) {
+			n.m.WriteFile(t, dropInPath, strings.Replace(kubesprayDropIn, "max-file=5", "max-file=3", 1), 0o644)
+		},
+		want: func(t *testing.T, argv string) {
+			if !strings.Contains(argv, "max-file=3") {
+				t.Errorf("dockerd does not run with the options on disk: %s", argv)
+			}
+		},
+	}, {
+		// a drop-in without log options: container logs grow without limit.
+		id: "docker.log-rotation-missing/set",
+		setup: func(t *testing.T) {
+			n.m.WriteFile(t, dropInPath, "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false \\\n --data-root=/var/lib/docker\"\n", 0o644)
+			n.m.Run(t, "systemctl", "daemon-reload")
+			n.m.Run(t, "systemctl", "restart", "docker.service")
+		},
+		want: func(t *testing.T, argv string) {
+			conf := n.m.ReadFile(t, dropInPath)
+			daemon, _ := os.ReadFile(filepath.Join(n.m.Root(), "etc/docker/daemon.json"))
+			if !strings.Contains(argv+conf+string(daemon), "max-size") {
+				t.Errorf("no log rotation after the fix: argv %s\ndrop-in %s\ndaemon.json %s", argv, conf, daemon)
+			}
+		},
+	}}
+	for _, c := range cases {
+		for _, where := range []string{"inside", "outside"} {
+			t.Run(c.id+"/"+where, func(t *testing.T) {
+				n.resetToKubespray(t)
+				n.m.Run(t, "rm", "-f", "/etc/docker/daemon.json")
+				c.setup(t)
+				run := n.inside
+				if where == "outside" {
+					run = n.outside
+				}
+				pidBefore := n.unitShow(t, "MainPID")["MainPID"]
+				start := time.Now()
+				r := run(t, "fix", c.id, "--yes")
+				logTiming(t, c.id+" "+where, start)
+				r.wantCode(t, 0)
+				if pid := n.unitShow(t, "MainPID")["MainPID"]; pid == pidBefore {
+					t.Errorf("dockerd was not restarted (main PID still %s)", pid)
+				}
+				if st := n.unitShow(t, "ActiveState", "SubState"); st["ActiveState"] != "active" {
+					t.Errorf("docker.service after the fix: %v", st)
+				}
+				c.want(t, n.dockerdArgv(t))
+			})
+		}
+	}
+}
+
+// TestDataRootMigrationOnRealSystemd moves a data-root past 80 % on one
+// filesystem to another with disk.docker-root-usage/migrate, driving
+// docker.service (stop, start) through the machine's systemd, from inside
+// the machine. The data-root is a filesystem mounted at /var/lib/docker, as
+// on nodes with a separate Docker disk: it cannot be renamed, so it stays in
+// place as the backup.
+func TestDataRootMigrationOnRealSystemd(t *testing.T) {
+	testbed.Require(t, "mkfs.ext4", "losetup")
+	src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 400)
+	m := testbed.BootMachine(t, testbed.MachineOptions{
+		BindRO:    []string{bin + ":/usr/local/bin/ksdoctor"},
+		Bind:      []string{dst + ":/data"},
+		DockerDir: src,
+	})
+	n := &machineNode{m: m}
+	n.resetToKubespray(t)
+	testbed.FillTo(t, src, 86)
+	r := n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
+	r.wantCode(t, 0)
+	t.Logf("preview:\n%s", r.stdout)
+	start := time.Now()
+	r = n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
+	logTiming(t, "data-root migration inside", start)
+	t.Logf("result:\n%s", r.stdout)
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "verified") {
+		t.Errorf("the move was not verified:\n%s", r.stdout)
+	}
+	if argv := n.dockerdArgv(t); !strings.Contains(argv, "/data/docker") {
+		t.Fatalf("dockerd does not run on the new data-root: %s\n%s%s", argv, r.stdout, r.stderr)
+	}
+	if st := n.unitShow(t, "ActiveState"); st["ActiveState"] != "active" {
+		t.Errorf("docker.service after the move: %v", st)
+	}
+}
+
+// TestUnitEditedBetweenPreviewAndApplyOnRealSystemd previews the fix (as the
+// TUI does before the user confirms), edits the drop-in behind its back, then
+// applies: the plan refuses, the edit stays, dockerd is not restarted.
+func TestUnitEditedBetweenPreviewAndApplyOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	docker, err := client.NewClientWithOpts(client.WithHost(n.m.DockerHost()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer docker.Close()
+	d := &doctor.Doctor{
+		Tool:     diag.Tool{Name: "ksdoctor", Version: "test"},
+		Checks:   []diag.Check{checks.DockerIPTablesDisabled},
+		Config:   diag.DefaultConfig(),
+		Gatherer: gather.New(gather.Options{HostRoot: n.m.Root(), DockerHost: n.m.DockerHost(), DockerdPIDFile: "/var/run/docker.pid"}),
+		Executor: &act.Executor{HostRoot: n.m.Root(), Docker: docker},
+	}
+	defer d.Gatherer.Close()
+	ctx := context.Background()
+	cand, err := d.Prepare(ctx, "docker.iptables-disabled/enable", nil)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	edited := kubesprayDropIn + "# edited by configuration management after the preview\n"
+	n.m.WriteFile(t, dropInPath, edited, 0o644)
+	pid := n.unitShow(t, "MainPID")["MainPID"]
+	res := d.Apply(ctx, cand)
+	if res.Error == "" || !strings.Contains(res.Error, "changed since the change was previewed") {
+		t.Fatalf("apply over a changed unit: %+v", res)
+	}
+	if got := n.m.ReadFile(t, dropInPath); got != edited {
+		t.Errorf("the drop-in edited after the preview was overwritten:\n%s", got)
+	}
+	if now := n.unitShow(t, "MainPID")["MainPID"]; now != pid {
+		t.Errorf("dockerd restarted (PID %s -> %s) by a refused plan", pid, now)
 	}
 }
