@@ -1,60 +1,60 @@
-// Package schemacheck validates JSON reports against docs/report.schema.json.
-// Only tests import it, so the validator stays out of the ksdoctor binary
-// (it costs tens of milliseconds at start-up).
+// Package schemacheck validates JSON reports against docs/report.schema.json
+// and fleet reports against docs/fleet.schema.json. The schemas are the
+// ones package docs embeds, so the fleet sweep can validate a node report
+// it reads back from a pod; other commands do not call it, and the schemas
+// are compiled on first use only.
 package schemacheck
 
 import (
 	"bytes"
 	"encoding/json"
-
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/ksdoctor/ksdoctor/docs"
 )
 
 // SchemaFile is the JSON Schema of the report, relative to the module root.
 const SchemaFile = "docs/report.schema.json"
 
+// FleetSchemaFile is the JSON Schema of the fleet report.
+const FleetSchemaFile = "docs/fleet.schema.json"
+
 var (
-	schemaOnce sync.Once
-	schema     *jsonschema.Schema
-	schemaErr  error
+	schemaOnce          sync.Once
+	schema, fleetSchema *jsonschema.Schema
+	schemaErr           error
 )
 
-// moduleRoot walks up from the working directory to the folder with go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("find module root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// ValidateJSON checks a JSON report against docs/report.schema.json. It is
-// meant for tests, which run inside the source tree.
-func ValidateJSON(doc []byte) error {
-	schemaOnce.Do(func() {
-		root, err := moduleRoot()
+func compile() {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	for _, s := range []struct {
+		id  string
+		doc []byte
+	}{{docs.ReportSchemaID, docs.ReportSchema}, {docs.FleetSchemaID, docs.FleetSchema}} {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.doc))
 		if err != nil {
-			schemaErr = err
+			schemaErr = fmt.Errorf("schema %s: %w", s.id, err)
 			return
 		}
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		schema, schemaErr = c.Compile(filepath.Join(root, SchemaFile))
-	})
+		if err := c.AddResource(s.id, v); err != nil {
+			schemaErr = fmt.Errorf("schema %s: %w", s.id, err)
+			return
+		}
+	}
+	if schema, schemaErr = c.Compile(docs.ReportSchemaID); schemaErr != nil {
+		return
+	}
+	fleetSchema, schemaErr = c.Compile(docs.FleetSchemaID)
+}
+
+// ValidateJSON checks a JSON report against docs/report.schema.json and
+// that its summary counts match what it lists.
+func ValidateJSON(doc []byte) error {
+	schemaOnce.Do(compile)
 	if schemaErr != nil {
 		return fmt.Errorf("load report schema: %w", schemaErr)
 	}
@@ -66,6 +66,23 @@ func ValidateJSON(doc []byte) error {
 		return fmt.Errorf("report does not match %s: %w", SchemaFile, err)
 	}
 	return checkCounts(doc)
+}
+
+// ValidateFleetJSON checks a fleet report against docs/fleet.schema.json
+// (which holds each node's report to docs/report.schema.json).
+func ValidateFleetJSON(doc []byte) error {
+	schemaOnce.Do(compile)
+	if schemaErr != nil {
+		return fmt.Errorf("load fleet schema: %w", schemaErr)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return fmt.Errorf("fleet report is not JSON: %w", err)
+	}
+	if err := fleetSchema.Validate(v); err != nil {
+		return fmt.Errorf("fleet report does not match %s: %w", FleetSchemaFile, err)
+	}
+	return nil
 }
 
 // checkCounts checks what a JSON Schema cannot: the summary counts match
