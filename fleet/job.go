@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"sigs.k8s.io/yaml"
 )
 
@@ -103,7 +102,8 @@ func basePodSpec(image string) corev1.PodSpec {
 }
 
 // Template is a validated --job-template: a Job whose pod spec is merged
-// over ksdoctor's (strategic merge: containers and volumes by name).
+// over ksdoctor's (containers, volumes and pull secrets by name, as a
+// strategic merge would; see mergeSpec).
 type Template struct {
 	patch  []byte            // the template's pod spec, JSON
 	labels map[string]string // the pod template's own labels
@@ -148,17 +148,9 @@ func (t *Template) apply(spec corev1.PodSpec) (corev1.PodSpec, error) {
 	if t == nil {
 		return spec, nil
 	}
-	orig, err := json.Marshal(spec)
+	out, err := mergeSpec(spec, t.patch)
 	if err != nil {
 		return spec, fmt.Errorf("job template: %w", err)
-	}
-	merged, err := strategicpatch.StrategicMergePatch(orig, t.patch, corev1.PodSpec{})
-	if err != nil {
-		return spec, fmt.Errorf("job template: merge pod spec: %w", err)
-	}
-	var out corev1.PodSpec
-	if err := json.Unmarshal(merged, &out); err != nil {
-		return spec, fmt.Errorf("job template: merged pod spec: %w", err)
 	}
 	return out, nil
 }
