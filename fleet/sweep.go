@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,16 +108,58 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if len(runs) == 0 {
 		return rep, nil
 	}
-	w, err := o.Client.CoreV1().Pods(o.Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: Selector(o.SweepID)})
-	if err != nil {
-		return rep, fmt.Errorf("watch pods in namespace %s: %w", o.Namespace, err)
+	pw := &podWatch{o: o, rv: "0"}
+	if err := pw.start(ctx); err != nil {
+		return rep, err
 	}
-	defer func() { w.Stop() }()
+	defer pw.stop()
 	if err := createJobs(ctx, o, runs); err != nil {
 		return rep, err
 	}
 	rep.JobsCreatedMs = time.Since(start).Milliseconds()
-	return rep, watchLoop(ctx, o, runs, w)
+	return rep, watchLoop(ctx, o, runs, pw)
+}
+
+// maxRewatch bounds how often a closed pod watch is re-established.
+const maxRewatch = 5
+
+// podWatch is the sweep's one watch on its pods. It starts at resource
+// version 0 (the watch cache's current state: nothing of this sweep exists
+// yet, and an exact version can wait on a lagging cache); should the server
+// end it, it resumes from the last version seen, a few times at most.
+type podWatch struct {
+	o       Options
+	w       watch.Interface
+	rv      string
+	rewatch int
+}
+
+func (p *podWatch) start(ctx context.Context) error {
+	w, err := p.o.Client.CoreV1().Pods(p.o.Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: Selector(p.o.SweepID), ResourceVersion: p.rv})
+	if err != nil {
+		return fmt.Errorf("watch pods in namespace %s: %w", p.o.Namespace, err)
+	}
+	p.w = w
+	return nil
+}
+
+func (p *podWatch) stop() {
+	if p.w != nil {
+		p.w.Stop()
+	}
+}
+
+// resume re-establishes a watch the server ended, or says why not.
+func (p *podWatch) resume(ctx context.Context, why string) error {
+	p.stop()
+	if p.rewatch >= maxRewatch || ctx.Err() != nil {
+		return fmt.Errorf("pod watch in namespace %s ended: %s", p.o.Namespace, why)
+	}
+	p.rewatch++
+	if why != "" && strings.Contains(why, "too old") {
+		p.rv = "0"
+	}
+	return p.start(ctx)
 }
 
 // selectNodes lists the nodes once (by --node-selector) and keeps --nodes.
@@ -201,7 +244,7 @@ type logResult struct {
 
 // watchLoop follows the sweep's pods through the one watch until every node
 // has a report or a reason.
-func watchLoop(ctx context.Context, o Options, runs map[string]*nodeRun, w watch.Interface) error {
+func watchLoop(ctx context.Context, o Options, runs map[string]*nodeRun, pw *podWatch) error {
 	logs := make(chan logResult)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -220,15 +263,24 @@ func watchLoop(ctx context.Context, o Options, runs map[string]*nodeRun, w watch
 				}
 			}
 			return ctx.Err()
-		case ev, ok := <-w.ResultChan():
+		case ev, ok := <-pw.w.ResultChan():
 			if !ok {
-				return fmt.Errorf("pod watch in namespace %s closed early", o.Namespace)
+				if err := pw.resume(ctx, "closed by the server"); err != nil {
+					return err
+				}
+				continue
 			}
 			pod, isPod := ev.Object.(*corev1.Pod)
 			if !isPod {
 				if st, ok := ev.Object.(*metav1.Status); ok {
-					return fmt.Errorf("pod watch: %s", st.Message)
+					if err := pw.resume(ctx, st.Message); err != nil {
+						return err
+					}
 				}
+				continue
+			}
+			pw.rv = pod.ResourceVersion
+			if ev.Type == watch.Bookmark {
 				continue
 			}
 			r := runs[pod.Spec.NodeName]
