@@ -64,7 +64,7 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 			Severity: sev,
 			Title:    fmt.Sprintf("%s: %s", file, ps[0].Message),
 			Summary:  fmt.Sprintf("%s has %s that dockerd or systemd cannot parse.", file, plural(len(ps), "problem", "problems")),
-			Evidence: []diag.Evidence{{Label: "Problems", Table: &diag.Table{Columns: []string{"POSITION", "PROBLEM"}, Rows: rows}},
+			Evidence: []diag.Evidence{{Label: "Problems", Table: capRows(&diag.Table{Columns: []string{"POSITION", "PROBLEM"}, Rows: rows})},
 				releaseEvidence(f)},
 		}
 		if f.StartError != "" {
@@ -194,8 +194,14 @@ environment they expand, daemon.json) differs from what the running dockerd
 was started with: a file was edited but docker not restarted, or the unit
 was edited without systemctl daemon-reload. The next restart (or reboot)
 changes the daemon's behaviour, at a moment nobody chose. Evidence lists each
-option on disk and running, with the file and line. The restart remediation
-applies what is on disk after checking that dockerd will accept it.`,
+option on disk and running, with the file and line, and where the running
+value was read: the process's command line, or, when /proc shows no dockerd
+(a pod without hostPID), the Docker API (/info: registry mirrors, insecure
+registries, data-root, logging and cgroup drivers, live-restore, debug,
+labels; /networks/bridge: bip, mtu, icc, ip-masq), compared as dockerd
+normalises them. The API does not report --iptables or log-opts. The
+restart remediation applies what is on disk after checking that dockerd will
+accept it.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
 	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
 	Run:   runOptionsDrift,
@@ -216,6 +222,10 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	}
 	apiMode := f.Running == nil
 	if apiMode && len(apiRunningOptions(s.Docker)) == 0 {
+		if st := s.Sources[diag.SourceDockerdProc]; st != nil && !st.OK && !st.Absent {
+			// Not "no dockerd": the process could not be looked for.
+			return nil, fmt.Errorf("could not judge: the running dockerd could not be read (%s) and the Docker API did not answer", st.Error)
+		}
 		return nil, diag.Skip("no running dockerd to compare with: /proc shows no dockerd and the Docker API did not answer")
 	}
 	if f.Unit == nil {
@@ -990,4 +1000,20 @@ func IPTablesEvidence(s *diag.Snapshot) (diag.Evidence, bool) {
 		return diag.Evidence{}, false
 	}
 	return diag.Evidence{Label: "iptables=false set at", Table: &diag.Table{Columns: []string{"SETTING", "WHERE"}, Rows: rows}}, true
+}
+
+// capRows keeps the first maxRows rows of an evidence table and counts the
+// rest in a last row, so a node with 40,000 directives makes a report of
+// kilobytes, not megabytes.
+func capRows(t *diag.Table) *diag.Table {
+	if len(t.Rows) <= maxRows {
+		return t
+	}
+	more := make([]string, len(t.Columns))
+	more[0] = "…"
+	if len(more) > 1 {
+		more[1] = fmt.Sprintf("and %d more", len(t.Rows)-maxRows)
+	}
+	t.Rows = append(t.Rows[:maxRows:maxRows], more)
+	return t
 }

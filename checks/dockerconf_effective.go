@@ -52,7 +52,7 @@ func runEffectiveConfig(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error
 		Severity: diag.Info,
 		Title:    fmt.Sprintf("dockerd configuration: %s from %s", plural(len(f.OnDisk), "directive", "directives"), plural(files, "file", "files")),
 		Summary:  "What dockerd starts with, and where each option comes from.",
-		Evidence: []diag.Evidence{{Label: "Options", Table: &diag.Table{Columns: []string{"DIRECTIVE", "ON DISK", "FROM", "RUNNING"}, Rows: rows}}},
+		Evidence: []diag.Evidence{{Label: "Options", Table: capRows(&diag.Table{Columns: []string{"DIRECTIVE", "ON DISK", "FROM", "RUNNING"}, Rows: rows})}},
 	}
 	if u := f.Unit; u != nil {
 		fi.Evidence = append(fi.Evidence,

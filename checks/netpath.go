@@ -196,7 +196,7 @@ func pathUnknownFinding(check, question string, ws []walked) (diag.Finding, erro
 				t.Rows = append(t.Rows, []string{w.res.Packet.String(), b.By.String(), b.Detail})
 			}
 		}
-		for _, a := range w.res.Undecided(nil) {
+		for _, a := range w.res.Undecided() {
 			t.Rows = append(t.Rows, []string{w.res.Packet.String(), a.Step.String(), a.Why})
 		}
 	}

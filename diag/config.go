@@ -2,7 +2,6 @@ package diag
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -135,7 +134,7 @@ func LoadConfig(path string) (*Config, error) {
 	if path == "" {
 		return DefaultConfig(), nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := ReadFileLimit(path, MaxConfigFile, "configuration file")
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}

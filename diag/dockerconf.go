@@ -44,6 +44,11 @@ type DockerConfFacts struct {
 	// is not valid JSON, a unit or drop-in systemd refuses or partly ignores for a syntax
 	// error): what they say is unknown, so checks that judge the configuration skip.
 	Unparsed []string `json:"unparsed,omitempty"`
+	// Unjudged are the files that could not be read whole ("PATH: why": over the size
+	// limit, not a regular file, no permission). A configuration read in part is never
+	// parsed: the docker.config source fails with these reasons and every check that
+	// needs it says it could not judge.
+	Unjudged []string `json:"unjudged,omitempty"`
 	// LargestLogs are the largest container log files under the data-root.
 	LargestLogs []LogFile `json:"largestLogs,omitempty"`
 	// Move describes the data-root and the target directory the user asked to migrate it

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 )
 
 // ReadSnapshot decodes a recorded snapshot, refusing anything that is not a
@@ -40,12 +39,11 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 
 // ReadSnapshotFile reads a snapshot from path.
 func ReadSnapshotFile(path string) (*Snapshot, error) {
-	f, err := os.Open(path)
+	data, err := ReadFileLimit(path, MaxSnapshotFile, "snapshot")
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot: %w", err)
 	}
-	defer f.Close()
-	s, err := ReadSnapshot(f)
+	s, err := ReadSnapshot(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -25,6 +25,10 @@ func readFile(fsys fs.FS, facts *diag.DockerConfFacts, p, role string) ([]byte, 
 		if !errors.Is(err, fs.ErrNotExist) {
 			facts.Problems = append(facts.Problems, diag.ConfProblem{File: p, Message: "cannot read: " + err.Error()})
 		}
+		var nj *NotJudgedError
+		if errors.As(err, &nj) || errors.Is(err, fs.ErrPermission) {
+			facts.Unjudged = append(facts.Unjudged, p+": "+err.Error())
+		}
 		facts.Files = append(facts.Files, cf)
 		return nil, false
 	}
@@ -38,8 +42,24 @@ func readFile(fsys fs.FS, facts *diag.DockerConfFacts, p, role string) ([]byte, 
 	return data, true
 }
 
-// readStat reads a file and its metadata with one open.
+// NotJudgedError says a configuration file cannot be read whole, so what
+// it says is not judged (never parsed in part).
+type NotJudgedError struct{ Reason string }
+
+func (e *NotJudgedError) Error() string { return "not judged: " + e.Reason }
+
+// readStat reads a whole regular file and its metadata. A file that is not
+// regular (a FIFO would block the read) or is over MaxConfFile is refused
+// with a *NotJudgedError, never read in part.
 func readStat(fsys fs.FS, name string) ([]byte, fs.FileInfo, error) {
+	// Stat before open: opening a FIFO for reading blocks until a writer comes.
+	pre, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := judgeable(pre); err != nil {
+		return nil, nil, err
+	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, nil, err
@@ -49,18 +69,48 @@ func readStat(fsys fs.FS, name string) ([]byte, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if fi.IsDir() {
-		return nil, nil, fmt.Errorf("%s is a directory", name)
+	if err := judgeable(fi); err != nil {
+		return nil, nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxConfFile))
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfFile+1))
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(data) > MaxConfFile {
+		return nil, nil, &NotJudgedError{Reason: fmt.Sprintf("larger than the %s limit for a configuration file", diag.FormatBytes(MaxConfFile))}
 	}
 	return data, fi, nil
 }
 
-// maxConfFile bounds what is read of one configuration file.
-const maxConfFile = 4 << 20
+// judgeable refuses what cannot be read whole: directories, special files
+// and files over MaxConfFile.
+func judgeable(fi fs.FileInfo) error {
+	switch {
+	case fi.IsDir():
+		return fmt.Errorf("%s is a directory", fi.Name())
+	case !fi.Mode().IsRegular():
+		return &NotJudgedError{Reason: fmt.Sprintf("not a regular file (%s)", fileKind(fi.Mode()))}
+	case fi.Size() > MaxConfFile:
+		return &NotJudgedError{Reason: fmt.Sprintf("%s, larger than the %s limit for a configuration file",
+			diag.FormatBytes(fi.Size()), diag.FormatBytes(MaxConfFile))}
+	}
+	return nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
+}
+
+// MaxConfFile bounds a configuration file: a larger one is not judged.
+const MaxConfFile = 4 << 20
 
 func exists(fsys fs.FS, p string) bool {
 	_, err := fs.Stat(fsys, strings.TrimPrefix(path.Clean(p), "/"))

@@ -59,7 +59,12 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 		}
 		facts.Move = measureMove(ctx, g, from, to)
 	}
-	return func(s *diag.Snapshot) { s.DockerConf = facts }, nil
+	store := func(s *diag.Snapshot) { s.DockerConf = facts }
+	if len(facts.Unjudged) > 0 {
+		// Read in part is never parsed: the configuration checks could not judge.
+		return store, fmt.Errorf("dockerd's configuration is not judged: %s", strings.Join(facts.Unjudged, "; "))
+	}
+	return store, nil
 }
 
 // containerLogs lists the largest <data-root>/containers/*/*-json.log files under the host root.

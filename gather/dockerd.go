@@ -44,7 +44,8 @@ func gatherDockerdProcess(_ context.Context, g *Gatherer, _ *diag.Snapshot) (fun
 	}
 	switch len(found) {
 	case 0:
-		return nil, fmt.Errorf("no running dockerd found (pidfile %s, scan of /proc)", g.opts.DockerdPIDFile)
+		// Not an error of the look: dockerd is absent from this node now.
+		return nil, diag.Absent(fmt.Sprintf("no running dockerd found (pidfile %s, scan of /proc)", g.opts.DockerdPIDFile))
 	case 1:
 		return func(s *diag.Snapshot) { s.Dockerd = found[0] }, nil
 	}

@@ -3,7 +3,6 @@ package iptsave
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -18,12 +17,12 @@ func ParseIPSets(b []byte) ([]diag.IPSet, error) {
 	var (
 		sets    []diag.IPSet
 		index   = map[string]int{}
-		errs    []error
+		errs    Errors
 		cur     = -1 // set being listed ("ipset list")
 		members bool // inside a "Members:" block
 		n       int
 	)
-	bad := func(text, why string) { errs = append(errs, &LineError{Line: n, Text: text, Err: why}) }
+	bad := func(text, why string) { errs.add(&LineError{Line: n, Text: text, Err: why}) }
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 64*1024), maxLine)
 	for sc.Scan() {
@@ -86,9 +85,9 @@ func ParseIPSets(b []byte) ([]diag.IPSet, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("after line %d: %w", n, err))
+		errs.add(fmt.Errorf("after line %d: %w", n, err))
 	}
-	return sets, errors.Join(errs...)
+	return sets, errs.err()
 }
 
 func addSet(sets *[]diag.IPSet, index map[string]int, name string) int {

@@ -126,10 +126,9 @@ func (r Result) Decide(class func(Branch) string) (string, bool) {
 	return first, true
 }
 
-// Undecided returns the rules whose matches could not be evaluated and
-// whose assumed value changes the class of the outcome: the evidence for
-// an "unknown" verdict.
-func (r Result) Undecided(class func(Branch) string) []Assumption {
+// Undecided returns, once each, the rules whose matches could not be
+// evaluated on any branch: the evidence for an "unknown" verdict.
+func (r Result) Undecided() []Assumption {
 	var out []Assumption
 	seen := map[string]bool{}
 	for _, b := range r.Branches {

@@ -84,7 +84,7 @@ func TestWalk(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("got %q, want %q; branches %+v", got, tc.want, r.Branches)
 			}
-			if tc.want == "" && len(r.Undecided(nil)) == 0 {
+			if tc.want == "" && len(r.Undecided()) == 0 {
 				t.Errorf("undecided without evidence")
 			}
 		})
