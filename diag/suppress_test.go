@@ -44,10 +44,10 @@ func TestSuppress(t *testing.T) {
 	now := time.Date(2026, 11, 20, 3, 12, 0, 0, time.UTC)
 	entries := []Suppression{
 		{Check: "docker.exited-containers", Node: "node*", Reason: "CI agents", Until: "2026-11-20"}, // last day: still on
-		{Finding: "k8s.evicted-pods/ns-?", Reason: "drained", Until: "2026-11-19"},                 // expired
-		{Finding: "k8s.evicted-pods/ns-a", Reason: "known"},                                        // suppresses ns-a
-		{Check: "net.typo", Reason: "typo"},                                                        // unused
-		{Check: "docker.exited-containers", Node: "node9", Reason: "another node"},                 // not for this node
+		{Finding: "k8s.evicted-pods/ns-?", Reason: "drained", Until: "2026-11-19"},                   // expired
+		{Finding: "k8s.evicted-pods/ns-a", Reason: "known"},                                          // suppresses ns-a
+		{Check: "net.typo", Reason: "typo"},                                                          // unused
+		{Check: "docker.exited-containers", Node: "node9", Reason: "another node"},                   // not for this node
 	}
 	rep := suppressReport()
 	Suppress(rep, entries, now)
