@@ -76,15 +76,20 @@ func checkCounts(doc []byte) error {
 			Status string `json:"status"`
 		} `json:"checks"`
 		Findings []struct {
-			Severity string `json:"severity"`
+			Severity   string          `json:"severity"`
+			Suppressed json.RawMessage `json:"suppressed"`
 		} `json:"findings"`
 		Summary map[string]int `json:"summary"`
 	}
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return fmt.Errorf("report is not JSON: %w", err)
 	}
-	want := map[string]int{"critical": 0, "warning": 0, "info": 0, "errored": 0, "skipped": 0}
+	want := map[string]int{"critical": 0, "warning": 0, "info": 0, "errored": 0, "skipped": 0, "suppressed": 0}
 	for _, f := range r.Findings {
+		if len(f.Suppressed) > 0 && string(f.Suppressed) != "null" {
+			want["suppressed"]++
+			continue
+		}
 		want[f.Severity]++
 	}
 	for _, c := range r.Checks {
@@ -95,7 +100,7 @@ func checkCounts(doc []byte) error {
 			want["skipped"]++
 		}
 	}
-	for _, k := range []string{"critical", "warning", "info", "errored", "skipped"} {
+	for _, k := range []string{"critical", "warning", "info", "errored", "skipped", "suppressed"} {
 		if r.Summary[k] != want[k] {
 			return fmt.Errorf("report summary.%s is %d, but the report lists %d", k, r.Summary[k], want[k])
 		}
