@@ -42,7 +42,7 @@ func TestNoPlantedSecretOrControlOnScreen(t *testing.T) {
 	}
 	f.rep.Findings[0].Title += " \x1b]0;pwned\x07\x1b[2J\u202e"
 	f.rep.Findings[0].Evidence = append(f.rep.Findings[0].Evidence, diag.Evidence{Label: "label", Value: "evil=\x1b]2;x\x07\x9b"})
-	m := swept(t, f, Options{})
+	m := swept(t, f, Options{ExportDir: t.TempDir()})
 	check := func(where string, v string) {
 		t.Helper()
 		if pl, s, leak := redacttest.FirstLeak(plants, v); leak {
@@ -66,7 +66,7 @@ func TestNoPlantedSecretOrControlOnScreen(t *testing.T) {
 		m = keys(t, m, "esc", "down")
 	}
 	// A fix: preview, then the result.
-	m = swept(t, f, Options{})
+	m = swept(t, f, Options{ExportDir: t.TempDir()})
 	m = keys(t, m, "/")
 	m = typeText(t, m, target)
 	m = keys(t, m, "enter", "enter", "f")
