@@ -194,8 +194,14 @@ environment they expand, daemon.json) differs from what the running dockerd
 was started with: a file was edited but docker not restarted, or the unit
 was edited without systemctl daemon-reload. The next restart (or reboot)
 changes the daemon's behaviour, at a moment nobody chose. Evidence lists each
-option on disk and running, with the file and line. The restart remediation
-applies what is on disk after checking that dockerd will accept it.`,
+option on disk and running, with the file and line, and where the running
+value was read: the process's command line, or, when /proc shows no dockerd
+(a pod without hostPID), the Docker API (/info: registry mirrors, insecure
+registries, data-root, logging and cgroup drivers, live-restore, debug,
+labels; /networks/bridge: bip, mtu, icc, ip-masq), compared as dockerd
+normalises them. The API does not report --iptables or log-opts. The
+restart remediation applies what is on disk after checking that dockerd will
+accept it.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
 	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
 	Run:   runOptionsDrift,

@@ -52,6 +52,14 @@ var (
 	yamlKey = regexp.MustCompile(`(?i)((?:^|\n|\\n)[ \t]*(?:-[ \t]+)?` + quotedKeyWord + `[ \t]*:[ \t]+)((?:[^\r\n\\]|\\[^n])+)`)
 )
 
+// secretName is a whole name that holds a secret.
+var secretName = regexp.MustCompile(`(?i)^[A-Za-z0-9_.-]*` + secretWord + `$`)
+
+// IsSecretName tells whether name (an environment variable, a label key,
+// an option) names a secret: it ends in password, secret, token, api key,
+// access key, private key, auth or credentials.
+func IsSecretName(name string) bool { return secretName.MatchString(name) }
+
 // String masks every secret recognised in s and returns everything else
 // unchanged.
 func String(s string) string {

@@ -111,3 +111,15 @@ func TestKeyDataNotEndingALineEnds(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestNamedValuesMasked(t *testing.T) {
+	type env struct{ Name, Value string }
+	type v struct {
+		Env    []env
+		Labels map[string]string
+	}
+	got := Report(v{Env: []env{{"API_KEY", "ak-123"}, {"HTTP_PROXY", "http://p:8080"}}, Labels: map[string]string{"db_password": "x1", "team": "infra"}})
+	if got.Env[0].Value != Mask || got.Env[1].Value != "http://p:8080" || got.Labels["db_password"] != Mask || got.Labels["team"] != "infra" {
+		t.Errorf("got %+v", got)
+	}
+}

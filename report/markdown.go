@@ -20,7 +20,7 @@ func writeMarkdown(w io.Writer, r *diag.Report) error {
 		fmt.Fprintf(&b, "- Host: %s, kernel %s\n", r.Host.OS, r.Host.Kernel)
 	}
 	sum := r.Summary.WithChecks(r.Checks)
-	fmt.Fprintf(&b, "- Findings: **%d critical**, **%d warning**, %d info\n", sum.Critical, sum.Warning, sum.Info)
+	fmt.Fprintf(&b, "- Findings: **%d critical**, **%d warning**, %d info%s\n", sum.Critical, sum.Warning, sum.Info, suppressedNote(sum))
 	fmt.Fprintf(&b, "- Checks: **%d could not judge**, %d skipped, of %d\n\n", sum.Errored, sum.Skipped, len(r.Checks))
 	if sum.Errored > 0 {
 		fmt.Fprintf(&b, "> **%s could not judge**: this node is not known to be healthy where they look (see Checks).\n\n", plural(sum.Errored, "check"))
@@ -28,12 +28,15 @@ func writeMarkdown(w io.Writer, r *diag.Report) error {
 	if len(r.Findings) > 0 {
 		b.WriteString("| Severity | Finding | ID |\n|---|---|---|\n")
 		for _, f := range r.Findings {
-			fmt.Fprintf(&b, "| %s | %s | `%s` |\n", severityWord(f.Severity), mdEscape(f.Title), f.ID)
+			fmt.Fprintf(&b, "| %s%s | %s | `%s` |\n", findingMarks(f), severityWord(f.Severity), mdEscape(f.Title), f.ID)
 		}
 		b.WriteString("\n")
 	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(&b, "## %s %s\n\n%s\n\n", severityWord(f.Severity), f.Title, f.Summary)
+		fmt.Fprintf(&b, "## %s%s %s\n\n%s\n\n", findingMarks(f), severityWord(f.Severity), f.Title, f.Summary)
+		if s := f.Suppressed; s != nil {
+			fmt.Fprintf(&b, "> Suppressed (entry %d%s): %s\n\n", s.Entry, untilNote(s.Until), mdEscape(s.Reason))
+		}
 		if f.Explanation != "" {
 			fmt.Fprintf(&b, "%s\n\n", f.Explanation)
 		}

@@ -192,3 +192,97 @@ func TestProbeTargetThatLooksLikeOptionsExitsThree(t *testing.T) {
 		wantErrHint(t, r, "probe target")
 	}
 }
+
+// hostileRoot is a host root whose daemon.json carries a label with
+// terminal escapes and a proxy password, and whose docker unit drop-in
+// carries an HTTP_PROXY with credentials.
+func hostileRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{
+		"etc/docker/daemon.json": `{"labels": ["evil=\u001b]0;pwned\u0007\u001b[2J fake: all checks passed", "bidi=\u202egnp.exe"],` +
+			` "registry-mirrors": ["https://mirror:m1rr0r-pa55@mirror.example.com"]}` + "\n",
+		"etc/systemd/system/docker.service.d/http-proxy.conf": "[Service]\nEnvironment=\"HTTP_PROXY=http://ops:pr0xy-s3cret w@proxy.local:3128\" \"API_KEY=ak-9f8e7d6c5b4a\"\n",
+		"lib/systemd/system/docker.service":                   "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n",
+	}
+	for p, c := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+var hostileSecrets = []string{"m1rr0r-pa55", "pr0xy-s3cret", "ak-9f8e7d6c5b4a", "pa/ss w@rd"}
+
+// TestHostileNodeDataInEveryFormat sweeps a host root holding terminal
+// escapes and secrets, with a --docker-host whose password holds '/', '@'
+// and a blank, with the real binary: text and Markdown show the escapes
+// as text, no format shows a secret, and neither do the errors.
+func TestHostileNodeDataInEveryFormat(t *testing.T) {
+	root := hostileRoot(t)
+	host := "tcp://admin:pa/ss w@rd@127.0.0.1:1"
+	for _, format := range []string{"text", "markdown", "json"} {
+		r := ksd(t, "sweep", "--host-root", root, "--docker-host", host, "--format", format)
+		if r.code == 3 {
+			t.Fatalf("%s: the sweep could not run:\n%s", format, r.stderr)
+		}
+		out := r.stdout + r.stderr
+		for _, s := range hostileSecrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%s output shows the secret %q", format, s)
+			}
+		}
+		if format != "json" {
+			for _, c := range []string{"\x1b", "\x07", "\u202e"} {
+				if strings.Contains(out, c) {
+					t.Errorf("%s output holds the raw control %q", format, c)
+				}
+			}
+			if !strings.Contains(out, `\x1b]0;pwned\x07`) {
+				t.Errorf("%s output does not show the escape as text:\n%s", format, out)
+			}
+		}
+	}
+	// An error line quotes the flag: masked too.
+	r := ksd(t, "sweep", "--host-root", filepath.Join(root, "missing"), "--docker-host", host, "--from", "nope.json")
+	if strings.Contains(r.stderr, "pa/ss") {
+		t.Errorf("error shows the password:\n%s", r.stderr)
+	}
+}
+
+// TestSnapshotRedactForSharing: a plain snapshot keeps the raw facts (and
+// says so), --redact masks them, and the masked one still replays.
+func TestSnapshotRedactForSharing(t *testing.T) {
+	root := hostileRoot(t)
+	dir := t.TempDir()
+	raw, shared := filepath.Join(dir, "raw.json"), filepath.Join(dir, "shared.json")
+	args := []string{"--host-root", root, "--docker-host", "unix:///nonexistent/ksdt.sock", "--checks", "docker.effective-config,docker.options-drift"}
+	r := ksd(t, append([]string{"snapshot", "--output", raw}, args...)...)
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stderr, "raw node facts") || !strings.Contains(r.stderr, "--redact") {
+		t.Errorf("snapshot does not say it is raw:\n%s", r.stderr)
+	}
+	b, _ := os.ReadFile(raw)
+	if !strings.Contains(string(b), "pr0xy-s3cret") {
+		t.Errorf("the raw snapshot lost a fact the checks judge")
+	}
+	ksd(t, append([]string{"snapshot", "--redact", "--output", shared}, args...)...).wantCode(t, 0)
+	b, _ = os.ReadFile(shared)
+	for _, s := range hostileSecrets {
+		if strings.Contains(string(b), s) {
+			t.Errorf("the redacted snapshot keeps %q", s)
+		}
+	}
+	if fi, err := os.Stat(shared); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("snapshot mode: %v %v", fi, err)
+	}
+	rep := ksd(t, "sweep", "--from", shared, "--format", "json")
+	if rep.code == 3 || !strings.Contains(rep.stdout, "docker.effective-config") {
+		t.Fatalf("the redacted snapshot does not replay (exit %d):\n%s", rep.code, rep.stderr)
+	}
+}

@@ -48,11 +48,12 @@ func bootKubesprayMachine(t *testing.T) *machineNode {
 	return n
 }
 
-// resetToKubespray puts kubespray's drop-in back and restarts docker on it,
-// clearing any start limit earlier restarts used up.
+// resetToKubespray puts kubespray's drop-in back (and no daemon.json) and
+// restarts docker on it, clearing any start limit earlier restarts used up.
 func (n *machineNode) resetToKubespray(t *testing.T) {
 	t.Helper()
 	n.m.WriteFile(t, dropInPath, kubesprayDropIn, 0o644)
+	n.m.Run(t, "rm", "-f", "/etc/docker/daemon.json")
 	n.m.Run(t, "systemctl", "daemon-reload")
 	n.m.Run(t, "systemctl", "reset-failed", "docker.service")
 	n.m.Run(t, "systemctl", "restart", "docker.service")
@@ -315,6 +316,18 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 			}
 		},
 	}, {
+		// daemon.json and the drop-in both set log-opts: dockerd refuses to start.
+		id: "docker.config-conflict/dedupe",
+		setup: func(t *testing.T) {
+			n.m.WriteFile(t, "/etc/docker/daemon.json", "{\n  \"log-opts\": {\"max-size\": \"100m\"}\n}\n", 0o644)
+			_, _ = n.m.TryRun("systemctl", "restart", "docker.service")
+		},
+		want: func(t *testing.T, argv string) {
+			if strings.Contains(argv, "--log-opt") {
+				t.Errorf("dockerd still takes log options as flags beside daemon.json: %s", argv)
+			}
+		},
+	}, {
 		// a drop-in without log options: container logs grow without limit.
 		id: "docker.log-rotation-missing/set",
 		setup: func(t *testing.T) {
@@ -334,7 +347,6 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 		for _, where := range []string{"inside", "outside"} {
 			t.Run(c.id+"/"+where, func(t *testing.T) {
 				n.resetToKubespray(t)
-				n.m.Run(t, "rm", "-f", "/etc/docker/daemon.json")
 				c.setup(t)
 				run := n.inside
 				if where == "outside" {
@@ -374,10 +386,26 @@ func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 	n := &machineNode{m: m}
 	n.resetToKubespray(t)
 	testbed.FillTo(t, src, 86)
-	r := n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
+
+	// A copy that fails: docker is started again on the old data-root.
+	n.m.Run(t, "mv", "/usr/bin/rsync", "/usr/bin/rsync.real")
+	n.m.WriteFile(t, "/usr/bin/rsync", "#!/bin/sh\necho 'rsync: broken by the test' >&2\nexit 23\n", 0o755)
+	start := time.Now()
+	r := n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
+	logTiming(t, "data-root migration failing mid-copy, put back", start)
+	r.wantCode(t, 4)
+	if !strings.Contains(r.stdout, "everything was put back") {
+		t.Errorf("failed move not put back:\n%s", r.stdout)
+	}
+	if argv := n.dockerdArgv(t); !strings.Contains(argv, "--data-root=/var/lib/docker") {
+		t.Fatalf("dockerd does not run on the old data-root after the failed move: %s", argv)
+	}
+	n.m.Run(t, "mv", "/usr/bin/rsync.real", "/usr/bin/rsync")
+
+	r = n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
 	r.wantCode(t, 0)
 	t.Logf("preview:\n%s", r.stdout)
-	start := time.Now()
+	start = time.Now()
 	r = n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
 	logTiming(t, "data-root migration inside", start)
 	t.Logf("result:\n%s", r.stdout)
