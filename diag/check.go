@@ -109,6 +109,12 @@ type Finding struct {
 	CausedBy     []string      `json:"causedBy,omitempty"`
 	Causes       []string      `json:"causes,omitempty"`
 	Remediations []Remediation `json:"remediations,omitempty"`
+	// Suppressed is set when a configured suppression silences the
+	// finding (see Suppress); it is then counted apart in the summary.
+	Suppressed *Suppressed `json:"suppressed,omitempty"`
+	// New is set by a sweep with --baseline when the finding's ID is not
+	// in the baseline report.
+	New bool `json:"new,omitempty"`
 }
 
 // Evidence is one labelled fact behind a finding: a value, a table, or both.

@@ -16,6 +16,8 @@ type Config struct {
 	Net              NetConfig      `json:"net"`
 	DockerBaseline   DockerBaseline `json:"dockerBaseline"`
 	Cluster          ClusterConfig  `json:"cluster"`
+	// Suppressions silence findings with a reason (see Suppression).
+	Suppressions []Suppression `json:"suppressions,omitempty"`
 }
 
 // DiskConfig sets the usage thresholds for the Docker data-root filesystem,
@@ -104,6 +106,11 @@ func (c *Config) validate() error {
 	}
 	if c.ExitedContainers.WarnCount < 0 || c.ExitedContainers.WarnBytes < 0 {
 		return fmt.Errorf("exitedContainers thresholds must not be negative")
+	}
+	for i, s := range c.Suppressions {
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("suppression %d (suppressions[%d]): %w", i+1, i, err)
+		}
 	}
 	return nil
 }

@@ -174,10 +174,14 @@ func SortFindings(fs []Finding) {
 	})
 }
 
-// Summarize counts findings per severity.
+// Summarize counts findings per severity, suppressed findings apart.
 func Summarize(fs []Finding) Summary {
 	var s Summary
 	for _, f := range fs {
+		if f.Suppressed != nil {
+			s.Suppressed++
+			continue
+		}
 		switch f.Severity {
 		case Critical:
 			s.Critical++

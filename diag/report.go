@@ -31,6 +31,9 @@ type Summary struct {
 	Errored int `json:"errored"`
 	// Skipped counts checks that did not apply to this node.
 	Skipped int `json:"skipped"`
+	// Suppressed counts findings a configured suppression silences; they
+	// are not in Critical, Warning or Info and never raise the exit code.
+	Suppressed int `json:"suppressed,omitempty"`
 }
 
 // WithChecks returns s with Errored and Skipped counted from cs.

@@ -64,6 +64,9 @@ func TestRealAPIOnlyDriftMatchesProcess(t *testing.T) {
 	if withProc.DockerConf.Running == nil {
 		t.Fatal("the process was not read")
 	}
+	if f := withProc.DockerConf; f.DockerdVersion == "" || !strings.HasPrefix(f.DockerdVersionSource, "Docker API /version") {
+		t.Errorf("judged against %q from %q", f.DockerdVersion, f.DockerdVersionSource)
+	}
 	n.hideProc()
 	apiOnly := n.snapshot(checks.DockerOptionsDrift)
 	if apiOnly.DockerConf.Running != nil || apiOnly.Has(diag.SourceDockerdProc) {

@@ -1,16 +1,9 @@
-// Package docs holds the project's documentation; its Go side embeds the
-// JSON Schemas of the reports so the binary can validate a node report it
-// reads back from a fleet sweep without the source tree at hand.
 package docs
 
-import _ "embed" // the schemas below
+import _ "embed" // the fleet schema below
 
-// ReportSchema is report.schema.json: one node's JSON report.
-//
-//go:embed report.schema.json
-var ReportSchema []byte
-
-// FleetSchema is fleet.schema.json: the merged report of a fleet sweep.
+// FleetSchema is fleet.schema.json: the merged report of a fleet sweep
+// (ksdoctor sweep --all-nodes); each node's report in it is report-v1.
 //
 //go:embed fleet.schema.json
 var FleetSchema []byte

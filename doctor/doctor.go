@@ -32,12 +32,17 @@ type Progress struct {
 // Sweep gathers what the checks need and judges it.
 func (d *Doctor) Sweep(ctx context.Context, p Progress) (*diag.Snapshot, *diag.Report) {
 	snap := d.Gatherer.Collect(ctx, d.Tool, d.Checks, d.Config, p.Source)
-	return snap, diag.Run(d.Checks, snap, d.Config, diag.RunOptions{OnCheck: p.Check})
+	return snap, d.Replay(snap, p)
 }
 
 // Replay judges a recorded snapshot.
+// The configuration's suppressions are applied at the snapshot's time.
 func (d *Doctor) Replay(snap *diag.Snapshot, p Progress) *diag.Report {
-	return diag.Run(d.Checks, snap, d.Config, diag.RunOptions{OnCheck: p.Check})
+	rep := diag.Run(d.Checks, snap, d.Config, diag.RunOptions{OnCheck: p.Check})
+	if d.Config != nil {
+		diag.Suppress(rep, d.Config.Suppressions, snap.Now())
+	}
+	return rep
 }
 
 // Candidate is a remediation found by Prepare, with what it came from.

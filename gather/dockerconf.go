@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/dockerconf"
 	"github.com/ksdoctor/ksdoctor/hostfs"
 )
 
@@ -25,14 +24,8 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 	if s.Dockerd != nil {
 		running, pid = s.Dockerd.Args, s.Dockerd.PID
 	}
-	facts := dockerconf.Resolve(g.Root().FS(), running)
 	// Judge the files with the flags of the installed release.
-	if v, from, err := dockerdRelease(ctx, g, facts); err == nil {
-		facts = dockerconf.ResolveFor(g.Root().FS(), running, v)
-		facts.DockerdVersionSource = from
-	} else {
-		facts.DockerdVersionSource = err.Error()
-	}
+	facts := resolveForRelease(ctx, g, running)
 	if pid > 0 {
 		if t, err := processStart(g.Root(), pid); err == nil {
 			facts.DockerdStartedAt = t

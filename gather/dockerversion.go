@@ -2,6 +2,7 @@ package gather
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path"
@@ -19,25 +20,51 @@ const versionTimeout = 2 * time.Second
 // the running process's argv[0].
 var dockerdBinaries = []string{"/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/local/bin/dockerd"}
 
-// dockerdRelease finds the installed dockerd release: the Docker API's /version, else
-// `dockerd --version` of the binary the unit (or the running process) starts, run under
-// the host root with argv only and a bounded time. It returns the release and where it
-// was read, or why it could not be.
-func dockerdRelease(ctx context.Context, g *Gatherer, facts *diag.DockerConfFacts) (dockerconf.Version, string, error) {
-	var errs []string
-	if cli, err := g.DockerClient(); err == nil {
-		vctx, cancel := context.WithTimeout(ctx, versionTimeout)
-		sv, err := cli.ServerVersion(vctx)
-		cancel()
-		if err == nil {
-			if v, ok := dockerconf.ParseVersion(sv.Version); ok {
-				return v, "Docker API /version (" + sv.Version + ")", nil
-			}
-			errs = append(errs, fmt.Sprintf("Docker API /version: unknown version %q", sv.Version))
-		} else {
-			errs = append(errs, fmt.Sprintf("Docker API /version: %v", err))
-		}
+// resolveForRelease resolves the configuration judged against the installed dockerd
+// release: the Docker API's /version, else `dockerd --version` of the binary the unit (or
+// the running process) starts, run under the host root with argv only and a bounded time.
+// The files are resolved once when the API answers. DockerdVersionSource says where the
+// release was read, or why it could not be.
+func resolveForRelease(ctx context.Context, g *Gatherer, running []string) *diag.DockerConfFacts {
+	v, from, apiErr := apiRelease(ctx, g)
+	if apiErr == nil {
+		facts := dockerconf.ResolveFor(g.Root().FS(), running, v)
+		facts.DockerdVersionSource = from
+		return facts
 	}
+	facts := dockerconf.Resolve(g.Root().FS(), running)
+	v, from, err := binaryRelease(ctx, g, facts)
+	if err != nil {
+		facts.DockerdVersionSource = fmt.Sprintf("dockerd release unknown: %v; %v", apiErr, err)
+		return facts
+	}
+	facts = dockerconf.ResolveFor(g.Root().FS(), running, v)
+	facts.DockerdVersionSource = fmt.Sprintf("%s (%v)", from, apiErr)
+	return facts
+}
+
+// apiRelease asks the Docker API's /version for the release.
+func apiRelease(ctx context.Context, g *Gatherer) (dockerconf.Version, string, error) {
+	cli, err := g.DockerClient()
+	if err != nil {
+		return dockerconf.Version{}, "", fmt.Errorf("Docker API /version: %w", err)
+	}
+	vctx, cancel := context.WithTimeout(ctx, versionTimeout)
+	sv, err := cli.ServerVersion(vctx)
+	cancel()
+	if err != nil {
+		return dockerconf.Version{}, "", fmt.Errorf("Docker API /version: %w", err)
+	}
+	if v, ok := dockerconf.ParseVersion(sv.Version); ok {
+		return v, "Docker API /version (" + sv.Version + ")", nil
+	}
+	return dockerconf.Version{}, "", fmt.Errorf("Docker API /version: unknown version %q", sv.Version)
+}
+
+// binaryRelease runs `dockerd --version` of the binary the unit or the running process
+// names (else the usual places) under the host root.
+func binaryRelease(ctx context.Context, g *Gatherer, facts *diag.DockerConfFacts) (dockerconf.Version, string, error) {
+	var errs []string
 	for _, bin := range dockerdCandidates(facts) {
 		if _, err := g.Root().Stat(bin); err != nil {
 			continue
@@ -58,7 +85,7 @@ func dockerdRelease(ctx context.Context, g *Gatherer, facts *diag.DockerConfFact
 	if len(errs) == 0 {
 		errs = append(errs, "no dockerd binary found")
 	}
-	return dockerconf.Version{}, "", fmt.Errorf("dockerd release unknown: %s", strings.Join(errs, "; "))
+	return dockerconf.Version{}, "", errors.New(strings.Join(errs, "; "))
 }
 
 // dockerdCandidates lists the dockerd binaries to ask, the unit's and the running one's

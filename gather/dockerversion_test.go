@@ -16,7 +16,7 @@ func TestDockerdReleaseFromBinary(t *testing.T) {
 	g := New(Options{HostRoot: "/", DockerHost: "unix://" + t.TempDir() + "/none.sock"})
 	defer g.Close()
 	facts := &diag.DockerConfFacts{Unit: &diag.DockerUnit{Argv: []string{"/usr/bin/dockerd", "-H", "fd://"}}}
-	v, from, err := dockerdRelease(context.Background(), g, facts)
+	v, from, err := binaryRelease(context.Background(), g, facts)
 	if err != nil {
 		t.Fatal(err)
 	}

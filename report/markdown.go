@@ -12,6 +12,21 @@ func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", "<br>").Replace(s)
 }
 
+// codeFence is a fence longer than any run of backticks in s, so node
+// data in a preview cannot close the code block and turn into Markdown.
+func codeFence(s string) string {
+	longest, run := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
 func writeMarkdown(w io.Writer, r *diag.Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# ksdoctor report: %s\n\n", r.Host.Hostname)
@@ -20,7 +35,7 @@ func writeMarkdown(w io.Writer, r *diag.Report) error {
 		fmt.Fprintf(&b, "- Host: %s, kernel %s\n", r.Host.OS, r.Host.Kernel)
 	}
 	sum := r.Summary.WithChecks(r.Checks)
-	fmt.Fprintf(&b, "- Findings: **%d critical**, **%d warning**, %d info\n", sum.Critical, sum.Warning, sum.Info)
+	fmt.Fprintf(&b, "- Findings: **%d critical**, **%d warning**, %d info%s\n", sum.Critical, sum.Warning, sum.Info, suppressedNote(sum))
 	fmt.Fprintf(&b, "- Checks: **%d could not judge**, %d skipped, of %d\n\n", sum.Errored, sum.Skipped, len(r.Checks))
 	if sum.Errored > 0 {
 		fmt.Fprintf(&b, "> **%s could not judge**: this node is not known to be healthy where they look (see Checks).\n\n", plural(sum.Errored, "check"))
@@ -28,12 +43,15 @@ func writeMarkdown(w io.Writer, r *diag.Report) error {
 	if len(r.Findings) > 0 {
 		b.WriteString("| Severity | Finding | ID |\n|---|---|---|\n")
 		for _, f := range r.Findings {
-			fmt.Fprintf(&b, "| %s | %s | `%s` |\n", severityWord(f.Severity), mdEscape(f.Title), f.ID)
+			fmt.Fprintf(&b, "| %s%s | %s | `%s` |\n", findingMarks(f), severityWord(f.Severity), mdEscape(f.Title), f.ID)
 		}
 		b.WriteString("\n")
 	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(&b, "## %s %s\n\n%s\n\n", severityWord(f.Severity), f.Title, f.Summary)
+		fmt.Fprintf(&b, "## %s%s %s\n\n%s\n\n", findingMarks(f), severityWord(f.Severity), f.Title, f.Summary)
+		if s := f.Suppressed; s != nil {
+			fmt.Fprintf(&b, "> Suppressed (entry %d%s): %s\n\n", s.Entry, untilNote(s.Until), mdEscape(s.Reason))
+		}
 		if f.Explanation != "" {
 			fmt.Fprintf(&b, "%s\n\n", f.Explanation)
 		}
@@ -66,7 +84,8 @@ func writeMarkdown(w io.Writer, r *diag.Report) error {
 			b.WriteString("\n")
 		}
 		for _, rem := range f.Remediations {
-			fmt.Fprintf(&b, "\n**Fix (%s risk): %s** — `ksdoctor fix %s`\n\n```\n%s\n```\n", rem.Risk, rem.Title, rem.ID, rem.Preview)
+			fence := codeFence(rem.Preview)
+			fmt.Fprintf(&b, "\n**Fix (%s risk): %s** — `ksdoctor fix %s`\n\n%s\n%s\n%s\n", rem.Risk, mdEscape(rem.Title), rem.ID, fence, rem.Preview, fence)
 		}
 		b.WriteString("\n")
 	}

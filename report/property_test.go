@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"github.com/ksdoctor/ksdoctor/checks"
@@ -13,55 +12,6 @@ import (
 	"github.com/ksdoctor/ksdoctor/redact"
 	"github.com/ksdoctor/ksdoctor/redact/redacttest"
 )
-
-// planter puts a generated secret into every string it reaches: struct
-// fields, slice elements and map values, through pointers.
-type planter struct {
-	r      *rand.Rand
-	kinds  []redacttest.Kind
-	next   int
-	plants []redacttest.Plant
-}
-
-func (p *planter) plant(v reflect.Value) {
-	switch v.Kind() {
-	case reflect.String:
-		k := p.kinds[p.next%len(p.kinds)]
-		p.next++
-		pl := k.Make(p.r)
-		p.plants = append(p.plants, pl)
-		v.SetString(v.String() + " " + pl.Text + "\n")
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			p.plant(v.Elem())
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				p.plant(v.Field(i))
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return
-		}
-		for i := range v.Len() {
-			p.plant(v.Index(i))
-		}
-	case reflect.Map:
-		it := v.MapRange()
-		for it.Next() {
-			e := reflect.New(v.Type().Elem()).Elem()
-			e.Set(it.Value())
-			if e.Kind() == reflect.Pointer || e.Kind() == reflect.Interface {
-				p.plant(e)
-			} else {
-				p.plant(e)
-				v.SetMapIndex(it.Key(), e)
-			}
-		}
-	}
-}
 
 // fixtureReports replays every fixture and adds an applied result for
 // each remediation, so plans, steps and results carry strings too.
@@ -109,15 +59,14 @@ func TestNoPlantedSecretSurvivesAnyFormat(t *testing.T) {
 	for name, base := range reps {
 		for round := range rounds {
 			rep := redact.Copy(base, func(s string) string { return s })
-			p := &planter{r: rand.New(rand.NewPCG(uint64(round), 7)), kinds: kinds, next: round}
-			p.plant(reflect.ValueOf(rep))
-			fields += len(p.plants)
+			plants := redacttest.PlantEvery(rep, rand.New(rand.NewPCG(uint64(round), 7)), round)
+			fields += len(plants)
 			for _, format := range []Format{FormatText, FormatMarkdown, FormatJSON} {
 				var b bytes.Buffer
 				if err := Write(&b, rep, format, Options{Color: format == FormatText}); err != nil {
 					t.Fatal(err)
 				}
-				if pl, s, leak := redacttest.FirstLeak(p.plants, b.String()); leak {
+				if pl, s, leak := redacttest.FirstLeak(plants, b.String()); leak {
 					t.Fatalf("%s round %d, %s: %s secret %q survived", name, round, format, pl.Kind, s)
 				}
 			}
@@ -132,18 +81,16 @@ func TestNoPlantedSecretSurvivesAnyFormat(t *testing.T) {
 // the report judged from the raw planted snapshot must show none.
 func TestRedactedSnapshotHoldsNoPlantedSecretAndLoads(t *testing.T) {
 	_, snaps := fixtureReports(t)
-	kinds := redacttest.Kinds()
 	for name, base := range snaps {
 		for round := range 3 {
 			snap := redact.Copy(base, func(s string) string { return s })
-			p := &planter{r: rand.New(rand.NewPCG(uint64(round), 11)), kinds: kinds, next: round}
-			p.plant(reflect.ValueOf(snap))
+			plants := redacttest.PlantEvery(snap, rand.New(rand.NewPCG(uint64(round), 11)), round)
 			snap.Tool = base.Tool // what marks the file as a snapshot
 			data, err := json.Marshal(redact.Report(snap))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if pl, s, leak := redacttest.FirstLeak(p.plants, string(data)); leak {
+			if pl, s, leak := redacttest.FirstLeak(plants, string(data)); leak {
 				t.Fatalf("%s: redacted snapshot keeps a %s secret %q", name, pl.Kind, s)
 			}
 			if _, err := diag.ReadSnapshot(bytes.NewReader(data)); err != nil {
@@ -155,7 +102,7 @@ func TestRedactedSnapshotHoldsNoPlantedSecretAndLoads(t *testing.T) {
 				if err := Write(&b, rep, format, Options{}); err != nil {
 					t.Fatal(err)
 				}
-				if pl, s, leak := redacttest.FirstLeak(p.plants, b.String()); leak {
+				if pl, s, leak := redacttest.FirstLeak(plants, b.String()); leak {
 					t.Fatalf("%s: %s report of a planted snapshot shows a %s secret %q", name, format, pl.Kind, s)
 				}
 			}

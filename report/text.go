@@ -39,11 +39,14 @@ func writeText(w io.Writer, r *diag.Report, opts Options) error {
 	fmt.Fprintf(&b, "%s %s on %s  %s  (%d ms)\n", r.Tool.Name, r.Tool.Version, p.paint(ansiBold, r.Host.Hostname),
 		r.StartedAt.Format("2006-01-02 15:04:05Z07:00"), r.DurationMs)
 	sum := r.Summary.WithChecks(r.Checks)
-	fmt.Fprintf(&b, "%d critical, %d warning, %d info; %d checks could not judge, %d skipped\n\n",
-		sum.Critical, sum.Warning, sum.Info, sum.Errored, sum.Skipped)
+	fmt.Fprintf(&b, "%d critical, %d warning, %d info; %d checks could not judge, %d skipped%s\n\n",
+		sum.Critical, sum.Warning, sum.Info, sum.Errored, sum.Skipped, suppressedNote(sum))
 	for _, f := range r.Findings {
-		fmt.Fprintf(&b, "%s  %s  %s\n", p.severity(f.Severity), p.paint(ansiBold, f.Title), p.paint(ansiDim, "["+f.ID+"]"))
+		fmt.Fprintf(&b, "%s%s  %s  %s\n", findingMarks(f), p.severity(f.Severity), p.paint(ansiBold, f.Title), p.paint(ansiDim, "["+f.ID+"]"))
 		fmt.Fprintf(&b, "    %s\n", f.Summary)
+		if s := f.Suppressed; s != nil {
+			fmt.Fprintf(&b, "    suppressed (entry %d%s): %s\n", s.Entry, untilNote(s.Until), s.Reason)
+		}
 		for _, c := range f.CausedBy {
 			fmt.Fprintf(&b, "    caused by: %s\n", c)
 		}
@@ -86,6 +89,34 @@ func writeText(w io.Writer, r *diag.Report, opts Options) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// suppressedNote is the summary's count of suppressed findings, or "".
+func suppressedNote(s diag.Summary) string {
+	if s.Suppressed == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d suppressed", s.Suppressed)
+}
+
+// findingMarks prefixes a finding's line: NEW for a finding not in the
+// baseline, SUPPRESSED for a silenced one.
+func findingMarks(f diag.Finding) string {
+	var m string
+	if f.New {
+		m += "NEW "
+	}
+	if f.Suppressed != nil {
+		m += "SUPPRESSED "
+	}
+	return m
+}
+
+func untilNote(until string) string {
+	if until == "" {
+		return ""
+	}
+	return ", until " + until
 }
 
 // plural says "1 check" or "3 checks".

@@ -236,6 +236,12 @@ func (m *Model) findingRow(f diag.Finding, selected bool) string {
 			tag = m.st.bad.Render("✖ not resolved") + " "
 		}
 	}
+	if f.New {
+		tag += m.st.bad.Render("new") + " "
+	}
+	if f.Suppressed != nil {
+		tag += m.st.dim.Render("suppressed") + " "
+	}
 	fixes := ""
 	if n := len(f.Remediations); n > 0 {
 		fixes = m.st.dim.Render(fmt.Sprintf(" [%d fix]", n))

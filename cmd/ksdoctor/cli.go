@@ -82,6 +82,7 @@ type globals struct {
 	net        netFlags
 	kubeconfig string
 	kubeCtx    string
+	noIgnore   bool
 	exitCode   int // set by commands that report findings
 }
 
@@ -138,6 +139,7 @@ envelope: preview, confirm, apply, re-check.
 	pf.StringVar(&g.dockerHost, "docker-host", defHost, "Docker Engine address")
 	pf.DurationVar(&g.timeout, "timeout", 0, "deadline for the whole sweep (default from config, 30s)")
 	pf.StringVar(&g.configPath, "config", "", "YAML file with thresholds and options")
+	pf.BoolVar(&g.noIgnore, "no-ignore", false, "apply no suppression from the configuration: show every finding as found")
 	pf.StringVar(&g.pidFile, "dockerd-pidfile", "/var/run/docker.pid", "dockerd's pidfile, as a path on the node")
 	addNetFlags(pf, &g.net)
 	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig for the cluster checks (default $KUBECONFIG, ~/.kube/config, in-cluster)")
@@ -146,7 +148,7 @@ envelope: preview, confirm, apply, re-check.
 		return fail(exitCannot, "run 'ksdoctor --help' for usage", "%v", err)
 	})
 	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io), newTUICmd(io, g))
-	root.AddCommand(newJournalCmd(io, g))
+	root.AddCommand(newJournalCmd(io, g), newDiffCmd(io, g))
 	_ = ctx
 	return root
 }
@@ -165,6 +167,9 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 	cfg, err := diag.LoadConfig(g.configPath)
 	if err != nil {
 		return nil, fail(exitCannot, "fix the configuration file or leave out --config", "%v", err)
+	}
+	if g.noIgnore {
+		cfg.Suppressions = nil
 	}
 	if fi, err := os.Stat(g.hostRoot); err != nil || !fi.IsDir() {
 		return nil, fail(exitCannot, "--host-root must be a directory holding the node's filesystem", "host root %s is not a directory", g.hostRoot)

@@ -15,7 +15,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/fleet"
 	"github.com/ksdoctor/ksdoctor/gather"
 	"github.com/ksdoctor/ksdoctor/kubeapi"
-	"github.com/ksdoctor/ksdoctor/report/schemacheck"
+	"github.com/ksdoctor/ksdoctor/report/validate"
 )
 
 type fleetFlags struct {
@@ -104,7 +104,7 @@ func runFleet(ctx context.Context, io streams, g *globals, f *sweepFlags, ff *fl
 	}
 	rep, err := fleet.Run(ctx, fleet.Options{
 		Client: cs, Namespace: ff.namespace, Image: ff.image, Nodes: ff.nodes, NodeSelector: ff.nodeSelector,
-		NodeTimeout: ff.nodeTimeout, Template: tmpl, Logs: logs, Validate: schemacheck.ValidateJSON,
+		NodeTimeout: ff.nodeTimeout, Template: tmpl, Logs: logs, Validate: validate.Report,
 		Tool: diag.Tool{Name: "ksdoctor", Version: version}, Cluster: clusterRep,
 	})
 	if err != nil {

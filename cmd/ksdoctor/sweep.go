@@ -18,6 +18,7 @@ import (
 
 type sweepFlags struct {
 	format, output, include, skip, from string
+	baseline                            string
 }
 
 func newSweepCmd(io streams, g *globals) *cobra.Command {
@@ -48,6 +49,7 @@ counted in the summary; it never reads as healthy.
 	fl.StringVar(&f.include, "checks", "", "comma-separated check IDs to run (default all)")
 	fl.StringVar(&f.skip, "skip", "", "comma-separated check IDs to leave out")
 	fl.StringVar(&f.from, "from", "", "judge a recorded snapshot instead of this node")
+	fl.StringVar(&f.baseline, "baseline", "", "mark the findings not in this earlier JSON report as new")
 	return cmd
 }
 
@@ -61,6 +63,13 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 		return err
 	}
 	defer d.Gatherer.Close()
+	var base *diag.Report
+	if f.baseline != "" {
+		// Read before the sweep: a bad baseline fails fast.
+		if base, err = readReport(f.baseline); err != nil {
+			return err
+		}
+	}
 	var rep *diag.Report
 	if f.from != "" {
 		snap, err := readSnapshot(f.from)
@@ -70,6 +79,9 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 		rep = d.Replay(snap, doctorNoProgress)
 	} else {
 		_, rep = d.Sweep(ctx, doctorNoProgress)
+	}
+	if base != nil {
+		report.MarkNew(rep, base)
 	}
 	var buf bytes.Buffer
 	color := f.output == "" && format == report.FormatText && colorAllowed(io)

@@ -7,6 +7,7 @@ package redacttest
 import (
 	"encoding/base64"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -271,4 +272,58 @@ func FirstLeak(plants []Plant, out string) (Plant, string, bool) {
 		}
 	}
 	return Plant{}, "", false
+}
+
+// PlantEvery appends a generated secret to every string reachable from
+// ptr (a pointer): struct fields, slice and array elements and map values,
+// through pointers and interfaces; string i gets kind (start+i) mod the
+// number of kinds. It returns what it planted.
+func PlantEvery(ptr any, r *rand.Rand, start int) []Plant {
+	p := &planter{r: r, kinds: Kinds(), next: start}
+	p.plant(reflect.ValueOf(ptr))
+	return p.plants
+}
+
+type planter struct {
+	r      *rand.Rand
+	kinds  []Kind
+	next   int
+	plants []Plant
+}
+
+func (p *planter) plant(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		pl := p.kinds[p.next%len(p.kinds)].Make(p.r)
+		p.next++
+		p.plants = append(p.plants, pl)
+		v.SetString(v.String() + " " + pl.Text + "\n")
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			p.plant(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				p.plant(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return
+		}
+		for i := range v.Len() {
+			p.plant(v.Index(i))
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(it.Value())
+			p.plant(e)
+			if e.Kind() != reflect.Pointer && e.Kind() != reflect.Interface {
+				v.SetMapIndex(it.Key(), e)
+			}
+		}
+	}
 }
