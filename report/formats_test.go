@@ -144,8 +144,6 @@ func TestSARIFLocationsFromProvenance(t *testing.T) {
 	}
 }
 
-
-
 // TestJUnitValidatesAgainstXSD: every fixture's report as JUnit XML is
 // valid against the xUnit plugin's junit-10.xsd (xmllint --schema, from
 // Debian's libxml2-utils), with one test case per check: fail → failure,
