@@ -24,6 +24,7 @@ type sweepFlags struct {
 
 func newSweepCmd(io streams, g *globals) *cobra.Command {
 	f := &sweepFlags{}
+	var ff *fleetFlags
 	cmd := &cobra.Command{
 		Use:   "sweep",
 		Short: "Sweep the node and report the findings",
@@ -36,9 +37,13 @@ counted in the summary; it never reads as healthy.
 ` + exitCodeHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ff.allNodes {
+				return runFleet(cmd.Context(), io, g, f, ff)
+			}
 			return runSweep(cmd.Context(), io, g, f)
 		},
 	}
+	ff = addFleetFlags(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, markdown, sarif (SARIF 2.1.0) or junit (JUnit XML)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to FILE (mode 0600) instead of stdout")
