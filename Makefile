@@ -7,7 +7,7 @@ export CGO_ENABLED ?= 0
 
 include testbed/kubeapiserver/kube.mk
 
-.PHONY: all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
+.PHONY: fuzz fuzz-ci all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
 
 all: build
 
@@ -44,6 +44,16 @@ unit:
 
 test: deps fmt-check vet build kube-apiserver-bin systemd-tree
 	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) fuzz-ci
+
+# Every fuzz target (scripts/fuzz.sh finds them all), FUZZTIME each.
+FUZZTIME ?= 60s
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+# What CI runs: each target for 20 s; a crasher fails the build.
+fuzz-ci:
+	FUZZTIME=20s FUZZMINIMIZETIME=2s ./scripts/fuzz.sh
 
 # Every benchmark, each against the baseline its issue names, in the same run.
 bench: deps build bench-startup bench-go bench-exited bench-tui bench-dockerconf bench-net bench-cluster

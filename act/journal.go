@@ -103,6 +103,12 @@ func (e *Executor) Record(rec JournalRecord) error {
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
+	// 0600 whatever mode an older journal had: it holds diffs of node
+	// configuration.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("journal: %w", err)
+	}
 	if err := appendRecord(f, line); err != nil {
 		f.Close()
 		return fmt.Errorf("journal: %s: %w", p, err)

@@ -97,6 +97,11 @@ func TestJournalTornLineIsReportedAndSkipped(t *testing.T) {
 func TestJournalMasksSecrets(t *testing.T) {
 	root := t.TempDir()
 	e := &Executor{HostRoot: root}
+	// An older journal left world-readable.
+	jp := filepath.Join(root, JournalPath)
+	os.MkdirAll(filepath.Dir(jp), 0o755)
+	os.WriteFile(jp, nil, 0o644)
+	os.Chmod(jp, 0o644)
 	rec := journalRecord(1, 0)
 	rec.Files[0].Diff = "+Environment=\"HTTP_PROXY=http://ops:s3cr3t-pw@proxy:3128\"\n"
 	rec.Error = "dial tcp://u:hunter2-pw@10.0.0.1:2376: refused"

@@ -16,10 +16,15 @@ have python3     || need+=(python3)
 [ -x /usr/bin/time ] || need+=(time)
 have ip          || need+=(iproute2)
 have nsenter     || need+=(util-linux)
+# The fault matrix: an unprivileged user namespace and an unprivileged user.
+have unshare     || need+=(util-linux)
+have setpriv     || need+=(util-linux)
 have mkfs.ext4   || need+=(e2fsprogs)
 have modprobe    || need+=(kmod)
 have kubectl     || need+=(kubernetes-client)
 have systemd-analyze || need+=(systemd)
+# Report formats: JUnit XML validated against the xUnit plugin's junit-10.xsd.
+have xmllint     || need+=(libxml2-utils)
 # The real-systemd tests: a Debian tree built with debootstrap, booted with
 # systemd-nspawn; journalctl reads the machine's journal for failed restarts.
 have debootstrap    || need+=(debootstrap)

@@ -148,7 +148,7 @@ envelope: preview, confirm, apply, re-check.
 		return fail(exitCannot, "run 'ksdoctor --help' for usage", "%v", err)
 	})
 	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io), newTUICmd(io, g))
-	root.AddCommand(newJournalCmd(io, g))
+	root.AddCommand(newJournalCmd(io, g), newDiffCmd(io, g))
 	_ = ctx
 	return root
 }

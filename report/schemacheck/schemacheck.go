@@ -1,22 +1,25 @@
-// Package schemacheck validates JSON reports against docs/report.schema.json.
-// Only tests import it, so the validator stays out of the ksdoctor binary
-// (it costs tens of milliseconds at start-up).
+// Package schemacheck validates JSON reports against docs/report.schema.json
+// (embedded by package docs) with a full JSON Schema implementation. Only
+// tests import it: the library compiles every draft's meta-schemas in its
+// init, a cost the binary does not pay (it uses package report/validate,
+// held to the same verdicts by a test).
 package schemacheck
 
 import (
 	"bytes"
-	"encoding/json"
-
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/ksdoctor/ksdoctor/docs"
+	"github.com/ksdoctor/ksdoctor/report/validate"
 )
 
 // SchemaFile is the JSON Schema of the report, relative to the module root.
 const SchemaFile = "docs/report.schema.json"
+
+const schemaURL = "https://ksdoctor.dev/schemas/report-v1.json"
 
 var (
 	schemaOnce sync.Once
@@ -24,86 +27,86 @@ var (
 	schemaErr  error
 )
 
-// moduleRoot walks up from the working directory to the folder with go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("find module root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// ValidateJSON checks a JSON report against docs/report.schema.json. It is
-// meant for tests, which run inside the source tree.
-func ValidateJSON(doc []byte) error {
+func compiled() (*jsonschema.Schema, error) {
 	schemaOnce.Do(func() {
-		root, err := moduleRoot()
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(docs.ReportSchema))
 		if err != nil {
-			schemaErr = err
+			schemaErr = fmt.Errorf("parse %s: %w", SchemaFile, err)
 			return
 		}
 		c := jsonschema.NewCompiler()
 		c.AssertFormat()
-		schema, schemaErr = c.Compile(filepath.Join(root, SchemaFile))
+		if err := c.AddResource(schemaURL, doc); err != nil {
+			schemaErr = fmt.Errorf("load %s: %w", SchemaFile, err)
+			return
+		}
+		schema, schemaErr = c.Compile(schemaURL)
 	})
-	if schemaErr != nil {
-		return fmt.Errorf("load report schema: %w", schemaErr)
+	return schema, schemaErr
+}
+
+// ValidateJSON checks a JSON report against docs/report.schema.json, then
+// checks that its summary counts match what it lists.
+func ValidateJSON(doc []byte) error {
+	s, err := compiled()
+	if err != nil {
+		return fmt.Errorf("load report schema: %w", err)
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
 		return fmt.Errorf("report is not JSON: %w", err)
 	}
-	if err := schema.Validate(v); err != nil {
+	if err := s.Validate(v); err != nil {
 		return fmt.Errorf("report does not match %s: %w", SchemaFile, err)
 	}
-	return checkCounts(doc)
+	return validate.Counts(doc)
 }
 
-// checkCounts checks what a JSON Schema cannot: the summary counts match
-// the findings and checks the report lists.
-func checkCounts(doc []byte) error {
-	var r struct {
-		Checks []struct {
-			Status string `json:"status"`
-		} `json:"checks"`
-		Findings []struct {
-			Severity   string          `json:"severity"`
-			Suppressed json.RawMessage `json:"suppressed"`
-		} `json:"findings"`
-		Summary map[string]int `json:"summary"`
-	}
-	if err := json.Unmarshal(doc, &r); err != nil {
-		return fmt.Errorf("report is not JSON: %w", err)
-	}
-	want := map[string]int{"critical": 0, "warning": 0, "info": 0, "errored": 0, "skipped": 0, "suppressed": 0}
-	for _, f := range r.Findings {
-		if len(f.Suppressed) > 0 && string(f.Suppressed) != "null" {
-			want["suppressed"]++
-			continue
+// FleetSchemaFile is the JSON Schema of the fleet report.
+const FleetSchemaFile = "docs/fleet.schema.json"
+
+var (
+	fleetOnce   sync.Once
+	fleetSchema *jsonschema.Schema
+	fleetErr    error
+)
+
+func compiledFleet() (*jsonschema.Schema, error) {
+	fleetOnce.Do(func() {
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		for _, s := range []struct {
+			id  string
+			doc []byte
+		}{{docs.ReportSchemaID, docs.ReportSchema}, {docs.FleetSchemaID, docs.FleetSchema}} {
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.doc))
+			if err != nil {
+				fleetErr = fmt.Errorf("parse %s: %w", s.id, err)
+				return
+			}
+			if err := c.AddResource(s.id, v); err != nil {
+				fleetErr = fmt.Errorf("load %s: %w", s.id, err)
+				return
+			}
 		}
-		want[f.Severity]++
+		fleetSchema, fleetErr = c.Compile(docs.FleetSchemaID)
+	})
+	return fleetSchema, fleetErr
+}
+
+// ValidateFleetJSON checks a fleet report against docs/fleet.schema.json
+// (which holds each node's report to docs/report.schema.json).
+func ValidateFleetJSON(doc []byte) error {
+	s, err := compiledFleet()
+	if err != nil {
+		return fmt.Errorf("load fleet schema: %w", err)
 	}
-	for _, c := range r.Checks {
-		switch c.Status {
-		case "error":
-			want["errored"]++
-		case "skipped":
-			want["skipped"]++
-		}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return fmt.Errorf("fleet report is not JSON: %w", err)
 	}
-	for _, k := range []string{"critical", "warning", "info", "errored", "skipped", "suppressed"} {
-		if r.Summary[k] != want[k] {
-			return fmt.Errorf("report summary.%s is %d, but the report lists %d", k, r.Summary[k], want[k])
-		}
+	if err := s.Validate(v); err != nil {
+		return fmt.Errorf("fleet report does not match %s: %w", FleetSchemaFile, err)
 	}
 	return nil
 }
