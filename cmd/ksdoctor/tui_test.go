@@ -326,6 +326,8 @@ func TestTUIReplayInTmux(t *testing.T) {
 				t.Fatalf("a fix opened in a replay:\n%s", s)
 			}
 			tm.keys(t, "Escape")
+			// Enter right after Escape reads as alt+enter: wait for the help to close.
+			tm.waitFor(t, "help closed", 10*time.Second, func(s string) bool { return !strings.Contains(s, "close help") })
 			tm.keys(t, "Enter")
 			s = tm.waitText(t, 10*time.Second, "Evidence", "fixes disabled: a recording, not the live node")
 			for i, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
