@@ -12,6 +12,21 @@ func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", "<br>").Replace(s)
 }
 
+// codeFence is a fence longer than any run of backticks in s, so node
+// data in a preview cannot close the code block and turn into Markdown.
+func codeFence(s string) string {
+	longest, run := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
 func writeMarkdown(w io.Writer, r *diag.Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# ksdoctor report: %s\n\n", r.Host.Hostname)
@@ -69,7 +84,8 @@ func writeMarkdown(w io.Writer, r *diag.Report) error {
 			b.WriteString("\n")
 		}
 		for _, rem := range f.Remediations {
-			fmt.Fprintf(&b, "\n**Fix (%s risk): %s** — `ksdoctor fix %s`\n\n```\n%s\n```\n", rem.Risk, rem.Title, rem.ID, rem.Preview)
+			fence := codeFence(rem.Preview)
+			fmt.Fprintf(&b, "\n**Fix (%s risk): %s** — `ksdoctor fix %s`\n\n%s\n%s\n%s\n", rem.Risk, mdEscape(rem.Title), rem.ID, fence, rem.Preview, fence)
 		}
 		b.WriteString("\n")
 	}

@@ -100,3 +100,15 @@ func FuzzRedactString(f *testing.F) {
 		}
 	})
 }
+
+func TestMarkdownPreviewCannotCloseItsFence(t *testing.T) {
+	r := sample()
+	r.Findings[0].Remediations[0].Preview = "rule\n```\n# injected heading\n````"
+	var b bytes.Buffer
+	if err := Write(&b, r, FormatMarkdown, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "`````\nrule\n```\n# injected heading\n````\n`````") {
+		t.Errorf("preview not fenced whole:\n%s", b.String())
+	}
+}
