@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/outfile"
 	"github.com/ksdoctor/ksdoctor/redact"
@@ -51,7 +52,7 @@ ctrl+c. Exit code 3 when no node answered.
 	}
 	ff = addFleetFlags(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.format, "format", "text", "output format: text, json or markdown")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, markdown, sarif (SARIF 2.1.0) or junit (JUnit XML)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to FILE (mode 0600) instead of stdout")
 	fl.StringVar(&f.include, "checks", "", "comma-separated check IDs to run (default all)")
 	fl.StringVar(&f.skip, "skip", "", "comma-separated check IDs to leave out")
@@ -63,7 +64,7 @@ ctrl+c. Exit code 3 when no node answered.
 func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error {
 	format, err := report.ParseFormat(f.format)
 	if err != nil {
-		return fail(exitCannot, "use --format text, json or markdown", "%v", err)
+		return fail(exitCannot, "use --format text, json, markdown, sarif or junit", "%v", err)
 	}
 	d, err := g.doctorFor(f.include, f.skip)
 	if err != nil {
@@ -92,7 +93,7 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 	}
 	var buf bytes.Buffer
 	color := f.output == "" && format == report.FormatText && colorAllowed(io)
-	if err := report.Write(&buf, rep, format, report.Options{Color: color}); err != nil {
+	if err := report.Write(&buf, rep, format, report.Options{Color: color, Checks: checks.All()}); err != nil {
 		return fail(exitCannot, "", "render report: %v", err)
 	}
 	if err := emit(io, f.output, buf.Bytes()); err != nil {
