@@ -206,3 +206,34 @@ func FuzzParseArgs(f *testing.F) {
 		}
 	})
 }
+
+// TestConflictsAcrossReleases: a directive set twice is a conflict only where the release
+// parses the flag, under the daemon.json name of that release; dockerd stops at the first
+// error in its own order (flags, unknown keys, conflicts).
+func TestConflictsAcrossReleases(t *testing.T) {
+	tests := []struct {
+		release, flags, json string
+		conflicts, startErr  string
+	}{
+		{"20.10.24", "-g /data/docker", `{"graph": "/data/docker"}`, "graph",
+			"specified both as a flag and in the configuration file: graph: (from flag: /data/docker, from file: /data/docker)"},
+		{"24.0.7", "-g /data/docker", `{"graph": "/data/docker"}`, "", `unknown shorthand flag: "g" in -g`},
+		{"20.10.24", "--host-gateway-ip=10.0.0.1", `{"host-gateway-ips": ["10.0.0.2"]}`, "",
+			"don't match any configuration option: host-gateway-ips"},
+		{"28.0.1", "--host-gateway-ip=10.0.0.1", `{"host-gateway-ips": ["10.0.0.2"]}`, "host-gateway-ips",
+			"host-gateway-ips: (from flag: [10.0.0.1], from file: [10.0.0.2])"},
+	}
+	for _, tc := range tests {
+		f := ResolveFor(fstest.MapFS{
+			"lib/systemd/system/docker.service": {Data: []byte("[Service]\nExecStart=/usr/bin/dockerd " + tc.flags + "\n")},
+			"etc/docker/daemon.json":            {Data: []byte(tc.json)},
+		}, nil, ver(tc.release))
+		var keys []string
+		for _, c := range f.Conflicts {
+			keys = append(keys, c.Key)
+		}
+		if strings.Join(keys, " ") != tc.conflicts || !strings.Contains(f.StartError, tc.startErr) {
+			t.Errorf("dockerd %s %s %s: conflicts %q, start error %q; want %q, %q", tc.release, tc.flags, tc.json, keys, f.StartError, tc.conflicts, tc.startErr)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +44,7 @@ var (
 
 func buildScheme() {
 	scheme = runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, networkingv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, networkingv1.AddToScheme, batchv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			panic(err) // a programming error: the generated registrations conflict
 		}
@@ -71,7 +72,7 @@ type Interface interface {
 // Clientset holds one REST client per group, sharing one HTTP client and one
 // rate limiter, as client-go's clientset does.
 type Clientset struct {
-	core, apps, networking, discovery rest.Interface
+	core, apps, networking, batch, discovery rest.Interface
 }
 
 // NewForConfig builds the clients for cfg (which it does not change).
@@ -100,6 +101,7 @@ func NewForConfig(cfg *rest.Config) (*Clientset, error) {
 		{corev1.SchemeGroupVersion, "/api", &cs.core},
 		{appsv1.SchemeGroupVersion, "/apis", &cs.apps},
 		{networkingv1.SchemeGroupVersion, "/apis", &cs.networking},
+		{batchv1.SchemeGroupVersion, "/apis", &cs.batch},
 	} {
 		gc := c
 		gv := g.gv

@@ -22,20 +22,25 @@ const (
 	FormatText     Format = "text"
 	FormatJSON     Format = "json"
 	FormatMarkdown Format = "markdown"
+	FormatSARIF    Format = "sarif"
+	FormatJUnit    Format = "junit"
 )
 
 // ParseFormat checks a --format value.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(s); f {
-	case FormatText, FormatJSON, FormatMarkdown:
+	case FormatText, FormatJSON, FormatMarkdown, FormatSARIF, FormatJUnit:
 		return f, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want text, json or markdown)", s)
+	return "", fmt.Errorf("unknown format %q (want text, json, markdown, sarif or junit)", s)
 }
 
 // Options tunes rendering.
 type Options struct {
 	Color bool // ANSI colour in text output
+	// Checks is the check registry: SARIF's rules (with their help text)
+	// and JUnit's test cases come from it. Nil: the report's checks only.
+	Checks []diag.Check
 }
 
 // Write renders r in format f.
@@ -45,6 +50,10 @@ func Write(w io.Writer, r *diag.Report, f Format, opts Options) error {
 		return WriteJSON(w, r)
 	case FormatMarkdown:
 		return writeMarkdown(w, ForTerminal(r))
+	case FormatSARIF:
+		return writeSARIF(w, Redact(r), opts.Checks)
+	case FormatJUnit:
+		return writeJUnit(w, ForTerminal(r))
 	default:
 		return writeText(w, ForTerminal(r), opts)
 	}

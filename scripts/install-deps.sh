@@ -23,6 +23,8 @@ have mkfs.ext4   || need+=(e2fsprogs)
 have modprobe    || need+=(kmod)
 have kubectl     || need+=(kubernetes-client)
 have systemd-analyze || need+=(systemd)
+# Report formats: JUnit XML validated against the xUnit plugin's junit-10.xsd.
+have xmllint     || need+=(libxml2-utils)
 # The real-systemd tests: a Debian tree built with debootstrap, booted with
 # systemd-nspawn; journalctl reads the machine's journal for failed restarts.
 have debootstrap    || need+=(debootstrap)

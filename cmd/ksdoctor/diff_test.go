@@ -149,3 +149,40 @@ func TestSweepBaseline(t *testing.T) {
 	}
 	ksd(t, "sweep", "--from", snap, "--baseline", snap).wantCode(t, exitCannot)
 }
+
+// TestSweepSARIFAndJUnit: the machine formats from the CLI keep the
+// sweep's exit code; -o stays the short form of --output.
+func TestSweepSARIFAndJUnit(t *testing.T) {
+	snap := filepath.Join("..", "..", "fixtures", "disk-full", "snapshot.json")
+	r := ksd(t, "sweep", "--format", "sarif", "--from", snap)
+	r.wantCode(t, exitCritical)
+	var log struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Results []struct {
+				RuleID string `json:"ruleId"`
+				Level  string `json:"level"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &log); err != nil || log.Version != "2.1.0" || len(log.Runs) != 1 {
+		t.Fatalf("SARIF: %v\n%s", err, r.stdout)
+	}
+	found := false
+	for _, res := range log.Runs[0].Results {
+		found = found || (res.RuleID == "disk.docker-root-usage" && res.Level == "error")
+	}
+	if !found {
+		t.Errorf("no error-level result for disk.docker-root-usage: %+v", log.Runs[0].Results)
+	}
+	out := filepath.Join(t.TempDir(), "junit.xml")
+	r = ksd(t, "sweep", "--format", "junit", "-o", out, "--from", snap)
+	r.wantCode(t, exitCritical)
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `<testcase name="disk.docker-root-usage" classname="ksdoctor.disk"`) || !strings.Contains(string(data), "<failure ") {
+		t.Errorf("JUnit report:\n%s", data)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/outfile"
 	"github.com/ksdoctor/ksdoctor/redact"
@@ -23,6 +24,7 @@ type sweepFlags struct {
 
 func newSweepCmd(io streams, g *globals) *cobra.Command {
 	f := &sweepFlags{}
+	var ff *fleetFlags
 	cmd := &cobra.Command{
 		Use:   "sweep",
 		Short: "Sweep the node and report the findings",
@@ -32,14 +34,25 @@ and prints the findings. A check that could not judge (its source failed,
 timed out, was over a limit or held nothing) has status error and is
 counted in the summary; it never reads as healthy.
 
+With --all-nodes it sweeps the cluster's nodes instead, read-only: the
+cluster checks once here, then one Job per node (namespace from
+deploy/fleet) running this sweep in the ksdoctor image; the reports come
+back through pod logs and merge into one fleet report, grouped by check
+then node. Every Job and pod it made is deleted before it exits, also on
+ctrl+c. Exit code 3 when no node answered.
+
 ` + exitCodeHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ff.allNodes {
+				return runFleet(cmd.Context(), io, g, f, ff)
+			}
 			return runSweep(cmd.Context(), io, g, f)
 		},
 	}
+	ff = addFleetFlags(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.format, "format", "text", "output format: text, json or markdown")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, markdown, sarif (SARIF 2.1.0) or junit (JUnit XML)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to FILE (mode 0600) instead of stdout")
 	fl.StringVar(&f.include, "checks", "", "comma-separated check IDs to run (default all)")
 	fl.StringVar(&f.skip, "skip", "", "comma-separated check IDs to leave out")
@@ -51,7 +64,7 @@ counted in the summary; it never reads as healthy.
 func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error {
 	format, err := report.ParseFormat(f.format)
 	if err != nil {
-		return fail(exitCannot, "use --format text, json or markdown", "%v", err)
+		return fail(exitCannot, "use --format text, json, markdown, sarif or junit", "%v", err)
 	}
 	d, err := g.doctorFor(f.include, f.skip)
 	if err != nil {
@@ -80,7 +93,7 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 	}
 	var buf bytes.Buffer
 	color := f.output == "" && format == report.FormatText && colorAllowed(io)
-	if err := report.Write(&buf, rep, format, report.Options{Color: color}); err != nil {
+	if err := report.Write(&buf, rep, format, report.Options{Color: color, Checks: checks.All()}); err != nil {
 		return fail(exitCannot, "", "render report: %v", err)
 	}
 	if err := emit(io, f.output, buf.Bytes()); err != nil {

@@ -182,6 +182,9 @@ func TestTUIFixExitedContainersInTmux(t *testing.T) {
 
 	// A new sweep no longer finds it; the applied fix stays for the export.
 	tm.keys(t, "Escape") // clear the filter
+	// Wait for it before the next key: an Escape followed closely by "r"
+	// reaches the program as alt+r.
+	tm.waitFor(t, "the filter cleared", 10*time.Second, func(s string) bool { return !strings.Contains(s, "filter: exited") })
 	tm.keys(t, "r")
 	s = tm.waitFor(t, "a new sweep without the finding", 60*time.Second, func(s string) bool {
 		return strings.Contains(s, "Findings") && !strings.Contains(s, "exited containers not managed") && strings.Contains(s, "1 applied")
@@ -326,6 +329,7 @@ func TestTUIReplayInTmux(t *testing.T) {
 				t.Fatalf("a fix opened in a replay:\n%s", s)
 			}
 			tm.keys(t, "Escape")
+			tm.waitFor(t, "help closed", 10*time.Second, func(s string) bool { return !strings.Contains(s, "close help") })
 			tm.keys(t, "Enter")
 			s = tm.waitText(t, 10*time.Second, "Evidence", "fixes disabled: a recording, not the live node")
 			for i, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {

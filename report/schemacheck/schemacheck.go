@@ -61,3 +61,52 @@ func ValidateJSON(doc []byte) error {
 	}
 	return validate.Counts(doc)
 }
+
+// FleetSchemaFile is the JSON Schema of the fleet report.
+const FleetSchemaFile = "docs/fleet.schema.json"
+
+var (
+	fleetOnce   sync.Once
+	fleetSchema *jsonschema.Schema
+	fleetErr    error
+)
+
+func compiledFleet() (*jsonschema.Schema, error) {
+	fleetOnce.Do(func() {
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		for _, s := range []struct {
+			id  string
+			doc []byte
+		}{{docs.ReportSchemaID, docs.ReportSchema}, {docs.FleetSchemaID, docs.FleetSchema}} {
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.doc))
+			if err != nil {
+				fleetErr = fmt.Errorf("parse %s: %w", s.id, err)
+				return
+			}
+			if err := c.AddResource(s.id, v); err != nil {
+				fleetErr = fmt.Errorf("load %s: %w", s.id, err)
+				return
+			}
+		}
+		fleetSchema, fleetErr = c.Compile(docs.FleetSchemaID)
+	})
+	return fleetSchema, fleetErr
+}
+
+// ValidateFleetJSON checks a fleet report against docs/fleet.schema.json
+// (which holds each node's report to docs/report.schema.json).
+func ValidateFleetJSON(doc []byte) error {
+	s, err := compiledFleet()
+	if err != nil {
+		return fmt.Errorf("load fleet schema: %w", err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return fmt.Errorf("fleet report is not JSON: %w", err)
+	}
+	if err := s.Validate(v); err != nil {
+		return fmt.Errorf("fleet report does not match %s: %w", FleetSchemaFile, err)
+	}
+	return nil
+}
