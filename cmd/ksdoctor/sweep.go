@@ -36,6 +36,13 @@ and prints the findings. A check that could not judge (its source failed,
 timed out, was over a limit or held nothing) has status error and is
 counted in the summary; it never reads as healthy.
 
+With --all-nodes it sweeps the cluster's nodes instead, read-only: the
+cluster checks once here, then one Job per node (namespace from
+deploy/fleet) running this sweep in the ksdoctor image; the reports come
+back through pod logs and merge into one fleet report, grouped by check
+then node. Every Job and pod it made is deleted before it exits, also on
+ctrl+c. Exit code 3 when no node answered.
+
 ` + exitCodeHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
