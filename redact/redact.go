@@ -40,11 +40,11 @@ var (
 	// JSON Web Tokens: base64url header "{", payload, signature.
 	jwt = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
 	// --password x, --password=x, --docker-password "x y", --token=…
-	flag = regexp.MustCompile(`(?i)(--?[A-Za-z0-9-]*` + secretWord + `(?:=|[ \t]+))("[^"\r\n]*"?|'[^'\r\n]*'?|[^\s"'\\]+)`)
+	flag = regexp.MustCompile(`(?i)--?[A-Za-z0-9-]*` + secretWord + `(?:=|[ \t]+)`)
 	// NAME=value where NAME ends in a secret word; the value runs to the
 	// closing quote when the assignment was opened inside one
 	// (Environment="API_KEY=a b").
-	assign = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]*` + secretWord + `[ \t]*=[ \t]*)`)
+	assign = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]*` + secretWord + `[ \t]*=)`)
 	// "password": "x", \"auth\":\"x\" (JSON, also escaped inside a string).
 	jsonKey = regexp.MustCompile(`(?i)(\\?"` + quotedKeyWord + `\\?"\s*:\s*)(\\?"(?:[^"\\]|\\[^"])*\\?"|[^\s,}\]"\\]+)`)
 	// YAML: token: x, client-key-data: x, password: x at the start of a
@@ -85,7 +85,7 @@ func String(s string) string {
 		return s
 	}
 	if strings.Contains(s, "-") {
-		s = flag.ReplaceAllStringFunc(s, maskFlag)
+		s = maskFlags(s)
 	}
 	if strings.Contains(s, "=") {
 		s = maskAssignments(s)
@@ -125,13 +125,22 @@ func maskBearer(m string) string {
 	return m
 }
 
-func maskFlag(m string) string {
-	sub := flag.FindStringSubmatch(m)
-	v := sub[2]
-	if v == "" || strings.HasPrefix(v, "[redacted") || strings.HasPrefix(v, "-") {
-		return m
+// maskFlags masks the values of flags whose name ends in a secret word;
+// a value that is itself a flag is left to be judged on its own.
+func maskFlags(s string) string {
+	var spans []span
+	for _, l := range flag.FindAllStringIndex(s, -1) {
+		vs := l[1]
+		if vs >= len(s) || s[vs] == '-' || strings.HasPrefix(s[vs:], Mask) {
+			continue
+		}
+		ve := valueEnd(s, vs, 0)
+		if ve == vs {
+			continue
+		}
+		spans = addSpan(spans, s, vs, ve)
 	}
-	return sub[1] + Mask
+	return maskSpans(s, spans)
 }
 
 func maskJSONKey(m string) string {
@@ -149,18 +158,15 @@ func maskJSONKey(m string) string {
 }
 
 // maskAssignments masks the values of NAME=value assignments whose name
-// ends in a secret word.
+// ends in a secret word. Every assignment is judged on the original text
+// (a value may run over the next assignment: "pass= API_KEY=\"x\""), and
+// overlapping values are masked as one.
 func maskAssignments(s string) string {
-	locs := assign.FindAllStringSubmatchIndex(s, -1)
-	if locs == nil {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for _, l := range locs {
-		vs := l[1] // the value starts after "NAME="
-		if vs < last {
-			continue
+	var spans []span
+	for _, l := range assign.FindAllStringSubmatchIndex(s, -1) {
+		vs := l[1] // the value starts after "NAME=" and blanks
+		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
+			vs++
 		}
 		var opener byte
 		if l[3] > l[2] {
@@ -170,15 +176,49 @@ func maskAssignments(s string) string {
 		if ve == vs || strings.HasPrefix(s[vs:], Mask) {
 			continue
 		}
-		b.WriteString(s[last:vs])
-		if q := s[vs]; (q == '"' || q == '\'') && ve > vs+1 && s[ve-1] == q {
-			b.WriteByte(q)
+		spans = addSpan(spans, s, vs, ve)
+	}
+	return maskSpans(s, spans)
+}
+
+// span is a value to mask, s[from:to]; quote is set when the value is
+// quoted whole, to keep its quotes.
+type span struct {
+	from, to int
+	quote    byte
+}
+
+// addSpan appends s[from:to], merged with the last span when they overlap.
+func addSpan(spans []span, s string, from, to int) []span {
+	sp := span{from: from, to: to}
+	if q := s[from]; (q == '"' || q == '\'') && to > from+1 && s[to-1] == q {
+		sp.quote = q
+	}
+	if n := len(spans); n > 0 && from < spans[n-1].to {
+		spans[n-1].to = max(spans[n-1].to, to)
+		spans[n-1].quote = 0
+		return spans
+	}
+	return append(spans, sp)
+}
+
+// maskSpans replaces every span of s with the mask.
+func maskSpans(s string, spans []span) string {
+	if len(spans) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp.from])
+		if sp.quote != 0 {
+			b.WriteByte(sp.quote)
 			b.WriteString(Mask)
-			b.WriteByte(q)
+			b.WriteByte(sp.quote)
 		} else {
 			b.WriteString(Mask)
 		}
-		last = ve
+		last = sp.to
 	}
 	b.WriteString(s[last:])
 	return b.String()

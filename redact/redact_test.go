@@ -30,6 +30,8 @@ func TestMasks(t *testing.T) {
 		{`{"auths":{"reg.io":{"auth":"dXNlcjpwYXNz"}}}`, "dXNlcjpwYXNz"},
 		{"users:\n- name: x\n  user:\n    token: abc123secret\n", "abc123secret"},
 		{`{\"password\":\"s3 cr3t\"}`, "s3 cr3t"},
+		{`pAsswd= API_KEY="k?65MhP@xw8;$%z"`, "k?65MhP"},
+		{"--password --token x1234567", "x1234567"},
 		{"kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef", "0123456789abcdef"},
 	} {
 		got := String(tc.in)
