@@ -40,10 +40,15 @@ cache; moving the data-root to a bigger disk is the lasting fix.`,
 func runDockerRootUsage(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 	fs, ok := s.FilesystemFor(purposeDockerRoot)
 	if !ok {
-		return nil, diag.Skip("the Docker data-root filesystem was not gathered")
+		// The source worked but holds no entry for it: a damaged snapshot.
+		return nil, fmt.Errorf("could not judge: the filesystems gathered do not include the Docker data-root")
 	}
 	if fs.Error != "" {
-		return nil, diag.Skip("no Docker data-root to look at: %s", fs.Error)
+		if strings.Contains(fs.Error, "no such file or directory") {
+			return nil, diag.Skip("no Docker data-root to look at: %s", fs.Error)
+		}
+		// Present but not measurable (permission, I/O error, a hung mount).
+		return nil, fmt.Errorf("could not judge: the Docker data-root could not be measured: %s", fs.Error)
 	}
 	bytesPct, inodePct := fs.UsedPercent(), fs.InodesUsedPercent()
 	worst := max(bytesPct, inodePct)

@@ -389,16 +389,22 @@ func readReport(out *Node, lr logResult, validate func([]byte) error) {
 	out.Answered, out.Report = true, &r
 }
 
+// maxJSONTries bounds the lines extractJSON tries to decode from (each
+// try may read to the end of the log).
+const maxJSONTries = 16
+
 // extractJSON finds the report in a log that may interleave the sweep's
 // stderr notes with its JSON: the whole log, else the first line starting
-// with "{" that begins a complete JSON object.
+// with "{" that begins a complete JSON object (of the first 16 such).
 func extractJSON(b []byte) ([]byte, bool) {
 	t := bytes.TrimSpace(b)
 	if len(t) > 0 && t[0] == '{' && json.Valid(t) {
 		return t, true
 	}
-	for off := 0; off < len(b); {
+	tries := 0
+	for off := 0; off < len(b) && tries < maxJSONTries; {
 		if b[off] == '{' {
+			tries++
 			dec := json.NewDecoder(bytes.NewReader(b[off:]))
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err == nil {

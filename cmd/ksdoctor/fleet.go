@@ -46,6 +46,17 @@ func addFleetFlags(cmd *cobra.Command) *fleetFlags {
 	return ff
 }
 
+// unused refuses the fleet flags without --all-nodes (they would be
+// silently ignored by a sweep of this node).
+func (ff *fleetFlags) unused(cmd *cobra.Command) error {
+	for _, name := range []string{"nodes", "node-selector", "namespace", "image", "node-timeout", "job-template"} {
+		if cmd.Flags().Changed(name) {
+			return fail(exitCannot, "add --all-nodes to sweep the cluster's nodes", "--%s applies to --all-nodes only", name)
+		}
+	}
+	return nil
+}
+
 // clusterOnly is the checks that read the cluster, run once by the command.
 func clusterOnly() []diag.Check {
 	var out []diag.Check
@@ -108,7 +119,11 @@ func runFleet(ctx context.Context, io streams, g *globals, f *sweepFlags, ff *fl
 		Tool: diag.Tool{Name: "ksdoctor", Version: version}, Cluster: clusterRep,
 	})
 	if err != nil {
-		return fail(exitCannot, "deploy/fleet holds the namespace and the RBAC the command needs", "fleet sweep: %v", err)
+		hint := "deploy/fleet holds the namespace and the RBAC the command needs"
+		if ctx.Err() != nil {
+			hint = "interrupted: the Jobs and pods this sweep created were deleted"
+		}
+		return fail(exitCannot, hint, "fleet sweep: %v", err)
 	}
 	var buf bytes.Buffer
 	if err := fleet.Write(&buf, rep, f.format); err != nil {

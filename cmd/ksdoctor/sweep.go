@@ -47,6 +47,9 @@ ctrl+c. Exit code 3 when no node answered.
 			if ff.allNodes {
 				return runFleet(cmd.Context(), io, g, f, ff)
 			}
+			if err := ff.unused(cmd); err != nil {
+				return err
+			}
 			return runSweep(cmd.Context(), io, g, f)
 		},
 	}
