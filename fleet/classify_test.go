@@ -48,7 +48,7 @@ func TestClassify(t *testing.T) {
 
 func TestExtractJSON(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"a":1}`:                                     `{"a":1}`,
+		`{"a":1}`: `{"a":1}`,
 		"ksdoctor: note: x\n{\"a\":1}\nksdoctor: y\n": `{"a":1}`,
 		"panic: x\n{not json\n":                       "",
 		"":                                            "",
