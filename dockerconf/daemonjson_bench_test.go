@@ -3,7 +3,9 @@ package dockerconf
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -26,29 +28,62 @@ func bigDaemonJSON(n int) []byte {
 	return b.Bytes()
 }
 
-// parseKeysQuadratic is the position finding ParseDaemonJSON had before it
-// was made linear: each key's line and column counted from the start of the
-// file. Kept only as the benchmark's baseline.
-func parseKeysQuadratic(data []byte) (int, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil {
-		return 0, err
+// parseDaemonJSONOld is ParseDaemonJSON as it was before positions were
+// found in one pass (each key's line and column counted from the start of
+// the file: quadratic in the keys). Kept only as the benchmark's baseline.
+func parseDaemonJSONOld(data []byte) (*DaemonJSON, error) {
+	d := &DaemonJSON{Data: data}
+	if len(bytes.TrimSpace(data)) == 0 {
+		d.Close = -1
+		return d, nil
 	}
-	n := 0
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, posError(data, dec.InputOffset(), err)
+	}
+	if delim, ok := tok.(json.Delim); !ok || delim != '{' {
+		return nil, posError(data, dec.InputOffset(), fmt.Errorf("the configuration must be a JSON object, not %v", tok))
+	}
+	seen := map[string]bool{}
 	for dec.More() {
 		before := int(dec.InputOffset())
-		if _, err := dec.Token(); err != nil {
-			return 0, err
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, posError(data, dec.InputOffset(), err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, posError(data, dec.InputOffset(), fmt.Errorf("expected a key, got %v", tok))
 		}
 		keyStart := before + bytes.IndexByte(data[before:], '"')
+		afterKey := int(dec.InputOffset())
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return 0, err
+			return nil, posError(data, dec.InputOffset(), fmt.Errorf("value of %q: %w", key, err))
 		}
+		end := int(dec.InputOffset())
+		start := afterKey
+		for start < end && (isSpace(data[start]) || data[start] == ':') {
+			start++
+		}
+		if seen[key] {
+			line, col := lineCol(data, keyStart)
+			return nil, &PosError{Line: line, Column: col, Err: fmt.Errorf("directive %q appears twice", key)}
+		}
+		seen[key] = true
 		line, col := lineCol(data, keyStart)
-		n += line + col
+		d.Directives = append(d.Directives, Directive{Key: key, Raw: raw, KeyStart: keyStart, ValueStart: start, ValueEnd: end, Line: line, Column: col})
 	}
-	return n, nil
+	if _, err := dec.Token(); err != nil {
+		return nil, posError(data, dec.InputOffset(), err)
+	}
+	d.Close = int(dec.InputOffset()) - 1
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, posError(data, dec.InputOffset(), errors.New("text after the closing brace"))
+	}
+	return d, nil
 }
 
 // BenchmarkParseDaemonJSON40k parses a daemon.json of 40,000 keys with the
@@ -59,7 +94,7 @@ func BenchmarkParseDaemonJSON40k(b *testing.B) {
 	b.Run("old-quadratic", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
-			if _, err := parseKeysQuadratic(data); err != nil {
+			if _, err := parseDaemonJSONOld(data); err != nil {
 				b.Fatal(err)
 			}
 		}
