@@ -25,6 +25,8 @@ have kubectl     || need+=(kubernetes-client)
 have systemd-analyze || need+=(systemd)
 # Report formats: JUnit XML validated against the xUnit plugin's junit-10.xsd.
 have xmllint     || need+=(libxml2-utils)
+# sweep --textfile: scraped from a real node_exporter (textfile collector only).
+have prometheus-node-exporter || need+=(prometheus-node-exporter)
 # The real-systemd tests: a Debian tree built with debootstrap, booted with
 # systemd-nspawn; journalctl reads the machine's journal for failed restarts.
 have debootstrap    || need+=(debootstrap)

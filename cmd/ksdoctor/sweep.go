@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +20,8 @@ import (
 
 type sweepFlags struct {
 	format, output, include, skip, from string
-	baseline                            string
+	baseline, textfile                  string
+	interval                            time.Duration
 }
 
 func newSweepCmd(io streams, g *globals) *cobra.Command {
@@ -60,6 +62,8 @@ ctrl+c. Exit code 3 when no node answered.
 	fl.StringVar(&f.include, "checks", "", "comma-separated check IDs to run (default all)")
 	fl.StringVar(&f.skip, "skip", "", "comma-separated check IDs to leave out")
 	fl.StringVar(&f.from, "from", "", "judge a recorded snapshot instead of this node")
+	fl.StringVar(&f.textfile, "textfile", "", "also write the findings as Prometheus metrics to DIR/ksdoctor.prom (node_exporter's textfile collector)")
+	fl.DurationVar(&f.interval, "interval", 0, "sweep again every DURATION until stopped, e.g. 5m with --textfile in a DaemonSet (0: once)")
 	fl.StringVar(&f.baseline, "baseline", "", "mark the findings not in this earlier JSON report as new")
 	return cmd
 }
@@ -81,19 +85,44 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 			return err
 		}
 	}
-	var rep *diag.Report
-	if f.from != "" {
-		snap, err := readSnapshot(f.from)
-		if err != nil {
+	if f.interval != 0 && (f.interval < minInterval || f.from != "") {
+		return fail(exitCannot, "pass --interval 10s or more (5m is a good start), on a live node, not with --from", "--interval %v: want at least %v, without --from", f.interval, minInterval)
+	}
+	for {
+		var rep *diag.Report
+		if f.from != "" {
+			snap, err := readSnapshot(f.from)
+			if err != nil {
+				return err
+			}
+			rep = d.Replay(snap, doctorNoProgress)
+		} else {
+			_, rep = d.Sweep(ctx, doctorNoProgress)
+		}
+		if base != nil {
+			report.MarkNew(rep, base)
+		}
+		if err := deliver(io, f, format, rep); err != nil {
 			return err
 		}
-		rep = d.Replay(snap, doctorNoProgress)
-	} else {
-		_, rep = d.Sweep(ctx, doctorNoProgress)
+		g.exitCode = exitFor(rep)
+		if f.interval == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(f.interval):
+		}
 	}
-	if base != nil {
-		report.MarkNew(rep, base)
-	}
+}
+
+// minInterval is the shortest --interval: a sweep takes seconds.
+const minInterval = 10 * time.Second
+
+// deliver renders the report to stdout or --output, and the metrics to
+// --textfile.
+func deliver(io streams, f *sweepFlags, format report.Format, rep *diag.Report) error {
 	var buf bytes.Buffer
 	color := f.output == "" && format == report.FormatText && colorAllowed(io)
 	if err := report.Write(&buf, rep, format, report.Options{Color: color, Checks: checks.All()}); err != nil {
@@ -102,7 +131,9 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 	if err := emit(io, f.output, buf.Bytes()); err != nil {
 		return err
 	}
-	g.exitCode = exitFor(rep)
+	if f.textfile != "" {
+		return writeTextfile(f.textfile, rep)
+	}
 	return nil
 }
 
