@@ -15,6 +15,7 @@ package redact
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -69,34 +70,63 @@ func String(s string) string {
 	s = pemKeys(s)
 	s = base64Keys(s)
 	s = urlCredentials(s)
-	// The rules below need a word; most text has none, and skipping them
-	// keeps masking fast on big inputs (iptables dumps in snapshots).
+	// The rules below find a secret by the words around it. Each judges
+	// the same text and returns spans, masked together at the end, so one
+	// rule's mask never hides the words another needs ("-PRIVATEKEY
+	// API_KEY=\"x\""). They need a word; most text has none, and skipping
+	// them keeps masking fast on big inputs (iptables dumps in snapshots).
 	lower := strings.ToLower(s)
+	var spans []span
 	if strings.Contains(lower, "authorization") {
-		s = authHeader.ReplaceAllString(s, "${1}"+Mask)
+		spans = append(spans, groupSpans(s, authHeader, 2, nil)...)
 	}
 	if strings.Contains(lower, "bearer") {
-		s = bearer.ReplaceAllStringFunc(s, maskBearer)
+		spans = append(spans, groupSpans(s, bearer, 2, isBearerToken)...)
 	}
 	if strings.Contains(s, "eyJ") {
-		s = jwt.ReplaceAllString(s, Mask)
+		spans = append(spans, groupSpans(s, jwt, 0, nil)...)
 	}
-	if !hasSecretWord(lower) {
-		return s
+	if hasSecretWord(lower) {
+		if strings.Contains(s, "-") {
+			spans = append(spans, flagSpans(s)...)
+		}
+		if strings.Contains(s, "=") {
+			spans = append(spans, assignmentSpans(s)...)
+		}
+		if strings.Contains(s, `"`) {
+			spans = append(spans, groupSpans(s, jsonKey, 2, isJSONSecret)...)
+		}
+		if strings.Contains(s, ":") {
+			spans = append(spans, groupSpans(s, yamlKey, 2, nil)...)
+		}
 	}
-	if strings.Contains(s, "-") {
-		s = maskFlags(s)
+	return maskSpans(s, spans)
+}
+
+// groupSpans returns the spans of group g of re's matches in s that
+// accept (nil: all) takes.
+func groupSpans(s string, re *regexp.Regexp, g int, accept func(string) bool) []span {
+	var out []span
+	for _, l := range re.FindAllStringSubmatchIndex(s, -1) {
+		from, to := l[2*g], l[2*g+1]
+		if from < 0 || to <= from || strings.HasPrefix(s[from:], Mask) || accept != nil && !accept(s[from:to]) {
+			continue
+		}
+		out = append(out, newSpan(s, from, to))
 	}
-	if strings.Contains(s, "=") {
-		s = maskAssignments(s)
-	}
-	if strings.Contains(s, `"`) {
-		s = jsonKey.ReplaceAllStringFunc(s, maskJSONKey)
-	}
-	if strings.Contains(s, ":") {
-		s = yamlKey.ReplaceAllString(s, "${1}"+Mask)
-	}
-	return s
+	return out
+}
+
+// isBearerToken tells a token after "Bearer" from a word: long, or
+// holding a digit or token punctuation ("bearer authentication" stays).
+func isBearerToken(tok string) bool {
+	return len(tok) >= 16 || (len(tok) >= 8 && strings.ContainsAny(tok, "0123456789-._~+/="))
+}
+
+// isJSONSecret skips JSON values that are no secret: null, booleans,
+// objects and lists.
+func isJSONSecret(v string) bool {
+	return v != "null" && v != "true" && v != "false" && v != "{" && v != "["
 }
 
 // hasSecretWord tells whether lower-cased text holds a word the
@@ -110,24 +140,9 @@ func hasSecretWord(lower string) bool {
 	return false
 }
 
-// maskBearer masks "Bearer TOKEN" when TOKEN looks like one: long, or
-// holding a digit or token punctuation, so "bearer authentication" in a
-// sentence stays.
-func maskBearer(m string) string {
-	sub := bearer.FindStringSubmatch(m)
-	tok := sub[2]
-	if tok == Mask[1:len(Mask)-1] {
-		return m
-	}
-	if len(tok) >= 16 || (len(tok) >= 8 && strings.ContainsAny(tok, "0123456789-._~+/=")) {
-		return sub[1] + Mask
-	}
-	return m
-}
-
-// maskFlags masks the values of flags whose name ends in a secret word;
+// flagSpans finds the values of flags whose name ends in a secret word;
 // a value that is itself a flag is left to be judged on its own.
-func maskFlags(s string) string {
+func flagSpans(s string) []span {
 	var spans []span
 	for _, l := range flag.FindAllStringIndex(s, -1) {
 		vs := l[1]
@@ -138,30 +153,15 @@ func maskFlags(s string) string {
 		if ve == vs {
 			continue
 		}
-		spans = addSpan(spans, s, vs, ve)
+		spans = append(spans, newSpan(s, vs, ve))
 	}
-	return maskSpans(s, spans)
+	return spans
 }
 
-func maskJSONKey(m string) string {
-	sub := jsonKey.FindStringSubmatch(m)
-	v := sub[2]
-	switch {
-	case strings.HasPrefix(v, `\"`):
-		return sub[1] + `\"` + Mask + `\"`
-	case strings.HasPrefix(v, `"`):
-		return sub[1] + `"` + Mask + `"`
-	case v == "null" || v == "true" || v == "false" || v == "{" || v == "[":
-		return m
-	}
-	return sub[1] + Mask
-}
-
-// maskAssignments masks the values of NAME=value assignments whose name
-// ends in a secret word. Every assignment is judged on the original text
-// (a value may run over the next assignment: "pass= API_KEY=\"x\""), and
-// overlapping values are masked as one.
-func maskAssignments(s string) string {
+// assignmentSpans finds the values of NAME=value assignments whose name
+// ends in a secret word. Every assignment is judged on the same text (a
+// value may run over the next assignment: "pass= API_KEY=\"x\"").
+func assignmentSpans(s string) []span {
 	var spans []span
 	for _, l := range assign.FindAllStringSubmatchIndex(s, -1) {
 		vs := l[1] // the value starts after "NAME=" and blanks
@@ -176,46 +176,43 @@ func maskAssignments(s string) string {
 		if ve == vs || strings.HasPrefix(s[vs:], Mask) {
 			continue
 		}
-		spans = addSpan(spans, s, vs, ve)
+		spans = append(spans, newSpan(s, vs, ve))
 	}
-	return maskSpans(s, spans)
+	return spans
 }
 
-// span is a value to mask, s[from:to]; quote is set when the value is
-// quoted whole, to keep its quotes.
-type span struct {
-	from, to int
-	quote    byte
+// span is a value to mask, s[from:to].
+type span struct{ from, to int }
+
+// newSpan is the span s[from:to]; a value quoted whole (also with
+// escaped quotes, \"…\") keeps its quotes.
+func newSpan(s string, from, to int) span {
+	v := s[from:to]
+	for _, q := range []string{`\"`, `"`, "'"} {
+		if len(v) >= 2*len(q) && strings.HasPrefix(v, q) && strings.HasSuffix(v, q) {
+			return span{from: from + len(q), to: to - len(q)}
+		}
+	}
+	return span{from: from, to: to}
 }
 
-// addSpan appends s[from:to], merged with the last span when they overlap.
-func addSpan(spans []span, s string, from, to int) []span {
-	sp := span{from: from, to: to}
-	if q := s[from]; (q == '"' || q == '\'') && to > from+1 && s[to-1] == q {
-		sp.quote = q
-	}
-	if n := len(spans); n > 0 && from < spans[n-1].to {
-		spans[n-1].to = max(spans[n-1].to, to)
-		spans[n-1].quote = 0
-		return spans
-	}
-	return append(spans, sp)
-}
-
-// maskSpans replaces every span of s with the mask.
+// maskSpans replaces every span of s with the mask, overlapping spans
+// as one.
 func maskSpans(s string, spans []span) string {
 	if len(spans) == 0 {
 		return s
 	}
+	slices.SortFunc(spans, func(a, b span) int { return a.from - b.from })
 	var b strings.Builder
 	last := 0
 	for _, sp := range spans {
-		b.WriteString(s[last:sp.from])
-		if sp.quote != 0 {
-			b.WriteByte(sp.quote)
-			b.WriteString(Mask)
-			b.WriteByte(sp.quote)
+		if sp.to <= last {
+			continue
+		}
+		if sp.from < last {
+			sp.from = last // overlaps the one before: extend it
 		} else {
+			b.WriteString(s[last:sp.from])
 			b.WriteString(Mask)
 		}
 		last = sp.to
