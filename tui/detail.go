@@ -71,6 +71,18 @@ func (d *detailModel) render(m *Model) {
 			}
 		}
 	}
+	if f.New {
+		add(st.bad.Render("new: not in the baseline report"))
+	}
+	if sp := f.Suppressed; sp != nil {
+		until := ""
+		if sp.Until != "" {
+			until = ", until " + sp.Until
+		}
+		for _, l := range wrap(fmt.Sprintf("suppressed by the configuration (entry %d%s): %s", sp.Entry, until, sp.Reason), w) {
+			add(st.dim.Render(l))
+		}
+	}
 	add("")
 	add(wrap(f.Summary, w)...)
 	if f.Explanation != "" {

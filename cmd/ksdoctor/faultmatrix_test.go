@@ -182,7 +182,7 @@ func nodeFaultRows(n *faultNode) []faultRow {
 		}),
 		pathRow("iptables-save missing", ""),
 		pathRow("iptables-save fails (exit 4)", "echo 'iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)' >&2; exit 4"),
-		pathRow("iptables-save hangs", "sleep 600"),
+		hangRow(pathRow("iptables-save hangs", "/bin/sleep "+hangMarker)),
 		{fault: "netlink/iptables EPERM (unprivileged user namespace)", want: exitErrored,
 			setup: func(t *testing.T) faultRun {
 				r := inNS(t, "--checks", netChecks, "--docker-host", n.d.Host)
@@ -205,6 +205,32 @@ func nodeFaultRows(n *faultNode) []faultRow {
 		}, nil, "not a regular file"),
 		diskFullRow(),
 	}
+}
+
+// hangMarker is the argument of the hanging tool's sleep: no other process
+// has it, so the test can tell the sleep was killed with its group.
+const hangMarker = "599.25"
+
+// hangRow adds to a hanging-tool row: the tool was killed with its process
+// group before the source's deadline (nothing of it is left running), and
+// the checks that read its output say so.
+func hangRow(row faultRow) faultRow {
+	check := row.check
+	row.check = func(t *testing.T, rep *diag.Report, r result) {
+		check(t, rep, r)
+		for _, c := range rep.Checks {
+			if !strings.Contains(c.Error, "killed") {
+				t.Errorf("%s: %q does not say the tool was stopped", c.ID, c.Error)
+			}
+		}
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), hangMarker) {
+				t.Errorf("the hanging tool is still running: %s %q", p, b)
+			}
+		}
+	}
+	return row
 }
 
 // openUp lets an unprivileged user reach root: every directory from root up

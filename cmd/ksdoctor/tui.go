@@ -5,11 +5,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/report"
 	"github.com/ksdoctor/ksdoctor/tui"
 )
 
 type tuiFlags struct {
 	from, include, skip, exportDir string
+	baseline                       string
 	readOnly                       bool
 }
 
@@ -36,6 +40,7 @@ or did not verify.`,
 	fl.BoolVar(&f.readOnly, "read-only", false, "no remediation keys at all")
 	fl.StringVar(&f.include, "checks", "", "comma-separated check IDs to run (default all)")
 	fl.StringVar(&f.skip, "skip", "", "comma-separated check IDs to leave out")
+	fl.StringVar(&f.baseline, "baseline", "", "mark the findings not in this earlier JSON report as new")
 	fl.StringVar(&f.exportDir, "export-dir", ".", "directory 'e' writes the report files to")
 	return cmd
 }
@@ -59,7 +64,15 @@ func runTUI(ctx context.Context, io streams, g *globals, f *tuiFlags) error {
 	} else if !f.readOnly {
 		connectExecutor(d)
 	}
-	res, err := tui.Run(ctx, d, opts, io.in, io.out)
+	var eng tui.Engine = d
+	if f.baseline != "" {
+		base, err := readReport(f.baseline)
+		if err != nil {
+			return err
+		}
+		eng = baselineEngine{Doctor: d, base: base}
+	}
+	res, err := tui.Run(ctx, eng, opts, io.in, io.out)
 	if err != nil {
 		return fail(exitCannot, "run 'ksdoctor sweep' for a plain report", "%v", err)
 	}
@@ -69,4 +82,23 @@ func runTUI(ctx context.Context, io streams, g *globals, f *tuiFlags) error {
 		}
 	}
 	return nil
+}
+
+// baselineEngine is the doctor with every report's new findings marked
+// against a baseline report (tui --baseline).
+type baselineEngine struct {
+	*doctor.Doctor
+	base *diag.Report
+}
+
+func (b baselineEngine) Sweep(ctx context.Context, p doctor.Progress) (*diag.Snapshot, *diag.Report) {
+	snap, rep := b.Doctor.Sweep(ctx, p)
+	report.MarkNew(rep, b.base)
+	return snap, rep
+}
+
+func (b baselineEngine) Replay(snap *diag.Snapshot, p doctor.Progress) *diag.Report {
+	rep := b.Doctor.Replay(snap, p)
+	report.MarkNew(rep, b.base)
+	return rep
 }
