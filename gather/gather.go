@@ -182,9 +182,17 @@ func (g *Gatherer) Gather(ctx context.Context, snap *diag.Snapshot, want []diag.
 	for _, src := range todo {
 		done[src] = make(chan struct{})
 	}
-	var wg sync.WaitGroup
+	// Which sources an earlier pass gathered is read before any goroutine
+	// starts: they write snap.Sources as they finish.
+	earlier := map[diag.Source]bool{}
 	for _, src := range todo {
 		if st, ok := snap.Sources[src]; ok && st != nil {
+			earlier[src] = true
+		}
+	}
+	var wg sync.WaitGroup
+	for _, src := range todo {
+		if earlier[src] {
 			close(done[src]) // gathered in an earlier pass
 			continue
 		}

@@ -59,7 +59,16 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		out, err := runSave(ctx, "iptables-save")
+		// A hanging iptables-save is stopped before the source's deadline,
+		// so the links, routes and sysctls read meanwhile are kept and only
+		// the checks that read the tables say they could not judge.
+		sctx := ctx
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			sctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*3/4))
+			defer cancel()
+		}
+		out, err := runSave(sctx, "iptables-save")
 		if err != nil {
 			addErr(fmt.Errorf("read the iptables tables: %w", err))
 			return

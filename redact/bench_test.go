@@ -12,6 +12,8 @@ var adversarial = map[string]string{
 	"url-starts":   "tcp://u:p ",
 	"url-no-at":    "http://host:pass/",
 	"assignments":  "A_TOKEN=",
+	"flags-glued":  "-token=a",
+	"quoted-glued": `x_token="a`,
 	"quoted-open":  `"API_KEY=x `,
 	"pem-headers":  "-----BEGIN PRIVATE KEY-----",
 	"base64":       "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t",

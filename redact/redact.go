@@ -144,12 +144,13 @@ func hasSecretWord(lower string) bool {
 // a value that is itself a flag is left to be judged on its own.
 func flagSpans(s string) []span {
 	var spans []span
+	var st stopper
 	for _, l := range flag.FindAllStringIndex(s, -1) {
 		vs := l[1]
 		if vs >= len(s) || s[vs] == '-' || strings.HasPrefix(s[vs:], Mask) {
 			continue
 		}
-		ve := valueEnd(s, vs, 0)
+		ve := valueEnd(s, vs, 0, &st)
 		if ve == vs {
 			continue
 		}
@@ -163,6 +164,7 @@ func flagSpans(s string) []span {
 // value may run over the next assignment: "pass= API_KEY=\"x\"").
 func assignmentSpans(s string) []span {
 	var spans []span
+	var st stopper
 	for _, l := range assign.FindAllStringSubmatchIndex(s, -1) {
 		vs := l[1] // the value starts after "NAME=" and blanks
 		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
@@ -172,7 +174,7 @@ func assignmentSpans(s string) []span {
 		if l[3] > l[2] {
 			opener = s[l[2]]
 		}
-		ve := valueEnd(s, vs, opener)
+		ve := valueEnd(s, vs, opener, &st)
 		if ve == vs || strings.HasPrefix(s[vs:], Mask) {
 			continue
 		}
@@ -224,7 +226,7 @@ func maskSpans(s string, spans []span) string {
 // valueEnd finds where an assignment's value ends: at its own closing
 // quote, at the quote that opened the assignment, or at a blank, quote,
 // '&' or backslash.
-func valueEnd(s string, i int, opener byte) int {
+func valueEnd(s string, i int, opener byte, st *stopper) int {
 	if i < len(s) && (s[i] == '"' || s[i] == '\'') {
 		if j := strings.IndexAny(s[i+1:], string(s[i])+"\r\n"); j >= 0 && s[i+1+j] == s[i] {
 			return i + 2 + j
@@ -236,9 +238,22 @@ func valueEnd(s string, i int, opener byte) int {
 		}
 		return len(s)
 	}
-	j := strings.IndexAny(s[i:], " \t\r\n\"'&\\")
-	if j < 0 {
-		return len(s)
+	return st.next(s, i)
+}
+
+// stopper finds where an unquoted value ends: the next blank, quote, '&'
+// or backslash. Asked in increasing order (the matches of one text), it
+// reuses its last answer while it still holds, so many assignments in a
+// row without a blank ("A_TOKEN=A_TOKEN=…") stay linear.
+type stopper struct{ from, at int }
+
+func (st *stopper) next(s string, i int) int {
+	if st.at > 0 && i >= st.from && i <= st.at {
+		return st.at
 	}
-	return i + j
+	st.from, st.at = i, len(s)
+	if j := strings.IndexAny(s[i:], " \t\r\n\"'&\\"); j >= 0 {
+		st.at = i + j
+	}
+	return st.at
 }
