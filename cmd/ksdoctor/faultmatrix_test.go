@@ -204,6 +204,39 @@ func nodeFaultRows(n *faultNode) []faultRow {
 			}
 		}, nil, "not a regular file"),
 		diskFullRow(),
+		linkedOutRow(n),
+	}
+}
+
+// outsideMarker is planted in a file outside the host root: it must reach
+// no output.
+const outsideMarker = "outside-the-host-root-5c1e"
+
+// linkedOutRow: the node's daemon.json is an absolute link to a file outside
+// the host root (as /etc/shadow could be). The link resolves inside the host
+// root, where nothing is: the outside file is never read, and the checks judge
+// the node without a daemon.json.
+func linkedOutRow(n *faultNode) faultRow {
+	return faultRow{fault: "daemon.json linked out of the host root", want: exitWarning,
+		setup: func(t *testing.T) faultRun {
+			root := hostRoot(t)
+			outside := filepath.Join(t.TempDir(), "secret.json")
+			writeFile(t, outside, "{\n  \"labels\": [\""+outsideMarker+"\"],\n  \"log-opts\": {\"max-size\": \"10m\"}\n}\n", 0o600)
+			p := filepath.Join(root, "etc/docker/daemon.json")
+			os.Remove(p)
+			if err := os.Symlink(outside, p); err != nil {
+				t.Fatal(err)
+			}
+			return faultRun{args: []string{"--checks", confChecks, "--docker-host", n.d.Host}, hostRoot: root}
+		},
+		check: func(t *testing.T, rep *diag.Report, r result) {
+			if strings.Contains(r.stdout+r.stderr, outsideMarker) {
+				t.Errorf("content from outside the host root reached the output")
+			}
+			if _, ok := rep.Finding("docker.log-rotation-missing"); !ok {
+				t.Errorf("the outside file's log-opts were used: no log-rotation finding in %v", findingIDs(rep))
+			}
+		},
 	}
 }
 

@@ -374,7 +374,9 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 // docker.service (stop, start) through the machine's systemd, from inside
 // the machine. The data-root is a filesystem mounted at /var/lib/docker, as
 // on nodes with a separate Docker disk: it cannot be renamed, so it stays in
-// place as the backup.
+// place as the backup. Not run from outside: rsync (3.2.7 and later) walks
+// paths without following links, so the machine's root reached through
+// /proc/PID/root stops it (a pod's /host is a plain bind mount).
 func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 	testbed.Require(t, "mkfs.ext4", "losetup")
 	src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 400)
