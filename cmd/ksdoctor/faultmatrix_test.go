@@ -240,9 +240,11 @@ func linkedOutRow(n *faultNode) faultRow {
 	}
 }
 
-// hangMarker is the argument of the hanging tool's sleep: no other process
-// has it, so the test can tell the sleep was killed with its group.
-const hangMarker = "599.25"
+// hangMarker is the argument of the hanging tool's sleep, with this test
+// process's PID in it: no other process has it (not even this test run by
+// another go test at the same time), so the test can tell the sleep was
+// killed with its group.
+var hangMarker = fmt.Sprintf("599.%d", os.Getpid())
 
 // hangRow adds to a hanging-tool row: the tool was killed with its process
 // group before the source's deadline (nothing of it is left running), and
