@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
@@ -111,6 +112,11 @@ func TestRealAPIOnlyDriftMatchesProcess(t *testing.T) {
 	// daemon.json edited after start: the process verdict sees the file's time, the API
 	// verdict the value itself.
 	n.write(n.daemonJSON, "{\n  \"live-restore\": false,\n  \"labels\": [\"zone=ksdt\"]\n}\n")
+	// The process verdict needs the file visibly newer than dockerd's start
+	// (by more than its one-second tolerance); on a fast machine the write
+	// lands within that second, so date it as an edit a minute later.
+	later := time.Now().Add(time.Minute)
+	must(t, os.Chtimes(filepath.Join(n.root, n.daemonJSON), later, later))
 	n.hideProc()
 	ak, _ = driftKeys(t, n.snapshot(checks.DockerOptionsDrift))
 	n.refreshProc()
