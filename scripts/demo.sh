@@ -70,7 +70,9 @@ up() {
 Environment="DOCKER_OPTS= --iptables=false --exec-opt native.cgroupdriver=cgroupfs --data-root=$DATA --log-opt max-size=50m --log-opt max-file=5"
 CONF
 	printf '{\n  "log-opts": {"max-size": "100m"}\n}\n' > "$ROOT/etc/docker/daemon.json"
-	ln -s /proc "$ROOT/proc"
+	# The node's /proc, bind-mounted (a link out of the host root would be refused).
+	mkdir -p "$ROOT/proc"
+	mount --bind /proc "$ROOT/proc"
 	mkdir -p "$ROOT/run" "$ROOT$DATA"
 
 	say "namespaces: $NODE (the node) and $OUT (a host beyond the gateway)"
