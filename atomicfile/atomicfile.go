@@ -12,15 +12,25 @@ import (
 
 // Write replaces path with data. The file gets perm when it is new;
 // an existing file keeps its mode and, when possible, its owner.
-func Write(path string, data []byte, perm os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
+func Write(path string, data []byte, perm os.FileMode) error {
 	uid, gid := -1, -1
 	if fi, statErr := os.Stat(path); statErr == nil {
 		perm = fi.Mode().Perm()
 		uid, gid = ownerOf(fi)
+	}
+	return write(path, data, perm, uid, gid)
+}
+
+// WriteMode replaces path with data, mode perm whatever was there before
+// (reports and snapshots: 0600 even over a 0644 file).
+func WriteMode(path string, data []byte, perm os.FileMode) error {
+	return write(path, data, perm, -1, -1)
+}
+
+func write(path string, data []byte, perm os.FileMode, uid, gid int) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".ksdoctor-tmp-*")
 	if err != nil {
