@@ -25,13 +25,13 @@ func TestIPTablesRuleIdempotentInNetns(t *testing.T) {
 	var undo func(context.Context) error
 	err := ns.Do(func() error {
 		for range 2 {
-			o, _, u, err := addIPTablesRule(ctx, &Executor{}, st)
+			eff, err := addIPTablesRule(ctx, newExecution(&Executor{}), st)
 			if err != nil {
 				return err
 			}
-			outcomes = append(outcomes, o)
-			if u != nil {
-				undo = u
+			outcomes = append(outcomes, eff.outcome)
+			if eff.undo != nil {
+				undo = eff.undo
 			}
 		}
 		return nil
