@@ -40,7 +40,7 @@ func removeContainer(ctx context.Context, e *execution, st diag.Step) (effect, e
 	err := e.Docker.ContainerRemove(ctx, t.ID, container.RemoveOptions{})
 	switch {
 	case err == nil:
-		return done("removed " + t.Name, nil), nil
+		return done("removed "+t.Name, nil), nil
 	case cerrdefs.IsNotFound(err):
 		return noop("already gone"), nil
 	case cerrdefs.IsConflict(err):
@@ -71,7 +71,7 @@ func removeImage(ctx context.Context, e *execution, st diag.Step) (effect, error
 	if err != nil {
 		return effect{}, fmt.Errorf("remove image %s: %w", shortID(t.ID), err)
 	}
-	return done("removed image " + shortID(t.ID), nil), nil
+	return done("removed image "+shortID(t.ID), nil), nil
 }
 
 func pruneBuildCache(ctx context.Context, e *execution, _ diag.Step) (effect, error) {

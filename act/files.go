@@ -87,7 +87,7 @@ func editFile(_ context.Context, e *execution, st diag.Step) (effect, error) {
 			}
 			return nil
 		}
-		return done("created " + where, undo), nil
+		return done("created "+where, undo), nil
 	}
 	backup := backupName(target, time.Now())
 	if err := root.WriteNew(backup, cur, 0o600); err != nil {

@@ -52,7 +52,7 @@ func addIPTablesRule(_ context.Context, e *execution, st diag.Step) (effect, err
 		}
 		return nil
 	}
-	return done("added " + show, undo), nil
+	return done("added "+show, undo), nil
 }
 
 // ruleTables are the tables a rule may name.

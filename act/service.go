@@ -130,7 +130,7 @@ func restartService(ctx context.Context, e *execution, st diag.Step) (effect, er
 	if err := sm.Restart(ctx, unit); err != nil {
 		return effect{}, err
 	}
-	return done("restarted " + unit, nil), nil
+	return done("restarted "+unit, nil), nil
 }
 
 func stopService(ctx context.Context, e *execution, st diag.Step) (effect, error) {
@@ -174,7 +174,7 @@ func resetFailed(ctx context.Context, e *execution, st diag.Step) (effect, error
 	if err := rs.ResetFailed(ctx, unit); err != nil {
 		return effect{}, err
 	}
-	return done("reset the failed state and start limit of " + unit, nil), nil
+	return done("reset the failed state and start limit of "+unit, nil), nil
 }
 
 // restartOnRollback arms a restart for the rollback: it runs after every later step was
@@ -208,7 +208,7 @@ func restartOnRollback(ctx context.Context, e *execution, st diag.Step) (effect,
 		}
 		return nil
 	}
-	return done("a failure from here on restores the files and restarts " + unit + " (resetting its start limit if the failure used it up)", undo), nil
+	return done("a failure from here on restores the files and restarts "+unit+" (resetting its start limit if the failure used it up)", undo), nil
 }
 
 // validateDockerConfig resolves the configuration now on disk and refuses when dockerd
@@ -242,7 +242,7 @@ func waitDockerReady(ctx context.Context, e *execution, _ diag.Step) (effect, er
 		_, err := p.Ping(pctx)
 		cancel()
 		if err == nil {
-			return done(fmt.Sprintf("Docker answered after %s", time.Since(start).Round(10*time.Millisecond)) + e.blastRadiusOutcome(ctx), nil), nil
+			return done(fmt.Sprintf("Docker answered after %s", time.Since(start).Round(10*time.Millisecond))+e.blastRadiusOutcome(ctx), nil), nil
 		}
 		last = err
 		select {

@@ -170,7 +170,9 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 			started = at
 		}
 	}
-	secs := func(d float64) string { return (time.Duration(d * float64(time.Second))).Round(time.Millisecond).String() }
+	secs := func(d float64) string {
+		return (time.Duration(d * float64(time.Second))).Round(time.Millisecond).String()
+	}
 	line := "TIMING " + what + " (systemd's journal):"
 	if stop > 0 && started > stop {
 		line += " docker down " + secs(started-stop) + " (Stopping → last Started)"
