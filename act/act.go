@@ -22,8 +22,11 @@ type Executor struct {
 	HostRoot string
 	// Workers bounds concurrent steps of one kind (default 32).
 	Workers int
-	// Services manages the node's services (nil: systemctl, only with host root /).
+	// Services manages the node's services (nil: systemd over D-Bus found
+	// under the host root, or systemctl with host root /).
 	Services ServiceManager
+	// IPTables changes the firewall rules (nil: go-iptables, IPv4).
+	IPTables IPTables
 	// CopyTree copies a data-root for a migration (nil: RsyncCopy).
 	CopyTree func(ctx context.Context, from, to string) error
 	// RollbackGrace bounds the rollback of a transactional plan stopped by

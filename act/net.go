@@ -15,9 +15,30 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
-// addIPTablesRule adds one rule through go-iptables (argv, never a shell)
-// unless "iptables -C" finds it already: applying twice adds one rule.
-// Undo deletes the rule it added.
+// IPTables is the part of iptables the executor uses. go-iptables'
+// *iptables.IPTables (the iptables binary run with argv, never a shell, in
+// the calling thread's network namespace) is the implementation for nodes.
+type IPTables interface {
+	Exists(table, chain string, rulespec ...string) (bool, error)
+	Insert(table, chain string, pos int, rulespec ...string) error
+	Append(table, chain string, rulespec ...string) error
+	DeleteIfExists(table, chain string, rulespec ...string) error
+}
+
+// iptables returns the executor's IPTables, or go-iptables for IPv4.
+func (e *Executor) iptables() (IPTables, error) {
+	if e.IPTables != nil {
+		return e.IPTables, nil
+	}
+	ipt, err := iptables.New()
+	if err != nil {
+		return nil, fmt.Errorf("iptables: %w", err)
+	}
+	return ipt, nil
+}
+
+// addIPTablesRule adds one rule unless "iptables -C" finds it already:
+// applying twice adds one rule. Undo deletes the rule it added.
 func addIPTablesRule(_ context.Context, e *execution, st diag.Step) (effect, error) {
 	r := st.IPTablesRule
 	if r == nil || r.Table == "" || r.Chain == "" || len(r.Rule) == 0 {
@@ -26,9 +47,9 @@ func addIPTablesRule(_ context.Context, e *execution, st diag.Step) (effect, err
 	if err := validRule(r); err != nil {
 		return effect{}, err
 	}
-	ipt, err := iptables.New()
+	ipt, err := e.iptables()
 	if err != nil {
-		return effect{}, fmt.Errorf("iptables: %w", err)
+		return effect{}, err
 	}
 	show := fmt.Sprintf("-t %s %s %s", r.Table, r.Chain, strings.Join(r.Rule, " "))
 	ok, err := ipt.Exists(r.Table, r.Chain, r.Rule...)
