@@ -7,77 +7,7 @@ import (
 	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/gather"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// nginxController reduces an ingress-nginx Deployment with args through
-// the gatherer's own reducer.
-func nginxController(tag string, args ...string) diag.IngressControllerFacts {
-	return controllerFrom("ingress-nginx", "ingress-nginx-controller", "registry.k8s.io/ingress-nginx/controller:"+tag, args...)
-}
-
-func controllerFrom(ns, name, image string, args ...string) diag.IngressControllerFacts {
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	d.Spec.Template.Spec.Containers = []corev1.Container{{
-		Name: "controller", Image: image, Args: append([]string{"/nginx-ingress-controller"}, args...),
-		Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}},
-	}}
-	f, ok := gather.DeploymentIngressController(d)
-	if !ok {
-		panic("not an ingress controller: " + image)
-	}
-	return f
-}
-
-func strp(s string) *string { return &s }
-
-// TestIngressClassRules: which controller serves an Ingress, by the
-// ingress-nginx version's own rules.
-func TestIngressClassRules(t *testing.T) {
-	classes := []diag.IngressClassFacts{{Name: "nginx", Controller: "k8s.io/ingress-nginx"}, {Name: "traefik", Controller: "traefik.io/ingress-controller"}}
-	none := &diag.IngressFacts{Namespace: "a"}
-	byName := func(n string) *diag.IngressFacts { return &diag.IngressFacts{Namespace: "a", ClassName: n} }
-	byAnn := func(v string) *diag.IngressFacts { return &diag.IngressFacts{Namespace: "a", ClassAnnotation: strp(v)} }
-	tests := []struct {
-		name    string
-		ctrl    diag.IngressControllerFacts
-		classes []diag.IngressClassFacts
-		ing     *diag.IngressFacts
-		want    tri
-	}{
-		{"1.x class name", nginxController("v1.3.1"), classes, byName("nginx"), triYes},
-		{"1.x other controller's class", nginxController("v1.3.1"), classes, byName("traefik"), triNo},
-		{"1.x missing class", nginxController("v1.3.1"), classes, byName("gone"), triNo},
-		{"1.x annotation", nginxController("v1.3.1"), classes, byAnn("nginx"), triYes},
-		{"1.x other annotation", nginxController("v1.3.1"), classes, byAnn("traefik"), triNo},
-		{"1.x no class", nginxController("v1.3.1"), classes, none, triNo},
-		{"1.x no class, without-class", nginxController("v1.3.1", "--watch-ingress-without-class=true"), classes, none, triYes},
-		{"1.x custom controller class", nginxController("v1.9.4", "--controller-class=example.com/internal"), classes, byName("nginx"), triNo},
-		{"1.x by name", nginxController("v1.9.4", "--controller-class", "example.com/internal", "--ingress-class=nginx", "--ingress-class-by-name"), classes, byName("nginx"), triYes},
-		{"watch namespace", nginxController("v1.3.1", "--watch-namespace=$(POD_NAMESPACE)"), classes, byName("nginx"), triNo},
-		{"watch namespace selector", nginxController("v1.3.1", "--watch-namespace-selector=team=a"), classes, byName("nginx"), triMaybe},
-		{"0.35 no annotation, class exists, no name", nginxController("0.35.0"), classes, none, triNo},
-		{"0.35 no annotation, no class object", nginxController("0.35.0"), nil, none, triYes},
-		{"0.35 empty annotation", nginxController("0.35.0"), classes, byAnn(""), triYes},
-		{"0.48 no class at all", nginxController("v0.48.1"), classes, none, triYes},
-		{"0.48 class name", nginxController("v0.48.1"), classes, byName("nginx"), triYes},
-		{"0.48 other annotation", nginxController("v0.48.1"), classes, byAnn("traefik"), triNo},
-		{"0.48 custom class", nginxController("v0.48.1", "--ingress-class=internal"), nil, none, triNo},
-		{"unknown version, rules agree", nginxController("latest"), classes, byAnn("traefik"), triNo},
-		{"unknown version, rules disagree", nginxController("latest"), classes, none, triMaybe},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := &diag.ClusterFacts{IngressClasses: tt.classes}
-			if got, why := nginxServes(c, &tt.ctrl, tt.ing); got != tt.want {
-				t.Errorf("got %d (%s), want %d", got, why, tt.want)
-			}
-		})
-	}
-}
 
 // TestIngressTLSControllers: the seed verdict holds under the controller
 // that serves it; a covering --default-ssl-certificate is no fake
@@ -173,4 +103,63 @@ func evidenceString(f diag.Finding) string {
 		}
 	}
 	return b.String()
+}
+
+func TestIngressTLS(t *testing.T) {
+	valid := func(names ...string) (crt, key []byte) {
+		return testCert(t, t0.Add(-time.Hour), t0.Add(60*24*time.Hour), names...)
+	}
+	sec := map[string]*diag.TLSSecretFacts{}
+	add := func(name string, crt, key []byte) { sec["ns/"+name] = tlsSecret(t, "ns", name, crt, key) }
+	crt, key := valid("one.test")
+	add("pair", crt, key)
+	crt2, _ := valid("other.test")
+	add("badkey", crt2, key) // key of another certificate
+	crt, key = valid("*.w.test")
+	add("wild", crt, key)
+	crt, key = valid("any.test", "fallback.test")
+	add("fb", crt, key)
+	sec["ns/missing"] = &diag.TLSSecretFacts{Namespace: "ns", Name: "missing"}
+	ing := func(name string, age time.Duration, rules []string, tls ...diag.IngressTLS) diag.IngressFacts {
+		return diag.IngressFacts{Namespace: "ns", Name: name, CreatedAt: t0.Add(-age), RuleHosts: rules, TLS: tls}
+	}
+	c := &diag.ClusterFacts{TLSSecrets: sec, IngressControllersGathered: true, IngressControllers: []diag.IngressControllerFacts{nginxController("v1.3.1", "--watch-ingress-without-class=true")},
+		Ingresses: []diag.IngressFacts{
+			ing("seed", time.Hour, []string{"one.test", "two.test"}, diag.IngressTLS{Hosts: []string{"one.test", "two.test"}, SecretName: "pair"}),
+			ing("wild", time.Hour, []string{"a.w.test", "a.b.w.test"}, diag.IngressTLS{Hosts: []string{"a.w.test", "a.b.w.test"}, SecretName: "wild"}),
+			ing("key", time.Hour, []string{"other.test"}, diag.IngressTLS{Hosts: []string{"other.test"}, SecretName: "badkey"}),
+			// A rule host not listed in tls.hosts is served any listed secret that verifies it.
+			ing("fallback", time.Hour, []string{"fallback.test"}, diag.IngressTLS{Hosts: []string{"any.test"}, SecretName: "fb"}),
+			// plain.test is not under TLS: a plain-HTTP host, not judged.
+			ing("plain", time.Hour, []string{"any.test", "plain.test"}, diag.IngressTLS{Hosts: []string{"any.test"}, SecretName: "fb"}),
+			// A TLS entry without hosts applies to every rule host.
+			ing("nohosts", time.Hour, []string{"nh.test"}, diag.IngressTLS{SecretName: "missing"}),
+			// Newer broken Ingress for one.test: ignored, the older one wins.
+			ing("newer", time.Minute, []string{"one.test"}, diag.IngressTLS{Hosts: []string{"one.test"}, SecretName: "missing"}),
+		}}
+	fs, err := runIngressTLS(clusterSnap(c), diag.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]diag.Severity{}
+	for _, f := range fs {
+		got[f.ID] = f.Severity
+	}
+	want := map[string]diag.Severity{
+		"k8s.ingress-tls/two.test":   diag.Critical, // the seed's case
+		"k8s.ingress-tls/a.b.w.test": diag.Critical, // a wildcard covers one label only
+		"k8s.ingress-tls/other.test": diag.Critical, // key does not match
+		"k8s.ingress-tls/one.test":   diag.Warning,  // two Ingresses, different secrets; oldest wins
+		"k8s.ingress-tls/nh.test":    diag.Critical, // TLS without hosts, secret missing
+	}
+	for id, sev := range want {
+		if got[id] != sev {
+			t.Errorf("%s: %q, want %q", id, got[id], sev)
+		}
+	}
+	for id := range got {
+		if _, ok := want[id]; !ok {
+			t.Errorf("unexpected %s %s", id, got[id])
+		}
+	}
 }

@@ -66,3 +66,34 @@ func TestJenkinsCascByVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestJenkinsCascStale(t *testing.T) {
+	j := &diag.JenkinsFacts{Namespace: "kubesphere-devops-system", ConfigMapFound: true, DeploymentFound: true, Deployment: "devops-jenkins",
+		ConfigChangedAt: t0.Add(-time.Hour), ConfigChangedBy: "kubectl-edit", ConfigImages: []string{"builder:v2"},
+		Pods: []diag.PodFacts{{Name: "devops-jenkins-x", StartedAt: t0.Add(-48 * time.Hour), Containers: []diag.ContainerStatus{{Image: "ks-jenkins:1"}}}}}
+	j.DevOps = &diag.DevOpsFacts{Version: "v3.1.1", VersionFrom: "ks-apiserver image kubesphere/ks-apiserver:v3.1.1"}
+	s := clusterSnap(&diag.ClusterFacts{Jenkins: j})
+	fs, err := runJenkinsCascStale(s, nil)
+	if err != nil || len(fs) != 1 || fs[0].Severity != diag.Warning || len(fs[0].Remediations) != 1 {
+		t.Fatalf("stale: %+v %v", fs, err)
+	}
+	w := fs[0].Remediations[0].Plan.Steps[0].Workload
+	if w.RestartedAt != t0.Format(time.RFC3339) || w.Name != "devops-jenkins" {
+		t.Errorf("workload %+v", w)
+	}
+	j.RestartedAt = t0.Add(-time.Minute).Format(time.RFC3339)
+	fs, _ = runJenkinsCascStale(s, nil)
+	if len(fs) != 1 || fs[0].Severity != diag.Info || len(fs[0].Remediations) != 0 {
+		t.Errorf("restart pending: %+v", fs)
+	}
+	j.Pods[0].StartedAt = t0.Add(-time.Minute)
+	if fs, _ := runJenkinsCascStale(s, nil); len(fs) != 0 {
+		t.Errorf("fresh pod: %+v", fs)
+	}
+	s.Cluster.Jenkins = nil
+	if _, err := runJenkinsCascStale(s, nil); err == nil {
+		t.Error("no devops: want skip")
+	} else if _, ok := diag.IsSkip(err); !ok {
+		t.Errorf("no devops: %v, want skip", err)
+	}
+}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"path"
@@ -10,9 +11,174 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 )
+
+// DockerOptionsDrift reports a dockerd that does not run with the configuration on disk.
+var DockerOptionsDrift = diag.Check{
+	ID:    "docker.options-drift",
+	Title: "dockerd runs with options other than those on disk",
+	Doc: `The configuration on disk (docker.service, its drop-ins and the
+environment they expand, daemon.json) differs from what the running dockerd
+was started with: a file was edited but docker not restarted, or the unit
+was edited without systemctl daemon-reload. The next restart (or reboot)
+changes the daemon's behaviour, at a moment nobody chose. Evidence lists each
+option on disk and running, with the file and line, and where the running
+value was read: the process's command line, or, when /proc shows no dockerd
+(a pod without hostPID), the Docker API (/info: registry mirrors, insecure
+registries, data-root, logging and cgroup drivers, live-restore, debug,
+labels; /networks/bridge: bip, mtu, icc, ip-masq), compared as dockerd
+normalises them. The API does not report --iptables or log-opts. The
+restart remediation applies what is on disk after checking that dockerd will
+accept it.`,
+	Needs: []diag.Source{diag.SourceDockerConf},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
+	Run:   runOptionsDrift,
+}
+
+// runningDefaults are the values dockerd uses for directives nobody set.
+var runningDefaults = map[string]string{
+	"data-root": "/var/lib/docker", "log-driver": "json-file", "live-restore": "false", "iptables": "true",
+}
+
+func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
+	f := s.DockerConf
+	if f == nil {
+		return nil, diag.Skip("no dockerd configuration was gathered")
+	}
+	if err := unparsedSkip(f); err != nil {
+		return nil, err
+	}
+	apiMode := f.Running == nil
+	if apiMode && len(apiRunningOptions(s.Docker)) == 0 {
+		if st := s.Sources[diag.SourceDockerdProc]; st != nil && !st.OK && !st.Absent {
+			// Not "no dockerd": the process could not be looked for.
+			return nil, fmt.Errorf("could not judge: the running dockerd could not be read (%s) and the Docker API did not answer", st.Error)
+		}
+		return nil, diag.Skip("no running dockerd to compare with: /proc shows no dockerd and the Docker API did not answer")
+	}
+	if f.Unit == nil {
+		return nil, diag.Skip("no docker.service unit on disk to compare with")
+	}
+	var rows [][]string
+	done := map[string]bool{}
+	if !apiMode {
+		rows, done = processDriftRows(f)
+		// With the process read, the API adds only what argv cannot show.
+		for _, o := range apiRunningOptions(s.Docker) {
+			if o.key != "data-root" && o.key != "log-driver" && o.key != "storage-driver" {
+				done[o.key] = true
+			}
+		}
+	}
+	rows = append(rows, apiDriftRows(s, done)...)
+	var changed []string
+	if !f.DockerdStartedAt.IsZero() {
+		for _, cf := range f.Files {
+			if cf.Exists && !cf.Masked && cf.ModTime.After(f.DockerdStartedAt.Add(time.Second)) {
+				changed = append(changed, fmt.Sprintf("%s modified %s, after dockerd started (%s)", cf.Path,
+					cf.ModTime.Format(time.RFC3339), f.DockerdStartedAt.Format(time.RFC3339)))
+				if cf.Role == "daemon.json" {
+					// Its values at start are unknown: the file itself is the drift.
+					rows = append(rows, []string{cf.Path, "modified " + cf.ModTime.Format(time.RFC3339), cf.Path,
+						"read at start " + f.DockerdStartedAt.Format(time.RFC3339), fromProcess + " start time"})
+				}
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	fi := diag.Finding{
+		ID:       "docker.options-drift",
+		Check:    "docker.options-drift",
+		Severity: diag.Warning,
+		Title:    fmt.Sprintf("dockerd runs with %s other than the configuration on disk", plural(len(rows), "option", "options")),
+		Summary: "The files on disk were changed after dockerd started (or systemd was not reloaded): the next restart " +
+			"or reboot changes these options.",
+		Evidence: []diag.Evidence{{Label: "Options on disk vs running", Table: &diag.Table{
+			Columns: []string{"OPTION", "ON DISK", "FROM", "RUNNING", "RUNNING VALUE FROM"}, Rows: rows}}},
+	}
+	if apiMode {
+		fi.Evidence = append(fi.Evidence, diag.Evidence{Label: "Running values from",
+			Value: "the Docker API (/info, /networks/bridge): /proc shows no dockerd (a pod without hostPID?); the API does not report --iptables, --ip-forward or log-opts"})
+	}
+	if len(changed) > 0 {
+		fi.Evidence = append(fi.Evidence, diag.Evidence{Label: "Changed since dockerd started", Value: strings.Join(changed, "; ")})
+	}
+	if f.StartError != "" {
+		fi.Explanation = "Do not restart docker now: it would not start with the files on disk (" + f.StartError + ")."
+		fi.CausedBy = []string{"docker.config-conflict"}
+	} else {
+		fi.Remediations = append(fi.Remediations, restartRemediation(s))
+	}
+	return []diag.Finding{fi}, nil
+}
+
+// processDriftRows compares the flags on disk with the running process's argv; it returns
+// the rows and the keys compared.
+func processDriftRows(f *diag.DockerConfFacts) ([][]string, map[string]bool) {
+	var rows [][]string
+	var onDiskFlags []diag.DockerOption
+	for _, o := range f.OnDisk {
+		if o.FromFlag() {
+			onDiskFlags = append(onDiskFlags, o)
+		}
+	}
+	keys := map[string]bool{}
+	for _, o := range onDiskFlags {
+		keys[o.Key] = true
+	}
+	for _, o := range f.Running {
+		keys[o.Key] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		d, dok := diag.Option(onDiskFlags, k)
+		r, rok := diag.Option(f.Running, k)
+		if dok && rok && sameValue(d.Value, r.Value) {
+			continue
+		}
+		disk, dAt, run := "(not set)", "", "(not set)"
+		if dok {
+			disk, dAt = d.Value, d.At.String()
+		}
+		if rok {
+			run = r.Value
+		}
+		rows = append(rows, []string{"--" + flagName(d, r), disk, dAt, run, fromProcess})
+	}
+	return rows, keys
+}
+
+func flagName(a, b diag.DockerOption) string {
+	if a.Flag != "" {
+		return a.Flag
+	}
+	return b.Flag
+}
+
+// sameValue compares rendered values, ignoring the order of list items.
+func sameValue(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if strings.HasPrefix(a, "[") && strings.HasPrefix(b, "[") {
+		x, y := strings.Fields(strings.Trim(a, "[]")), strings.Fields(strings.Trim(b, "[]"))
+		// Registry mirrors are stored with a trailing slash when given as flags.
+		for i := range x {
+			x[i] = strings.TrimSuffix(x[i], "/")
+		}
+		for i := range y {
+			y[i] = strings.TrimSuffix(y[i], "/")
+		}
+		sort.Strings(x)
+		sort.Strings(y)
+		return slices.Equal(x, y)
+	}
+	return false
+}
 
 // Sources of a running value, as drift evidence names them.
 const (
@@ -198,69 +364,4 @@ func apiDriftRows(s *diag.Snapshot, done map[string]bool) [][]string {
 		rows = append(rows, []string{o.key, want, at, o.value, o.from})
 	}
 	return rows
-}
-
-// iptablesDisabledOnDisk judges docker.iptables-disabled when the running process cannot
-// be read (a pod without hostPID): the Docker API does not report --iptables, so the
-// setting comes from the configuration dockerd starts with, and the finding says so.
-func iptablesDisabledOnDisk(s *diag.Snapshot) ([]diag.Finding, error) {
-	procErr := s.SourceError(diag.SourceDockerdProc)
-	undecided := func(why string) ([]diag.Finding, error) {
-		if st := s.Sources[diag.SourceDockerdProc]; st != nil && !st.OK && !st.Absent {
-			return nil, fmt.Errorf("could not judge: %v; %s", procErr, why)
-		}
-		return nil, diag.Skip("no running dockerd could be read; %s", why)
-	}
-	f := s.DockerConf
-	if f == nil {
-		return undecided("the configuration on disk was not read either")
-	}
-	var off []diag.DockerOption
-	for _, o := range f.OnDisk {
-		if o.Key == "iptables" {
-			off = append(off, o)
-		}
-	}
-	if len(off) == 0 || off[len(off)-1].Value != "false" {
-		return undecided("the configuration on disk leaves iptables on (the Docker API does not report it)")
-	}
-	where := &diag.Table{Columns: []string{"SOURCE", "SETTING", "WHERE"}}
-	for _, o := range off {
-		setting := strings.Join(o.Tokens, " ")
-		if !o.FromFlag() {
-			setting = `"iptables": false`
-		}
-		where.Rows = append(where.Rows, []string{"configuration on disk (" + o.At.Origin + ")", setting, o.At.String()})
-	}
-	why := "not read"
-	if procErr != nil {
-		why = procErr.Error()
-	}
-	where.Rows = append(where.Rows, []string{fromProcess, "unknown", "/proc shows no dockerd (" + why + ")"})
-	api := "the Docker API did not answer"
-	if s.Docker != nil && s.Docker.Reachable {
-		api = fmt.Sprintf("dockerd %s answers, but /info does not report --iptables", s.Docker.Version)
-	}
-	where.Rows = append(where.Rows, []string{"Docker API", "not reported", api})
-	last := off[len(off)-1]
-	setting := strings.Join(last.Tokens, " ")
-	if !last.FromFlag() {
-		setting = `"iptables": false`
-	}
-	fd := diag.Finding{
-		ID:       idIPTablesDisabled,
-		Severity: diag.Warning,
-		Title:    "dockerd is configured with --iptables=false",
-		Summary: fmt.Sprintf("dockerd starts with %s (%s): Docker adds no NAT or FORWARD rules for docker0, so containers started "+
-			"outside Kubernetes on this node cannot reach beyond it. Judged from the configuration on disk: the running process "+
-			"cannot be read here and the Docker API does not report this setting.", setting, last.At),
-		Explanation: "kubespray-era installers write --iptables=false into /etc/systemd/system/docker.service.d/docker-options.conf. " +
-			"Run ksdoctor with hostPID (or on the node) to read the running dockerd's command line and confirm.",
-		Evidence: []diag.Evidence{{Label: "Where set", Table: where}},
-	}
-	if rem, ok := IPTablesEnableRemediation(s); ok {
-		fd.Remediations = []diag.Remediation{rem}
-	}
-	iptablesDisabledCovered(s, &fd)
-	return []diag.Finding{fd}, nil
 }

@@ -10,45 +10,6 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
-// DockerDaemonUnreachable reports a Docker socket that does not answer.
-var DockerDaemonUnreachable = diag.Check{
-	ID:    "docker.daemon-unreachable",
-	Title: "Docker daemon unreachable",
-	Doc: `The Docker Engine API did not answer on its socket. On a Kubernetes node
-that runs Docker this means kubelet cannot start or inspect containers and
-the node goes NotReady. Every check that needs Docker is skipped while this
-holds. Look at "systemctl status docker" and "journalctl -u docker": a
-daemon that refuses to start often names a conflict between daemon.json and
-its flags.`,
-	Uses: []diag.Source{diag.SourceDocker},
-	Run: func(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-		if s.Has(diag.SourceDocker) {
-			return nil, nil
-		}
-		addr, reason := s.DockerHost, "not gathered"
-		if addr == "" {
-			addr = "(unknown)"
-		}
-		if s.Docker != nil {
-			addr, reason = s.Docker.Address, s.Docker.Error
-		}
-		if st := s.Sources[diag.SourceDocker]; st != nil && st.Error != "" {
-			reason = st.Error
-		}
-		return []diag.Finding{{
-			Severity: diag.Critical,
-			Title:    "Docker daemon does not answer",
-			Summary:  fmt.Sprintf("The Docker daemon at %s did not answer: kubelet cannot manage containers on this node and the Docker checks were skipped.", addr),
-			Explanation: "Check the service with `systemctl status docker` and `journalctl -u docker -n 50`. " +
-				"If dockerd refuses to start, a directive set both as a flag and in /etc/docker/daemon.json is a common cause.",
-			Evidence: []diag.Evidence{
-				{Label: "Address", Value: addr},
-				{Label: "Error", Value: reason},
-			},
-		}}, nil
-	},
-}
-
 // DockerExitedContainers reports exited containers that pile up.
 var DockerExitedContainers = diag.Check{
 	ID:    "docker.exited-containers",
@@ -116,7 +77,7 @@ func runExitedContainers(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, er
 	f := diag.Finding{Severity: sev}
 	sizes := ""
 	if s.Docker.SizesGathered {
-		sizes = fmt.Sprintf(", holding %s of writable layers", bytesIEC(ownBytes))
+		sizes = fmt.Sprintf(", holding %s of writable layers", diag.FormatBytes(ownBytes))
 	}
 	switch {
 	case len(own) > 0:
@@ -149,7 +110,7 @@ func containerTable(s *diag.Snapshot, cs []diag.Container) *diag.Table {
 	for _, c := range cs {
 		size := "-"
 		if s.Docker.SizesGathered {
-			size = bytesIEC(c.SizeRw)
+			size = diag.FormatBytes(c.SizeRw)
 		}
 		t.Rows = append(t.Rows, []string{shortID(c.ID), c.Name, c.Image, strconv.Itoa(c.ExitCode), age(s.Now(), finishedOrCreated(c)) + " ago", size})
 	}
@@ -179,7 +140,7 @@ func removeExitedRemediation(id string, s *diag.Snapshot, own []diag.Container) 
 		fmt.Fprintf(&b, "  %s  %-30s exit %d\n", shortID(c.ID), c.Name, c.ExitCode)
 	}
 	if s.Docker.SizesGathered {
-		fmt.Fprintf(&b, "Frees about %s of writable layers (plus their logs).\n", bytesIEC(total))
+		fmt.Fprintf(&b, "Frees about %s of writable layers (plus their logs).\n", diag.FormatBytes(total))
 	}
 	b.WriteString("Each container is removed only if it is still exited; one started again since this preview is skipped. Running containers and kubelet-managed containers are never touched. Volumes are kept.")
 	return diag.Remediation{

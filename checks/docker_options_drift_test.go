@@ -49,3 +49,22 @@ func TestAPIDriftRows(t *testing.T) {
 		t.Fatalf("rows %q; want only debug, from /info", rows)
 	}
 }
+
+func TestOptionsDrift(t *testing.T) {
+	files := map[string]string{
+		"/lib/systemd/system/docker.service":                       testUnit,
+		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--iptables=false --bip 10.9.0.1/24\"\n",
+	}
+	s := confSnapshot(files, []string{"/usr/sbin/dockerd", "-H", "fd://", "--bip", "10.9.0.1/24", "--iptables=false"})
+	if fs, _ := runOptionsDrift(s, diag.DefaultConfig()); len(fs) != 0 {
+		t.Fatalf("no drift expected: %+v", fs)
+	}
+	s = confSnapshot(files, []string{"/usr/sbin/dockerd", "-H", "fd://", "--bip", "10.8.0.1/24"})
+	fs, _ := runOptionsDrift(s, diag.DefaultConfig())
+	if len(fs) != 1 || len(fs[0].Evidence[0].Table.Rows) != 2 {
+		t.Fatalf("drift: %+v", fs)
+	}
+	if _, ok := fs[0].Remediation("docker.options-drift/restart"); !ok {
+		t.Error("no restart remediation")
+	}
+}
