@@ -269,7 +269,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, bin, etcdURL string) error
 		"--profiling=false",
 		"--v=0",
 	}
-	args = append(args, c.kubeletArgs()...)
+	args = withFlags(args, c.kubeletArgs())
 	p, err := startProcess(bin, args, f("kube-apiserver.log"))
 	if err != nil {
 		return err
@@ -427,7 +427,7 @@ func (c *Cluster) WriteKubeconfig(t testing.TB, identity string) string {
 // failure messages.
 func (c *Cluster) Logs(max int) string {
 	var b strings.Builder
-	for _, name := range []string{"kube-apiserver.log", "etcd.log"} {
+	for _, name := range []string{"kube-apiserver.log", "etcd.log", "kube-controller-manager.log"} {
 		fmt.Fprintf(&b, "==> %s <==\n%s\n", name, tailFile(filepath.Join(c.dir, name), max))
 	}
 	return b.String()

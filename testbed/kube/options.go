@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -79,4 +80,23 @@ func (s signer) issue(dir, name, cn string, groups []string, ips []net.IP, serve
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+}
+
+// withFlags returns args with each --name=value of extra replacing the
+// same flag of args, or appended.
+func withFlags(args, extra []string) []string {
+	out := append([]string(nil), args...)
+	for _, e := range extra {
+		name, _, _ := strings.Cut(e, "=")
+		replaced := false
+		for i, a := range out {
+			if n, _, _ := strings.Cut(a, "="); n == name {
+				out[i], replaced = e, true
+			}
+		}
+		if !replaced {
+			out = append(out, e)
+		}
+	}
+	return out
 }
