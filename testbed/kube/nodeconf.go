@@ -151,7 +151,9 @@ func killCgroup(cgroup string) error {
 // first.
 func removeCgroup(cgroup string) error {
 	var errs []error
-	for _, ctl := range cgroupControllers {
+	// The kubelet (libcontainer) also makes its cgroups in the hybrid
+	// layout's unified hierarchy.
+	for _, ctl := range append(append([]string(nil), cgroupControllers...), "unified", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma") {
 		root := filepath.Join("/sys/fs/cgroup", ctl, cgroup)
 		var dirs []string
 		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
