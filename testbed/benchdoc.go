@@ -160,6 +160,16 @@ func WriteBenchSection(name, body string) (string, error) {
 	if !filepath.IsAbs(path) {
 		return "", fmt.Errorf("%s must be an absolute path, got %q", BenchDocEnv, path)
 	}
+	// Benchmarks of several packages may finish at once: one writer at a time.
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(lock.Name())
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
 	doc := "# ksdoctor benchmarks\n\nEach section is written by its `make` target; figures are from one run on the machine named in it.\n"
 	if b, err := os.ReadFile(path); err == nil {
 		doc = string(b)
