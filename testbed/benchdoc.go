@@ -165,7 +165,6 @@ func WriteBenchSection(name, body string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(lock.Name())
 	defer lock.Close()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", err
