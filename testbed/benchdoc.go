@@ -161,7 +161,7 @@ func WriteBenchSection(name, body string) (string, error) {
 		return "", fmt.Errorf("%s must be an absolute path, got %q", BenchDocEnv, path)
 	}
 	// Benchmarks of several packages may finish at once: one writer at a time.
-	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "ksdoctor-bench-doc.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return "", err
 	}
