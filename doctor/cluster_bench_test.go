@@ -87,10 +87,9 @@ func BenchmarkCluster(b *testing.B) {
 	for _, size := range testbed.BenchSizes(clusterSizes) {
 		b.Run(size.String(), func(b *testing.B) {
 			results = append(results, benchClusterSize(b, ksd, size))
+			// Written after every size: a run cut short keeps what it measured.
+			writeClusterSection(b, results)
 		})
-	}
-	if len(results) > 0 {
-		writeClusterSection(b, results)
 	}
 }
 

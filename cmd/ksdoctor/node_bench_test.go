@@ -56,10 +56,9 @@ func BenchmarkBigNode(b *testing.B) {
 		b.Run(size.String(), func(b *testing.B) {
 			r := benchNodeSize(b, mk, size)
 			results = append(results, r)
+			// Written after every size: a run cut short keeps what it measured.
+			writeNodeSection(b, results)
 		})
-	}
-	if len(results) > 0 {
-		writeNodeSection(b, results)
 	}
 }
 
