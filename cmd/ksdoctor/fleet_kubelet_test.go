@@ -249,7 +249,7 @@ func TestFleetRealKubelet(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("the node answers from inside the pod as a local sweep does", func(t *testing.T) {
-		const timeout = 40 * time.Second
+		const timeout = 25 * time.Second
 		start := time.Now()
 		rep, r := f.sweep(t, "--image", realImage, "--job-template", f.template, "--node-timeout", timeout.String())
 		took := time.Since(start)
@@ -296,7 +296,7 @@ func TestFleetRealKubelet(t *testing.T) {
 	})
 
 	t.Run("image missing on the node", func(t *testing.T) {
-		rep, r := f.sweep(t, "--image", "ksdoctor:not-on-this-node", "--job-template", f.template, "--nodes", "ksdt-real-1", "--node-timeout", "25s")
+		rep, r := f.sweep(t, "--image", "ksdoctor:not-on-this-node", "--job-template", f.template, "--nodes", "ksdt-real-1", "--node-timeout", "15s")
 		if rep == nil {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
