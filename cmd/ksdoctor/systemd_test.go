@@ -388,6 +388,146 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 	}
 }
 
+// refusingDockerd is the machine's /usr/sbin/dockerd while a test injects
+// a failure: docker.service's unit is unchanged (systemd and ksdoctor still
+// agree on it), but the start fails when /etc/ksdt-refuse-once exists (once:
+// it is removed) or when dockerd's argv or daemon.json holds the word in
+// /etc/ksdt-refuse. Otherwise it is the real dockerd (same comm, same argv[0]).
+const refusingDockerd = `#!/bin/bash
+if [ -e /etc/ksdt-refuse-once ]; then
+  rm -f /etc/ksdt-refuse-once
+  echo "dockerd: start refused once by the test" >&2
+  exit 1
+fi
+if [ -s /etc/ksdt-refuse ]; then
+  w=$(cat /etc/ksdt-refuse)
+  case " $* $(cat /etc/docker/daemon.json 2>/dev/null) " in
+  *"$w"*) echo "dockerd: refused by the test: $w" >&2; exit 1;;
+  esac
+fi
+exec -a /usr/sbin/dockerd /usr/local/lib/ksdt/dockerd "$@"
+`
+
+// injectRefusal puts refusingDockerd in place of dockerd: word "" refuses
+// the next start only, otherwise every start whose configuration holds
+// word. The real dockerd is put back when the test ends.
+func (n *machineNode) injectRefusal(t *testing.T, word string) {
+	t.Helper()
+	n.m.Run(t, "mkdir", "-p", "/usr/local/lib/ksdt")
+	n.m.Run(t, "mv", "/usr/sbin/dockerd", "/usr/local/lib/ksdt/dockerd")
+	n.m.WriteFile(t, "/usr/sbin/dockerd", refusingDockerd, 0o755)
+	if word == "" {
+		n.m.WriteFile(t, "/etc/ksdt-refuse-once", "", 0o644)
+	} else {
+		n.m.WriteFile(t, "/etc/ksdt-refuse", word, 0o644)
+	}
+	t.Cleanup(func() {
+		n.m.Run(t, "rm", "-f", "/etc/ksdt-refuse", "/etc/ksdt-refuse-once")
+		n.m.Run(t, "mv", "/usr/local/lib/ksdt/dockerd", "/usr/sbin/dockerd")
+	})
+}
+
+// TestRemediationFailureRollsBackOnRealSystemd injects, for each remediation
+// that restarts docker, a failure of its restart, from inside the machine
+// and from outside through --host-root: the fix exits 4, the result carries
+// the unit's failure and journal lines and says what the rollback did, the
+// files are as before the fix, and the journal records the rollback.
+//   - options-drift/restart changes no file: its restart fails once (as a
+//     start that times out would); the rollback starts dockerd again on the
+//     same files.
+//   - log-rotation-missing/set: dockerd refuses the max-size it adds; the
+//     drop-in is restored and dockerd runs on it again.
+//   - config-conflict/dedupe: its restart fails once; the restored
+//     daemon.json conflicts with the drop-in (the problem being fixed), so
+//     dockerd cannot start on the restored files: docker stays down and the
+//     result says why. A dedupe rollback can never bring dockerd back.
+func TestRemediationFailureRollsBackOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	noLogOpts := "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false \\\n --data-root=/var/lib/docker\"\n"
+	conflicting := "{\n  \"log-opts\": {\"max-size\": \"100m\"}\n}\n"
+	cases := []struct {
+		id, refuse string
+		setup      func(t *testing.T)
+		// files are the node's files the fix must leave as they were.
+		files       map[string]string
+		wantRunning bool
+		wantSays    string
+	}{{
+		id: "docker.options-drift/restart",
+		setup: func(t *testing.T) {
+			n.m.WriteFile(t, dropInPath, strings.Replace(kubesprayDropIn, "max-file=5", "max-file=3", 1), 0o644)
+		},
+		files:       map[string]string{dropInPath: strings.Replace(kubesprayDropIn, "max-file=5", "max-file=3", 1)},
+		wantRunning: true,
+		wantSays:    "start refused once by the test",
+	}, {
+		id:     "docker.log-rotation-missing/set",
+		refuse: "max-size",
+		setup: func(t *testing.T) {
+			n.m.WriteFile(t, dropInPath, noLogOpts, 0o644)
+			n.m.Run(t, "systemctl", "daemon-reload")
+			n.m.Run(t, "systemctl", "restart", "docker.service")
+		},
+		files:       map[string]string{dropInPath: noLogOpts},
+		wantRunning: true,
+		wantSays:    "refused by the test: max-size",
+	}, {
+		id: "docker.config-conflict/dedupe",
+		setup: func(t *testing.T) {
+			// Written while dockerd runs: the conflict is on disk only.
+			n.m.WriteFile(t, "/etc/docker/daemon.json", conflicting, 0o644)
+		},
+		files:       map[string]string{dropInPath: kubesprayDropIn, "/etc/docker/daemon.json": conflicting},
+		wantRunning: false,
+		wantSays:    "the restored files themselves make dockerd refuse to start",
+	}}
+	for _, c := range cases {
+		for _, where := range []string{"inside", "outside"} {
+			t.Run(c.id+"/"+where, func(t *testing.T) {
+				n.resetToKubespray(t)
+				c.setup(t)
+				n.injectRefusal(t, c.refuse)
+				run := n.inside
+				if where == "outside" {
+					run = n.outside
+				}
+				start := time.Now()
+				r := run(t, "fix", c.id, "--yes")
+				logTiming(t, c.id+" "+where+" failing, rolled back", start)
+				n.logServiceTimes(t, c.id+" "+where+" failing", start)
+				r.wantCode(t, 4)
+				out := r.stdout + r.stderr
+				for _, want := range []string{"restart docker.service: job failed", "last journal lines", c.wantSays} {
+					if !strings.Contains(out, want) {
+						t.Errorf("result does not say %q:\n%s", want, out)
+					}
+				}
+				for p, want := range c.files {
+					if got := n.m.ReadFile(t, p); got != want {
+						t.Errorf("%s not as before the fix:\n%s", p, got)
+					}
+				}
+				st := n.unitShow(t, "ActiveState")
+				if c.wantRunning {
+					if st["ActiveState"] != "active" || !strings.Contains(out, "rolled back") {
+						t.Errorf("docker.service after the rollback: %v (rolled back said: %v)", st, strings.Contains(out, "rolled back"))
+					}
+					if argv := n.dockerdArgv(t); strings.Contains(argv, c.refuse+"=") && c.refuse != "" {
+						t.Errorf("dockerd runs with what it refused: %s", argv)
+					}
+				} else if st["ActiveState"] == "active" {
+					t.Errorf("docker.service is active on files that conflict: %v", st)
+				}
+				recs := n.journalRecords(t)
+				last, _ := json.Marshal(recs[len(recs)-1])
+				if !strings.Contains(string(last), c.id) || !strings.Contains(string(last), "rollback") && !strings.Contains(string(last), "rolled back") {
+					t.Errorf("journal does not record the rollback: %s", last)
+				}
+			})
+		}
+	}
+}
+
 // podScript makes what a pod with the node's / mounted at /host sees: in
 // mount and PID namespaces of its own (unshare -m -p, private), the node's
 // / bound recursively at /host (its /run with the D-Bus sockets, its /proc,
