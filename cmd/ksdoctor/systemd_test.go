@@ -79,6 +79,12 @@ func (n *machineNode) outside(t *testing.T, args ...string) result {
 	return ksdNS(t, n.m.Netns, append(args, flags...)...)
 }
 
+// runner runs ksdoctor "inside" the machine, from "outside" through
+// --host-root /proc/PID/root, or as a "pod" would (see inPod).
+func (n *machineNode) runner(where string) func(*testing.T, ...string) result {
+	return map[string]func(*testing.T, ...string) result{"inside": n.inside, "outside": n.outside, "pod": n.inPod}[where]
+}
+
 // unitShow asks the machine's systemd for unit properties.
 func (n *machineNode) unitShow(t *testing.T, props ...string) map[string]string {
 	t.Helper()
@@ -179,6 +185,9 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 	}
 	if fail > 0 && started > fail {
 		line += "; rollback " + secs(started-fail) + " (first failure → Started again)"
+	}
+	if stop > 0 && started < stop {
+		line += " docker stopped and not started again"
 	}
 	t.Log(line)
 }
@@ -363,14 +372,11 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 		},
 	}}
 	for _, c := range cases {
-		for _, where := range []string{"inside", "outside"} {
+		for _, where := range []string{"inside", "outside", "pod"} {
 			t.Run(c.id+"/"+where, func(t *testing.T) {
 				n.resetToKubespray(t)
 				c.setup(t)
-				run := n.inside
-				if where == "outside" {
-					run = n.outside
-				}
+				run := n.runner(where)
 				pidBefore := n.unitShow(t, "MainPID")["MainPID"]
 				start := time.Now()
 				r := run(t, "fix", c.id, "--yes")
@@ -482,21 +488,19 @@ func TestRemediationFailureRollsBackOnRealSystemd(t *testing.T) {
 		wantSays:    "the restored files themselves make dockerd refuse to start",
 	}}
 	for _, c := range cases {
-		for _, where := range []string{"inside", "outside"} {
+		for _, where := range []string{"inside", "outside", "pod"} {
 			t.Run(c.id+"/"+where, func(t *testing.T) {
 				n.resetToKubespray(t)
 				c.setup(t)
 				n.injectRefusal(t, c.refuse)
-				run := n.inside
-				if where == "outside" {
-					run = n.outside
-				}
+				run := n.runner(where)
 				start := time.Now()
 				r := run(t, "fix", c.id, "--yes")
 				logTiming(t, c.id+" "+where+" failing, rolled back", start)
 				n.logServiceTimes(t, c.id+" "+where+" failing", start)
-				r.wantCode(t, 4)
 				out := r.stdout + r.stderr
+				t.Logf("result:\n%s", out)
+				r.wantCode(t, 4)
 				for _, want := range []string{"restart docker.service: job failed", "last journal lines", c.wantSays} {
 					if !strings.Contains(out, want) {
 						t.Errorf("result does not say %q:\n%s", want, out)
@@ -537,9 +541,9 @@ func TestRemediationFailureRollsBackOnRealSystemd(t *testing.T) {
 const podScript = `mkdir -p /host && mount --rbind / /host && mount -t proc proc /proc && exec "$@"`
 
 // inPod runs ksdoctor as a pod with hostPath / at /host would: --host-root
-// /host is a plain recursive bind mount, not the /proc/PID/root magic link
-// that outside() uses (rsync 3.2.7 and later walk paths without following
-// links, so a copy under /proc/PID/root fails). A bind of /proc/PID/root
+// /host is a plain recursive bind mount, not the /proc/PID/root link that
+// outside() uses (rsync resolves that link's text, "/", in its own mount
+// namespace, so the data-root move refuses it). A bind of /proc/PID/root
 // made from outside the machine's mount namespace does not carry the
 // machine's mounts (its /run, its data-root) on this kernel, so the
 // namespace is made from the machine's: the pod's own / is then the
@@ -556,13 +560,14 @@ func (n *machineNode) inPod(t *testing.T, args ...string) result {
 // filesystem to another with disk.docker-root-usage/migrate, driving
 // docker.service (stop, start) through the machine's systemd: from inside
 // the machine, and from a pod's view of the node (--host-root /host, a
-// plain bind mount; see inPod). The data-root is a filesystem mounted at
+// plain bind mount; see inPod); from outside through /proc/PID/root it is
+// refused before any change. The data-root is a filesystem mounted at
 // /var/lib/docker, as on nodes with a separate Docker disk: it cannot be
 // renamed, so it stays in place as the backup. First a copy that fails
 // half-way: everything is put back and docker runs on the old data-root.
 func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 	testbed.Require(t, "mkfs.ext4", "losetup")
-	for _, where := range []string{"inside", "pod"} {
+	for _, where := range []string{"inside", "pod", "outside"} {
 		t.Run(where, func(t *testing.T) {
 			src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 400)
 			m := testbed.BootMachine(t, testbed.MachineOptions{
@@ -573,9 +578,10 @@ func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 			n := &machineNode{m: m}
 			n.resetToKubespray(t)
 			testbed.FillTo(t, src, 86)
-			run := n.inside
-			if where == "pod" {
-				run = n.inPod
+			run := n.runner(where)
+			if where == "outside" {
+				migrateRefusedThroughProcRoot(t, n)
+				return
 			}
 			migrateFailsHalfWay(t, n, run)
 			r := run(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
@@ -597,6 +603,26 @@ func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 			}
 			n.logServiceTimes(t, "migrate "+where, start)
 		})
+	}
+}
+
+// migrateRefusedThroughProcRoot runs the migration with --host-root at the
+// machine's /proc/PID/root: rsync would resolve that link's text in the
+// test's own mount namespace, so the move is refused before docker is
+// stopped, and nothing changes.
+func migrateRefusedThroughProcRoot(t *testing.T, n *machineNode) {
+	t.Helper()
+	pid := n.unitShow(t, "MainPID")["MainPID"]
+	r := n.outside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
+	r.wantCode(t, 4)
+	if !strings.Contains(r.stdout, "a link of /proc into a mount namespace") || !strings.Contains(r.stdout, "hostPath / at /host") {
+		t.Errorf("the refusal does not say why or what to do:\n%s", r.stdout)
+	}
+	if now := n.unitShow(t, "MainPID")["MainPID"]; now != pid {
+		t.Errorf("dockerd was restarted (PID %s -> %s) by a refused move", pid, now)
+	}
+	if left := strings.Fields(n.m.Run(t, "ls", "-A", "/data")); len(slices.DeleteFunc(left, func(s string) bool { return s == "lost+found" })) > 0 {
+		t.Errorf("a refused move left files in /data: %v", left)
 	}
 }
 
