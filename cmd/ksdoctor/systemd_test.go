@@ -194,17 +194,14 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 
 // TestIPTablesEnableOnRealSystemd runs docker.iptables-disabled/enable end to
 // end on a real systemd 252 with Debian's docker.service and kubespray's
-// drop-in: once with the binary inside the machine, once from outside
-// through --host-root and the machine's D-Bus socket, as a pod would.
+// drop-in: with the binary inside the machine, from outside through
+// --host-root and the machine's D-Bus socket, and as a pod would.
 func TestIPTablesEnableOnRealSystemd(t *testing.T) {
 	n := bootKubesprayMachine(t)
-	for _, where := range []string{"inside", "outside"} {
+	for _, where := range []string{"inside", "outside", "pod"} {
 		t.Run(where, func(t *testing.T) {
 			n.resetToKubespray(t)
-			run := n.inside
-			if where == "outside" {
-				run = n.outside
-			}
+			run := n.runner(where)
 			r := run(t, "fix", "docker.iptables-disabled/enable", "--dry-run")
 			r.wantCode(t, 0)
 			if !strings.Contains(r.stdout, "systemd over D-Bus") || !strings.Contains(r.stdout, "--iptables=false") {
@@ -213,6 +210,7 @@ func TestIPTablesEnableOnRealSystemd(t *testing.T) {
 			start := time.Now()
 			r = run(t, "fix", "docker.iptables-disabled/enable", "--yes")
 			logTiming(t, where+" fix (sweep, apply, restart, re-check)", start)
+			n.logServiceTimes(t, "docker.iptables-disabled/enable "+where, start)
 			r.wantCode(t, 0)
 			n.wantIPTablesOn(t)
 			if !strings.Contains(r.stdout, "running containers: 0 before the restart, 0 after") {
@@ -250,18 +248,16 @@ func (n *machineNode) breakIPTables(t *testing.T) {
 // the journal records the rollback.
 func TestRestartFailureRollsBackOnRealSystemd(t *testing.T) {
 	n := bootKubesprayMachine(t)
-	for _, where := range []string{"inside", "outside"} {
+	for _, where := range []string{"inside", "outside", "pod"} {
 		t.Run(where, func(t *testing.T) {
 			n.resetToKubespray(t)
 			n.breakIPTables(t)
 			defer n.m.Run(t, "ln", "-sf", "/etc/alternatives/iptables", "/usr/sbin/iptables")
-			run := n.inside
-			if where == "outside" {
-				run = n.outside
-			}
+			run := n.runner(where)
 			start := time.Now()
 			r := run(t, "fix", "docker.iptables-disabled/enable", "--yes")
 			logTiming(t, where+" failed fix with rollback", start)
+			n.logServiceTimes(t, "docker.iptables-disabled/enable "+where+" failing", start)
 			t.Logf("result:\n%s", r.stdout)
 			r.wantCode(t, 4)
 			out := r.stdout + r.stderr
@@ -313,6 +309,7 @@ func TestStartLimitConflictFixOnRealSystemd(t *testing.T) {
 	start := time.Now()
 	r = n.inside(t, "fix", "docker.config-conflict/dedupe", "--yes")
 	logTiming(t, "dedupe with reset-failed and restart", start)
+	n.logServiceTimes(t, "docker.config-conflict/dedupe after the start limit", start)
 	r.wantCode(t, 0)
 	if !strings.Contains(r.stdout, "reset the failed state and start limit of docker.service") {
 		t.Errorf("result does not show the reset-failed step:\n%s", r.stdout)
@@ -344,11 +341,20 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 			}
 		},
 	}, {
-		// daemon.json and the drop-in both set log-opts: dockerd refuses to start.
+		// daemon.json and the drop-in both set log-opts: dockerd refuses to
+		// start. systemd's own auto-restarts (Restart=always) are stopped and
+		// the start limit reset, as an operator would before a fix: a fix
+		// applied in the middle of them can find the start limit hit between
+		// its preview and its restart (TestStartLimitConflictFixOnRealSystemd
+		// is the case of a unit already in its limit).
 		id: "docker.config-conflict/dedupe",
 		setup: func(t *testing.T) {
 			n.m.WriteFile(t, "/etc/docker/daemon.json", "{\n  \"log-opts\": {\"max-size\": \"100m\"}\n}\n", 0o644)
-			_, _ = n.m.TryRun("systemctl", "restart", "docker.service")
+			if out, err := n.m.TryRun("systemctl", "restart", "docker.service"); err == nil {
+				t.Fatalf("dockerd started with a conflicting configuration:\n%s", out)
+			}
+			n.m.Run(t, "systemctl", "stop", "docker.service")
+			n.m.Run(t, "systemctl", "reset-failed", "docker.service")
 		},
 		want: func(t *testing.T, argv string) {
 			if strings.Contains(argv, "--log-opt") {
@@ -381,6 +387,7 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 				start := time.Now()
 				r := run(t, "fix", c.id, "--yes")
 				logTiming(t, c.id+" "+where, start)
+				n.logServiceTimes(t, c.id+" "+where, start)
 				r.wantCode(t, 0)
 				if pid := n.unitShow(t, "MainPID")["MainPID"]; pid == pidBefore {
 					t.Errorf("dockerd was not restarted (main PID still %s)", pid)
