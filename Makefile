@@ -7,6 +7,8 @@ export CGO_ENABLED ?= 0
 
 include testbed/kubeapiserver/kube.mk
 
+
+.PHONY: man
 .PHONY: fuzz fuzz-ci all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
 
 all: build
@@ -110,3 +112,9 @@ demo-down:
 # and with the docker configuration checks, in the same run.
 bench-dockerconf:
 	$(GO) test -run '^$$' -bench 'BenchmarkDockerConf|BenchmarkParseDaemonJSON40k|BenchmarkDiffDaemonJSON' -benchmem -count 5 ./dockerconf/
+
+# A man page for every command, generated from the command tree into
+# build/man/man1 (never committed): the generator is linked only with -tags man.
+man:
+	rm -rf build/man && mkdir -p build/man/man1
+	$(GO) run -tags man ./cmd/ksdoctor man --dir build/man/man1
