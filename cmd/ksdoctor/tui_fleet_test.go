@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/fleet"
 	"github.com/ksdoctor/ksdoctor/report/schemacheck"
 	"github.com/ksdoctor/ksdoctor/testbed"
+	"github.com/ksdoctor/ksdoctor/testbed/kube"
 )
 
 // hostileNode is a node name holding an OSC that would retitle the window
@@ -162,4 +164,43 @@ func hasLine(s, want string) bool {
 		}
 	}
 	return false
+}
+
+// TestFleetSweepOpensTUIInTmux: sweep --all-nodes on a terminal, without
+// --format or --output, shows the merged report in the fleet view. The
+// real binary runs against a real apiserver whose two Node objects have
+// no kubelet: both are listed as not answered with the reason, and q
+// exits with the report's code, 3.
+func TestFleetSweepOpensTUIInTmux(t *testing.T) {
+	testbed.Require(t, "tmux")
+	c := kube.Start(t)
+	admin := c.Clientset(t, kube.Admin)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	applyFleetDeploy(t, ctx, admin, kube.Reader)
+	kc := c.WriteKubeconfig(t, kube.Reader)
+	names := []string{"ksdt-tui-1", "ksdt-tui-2"}
+	createNodes(t, ctx, admin, names, nil)
+
+	dir := t.TempDir()
+	tm := startTermEnv(t, dir, 110, 30, []string{"TERM=xterm-256color", "NO_COLOR=1"}, bin, "sweep", "--all-nodes",
+		"--kubeconfig", kc, "--context", kube.ContextName, "--nodes", strings.Join(names, ","), "--node-timeout", "3s", "--image", "ksdoctor:test")
+	tm.waitText(t, 90*time.Second, "FLEET", "this sweep", "2 nodes: 0 answered, 2 not", "exit 3", "did not answer")
+	tm.keys(t, "Enter")
+	s := tm.waitText(t, 10*time.Second, "2 nodes did not answer", "ksdt-tui-1", "ksdt-tui-2")
+	tm.keys(t, "Enter")
+	tm.waitText(t, 10*time.Second, "Node ksdt-tui-1", "did not answer:")
+	tm.keys(t, "Escape")
+	tm.waitText(t, 10*time.Second, "2 nodes did not answer")
+	tm.keys(t, "q")
+	tm.waitFor(t, "exit", 10*time.Second, func(string) bool {
+		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}")
+		return strings.TrimSpace(out) == "1"
+	})
+	if out, _ := tm.tmux("display-message", "-p", "#{pane_dead_status}"); strings.TrimSpace(out) != "3" {
+		t.Errorf("exit status %s, want 3 (no node answered):\n%s", strings.TrimSpace(out), s)
+	}
+	if left := leftBehind(t, ctx, admin); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
 }
