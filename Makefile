@@ -7,7 +7,7 @@ export CGO_ENABLED ?= 0
 
 include testbed/kubeapiserver/kube.mk
 
-.PHONY: fuzz fuzz-ci all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
+.PHONY: image image-bin image-tar fuzz fuzz-ci all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-exited clean docs demo demo-down
 
 all: build
 
@@ -19,6 +19,28 @@ build:
 release:
 	$(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(BIN) ./cmd/ksdoctor
 	@stat -c '%n: %s bytes' $(BIN)
+
+# The image `sweep --all-nodes` runs on every node: the static binary on an
+# empty base (Dockerfile; nothing is pulled). `make image` builds it with
+# the local Docker; `make image-tar` writes the same image as a tar without
+# any daemon (cmd/imagetar), for `docker load -i` or
+# `ctr -n k8s.io images import` on air-gapped nodes.
+IMAGE     ?= ksdoctor:$(VERSION)
+IMAGE_TAR ?= bin/ksdoctor-image.tar
+
+image-bin:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/image/ksdoctor ./cmd/ksdoctor
+
+image: image-bin
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker daemon answers; 'make image-tar' writes the same image without one" >&2; exit 1; }
+	docker build -t $(IMAGE) -f Dockerfile bin/image
+
+image-tar: image-bin
+	$(GO) run ./cmd/imagetar -ref $(IMAGE) -o $(IMAGE_TAR) -entrypoint /ksdoctor -user 0:0 \
+		-label org.opencontainers.image.title=ksdoctor \
+		-label "org.opencontainers.image.description=Node doctor for Kubernetes nodes running Docker" \
+		bin/image/ksdoctor:/ksdoctor
+	@stat -c '%n: %s bytes ($(IMAGE))' $(IMAGE_TAR)
 
 # Sweep this machine. Exit codes 1 and 2 mean findings, not a failed build.
 run: build
@@ -42,7 +64,7 @@ fmt-check:
 unit:
 	$(GO) test -short ./...
 
-test: deps fmt-check vet build kube-apiserver-bin systemd-tree
+test: deps fmt-check vet build kube-apiserver-bin kube-node-bin systemd-tree
 	$(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) fuzz-ci
 

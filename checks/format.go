@@ -2,12 +2,10 @@ package checks
 
 import (
 	"fmt"
-	"github.com/ksdoctor/ksdoctor/diag"
 	"time"
-)
 
-// bytesIEC formats n as df -h does (binary units).
-func bytesIEC(n int64) string { return diag.FormatBytes(n) }
+	"github.com/ksdoctor/ksdoctor/diag"
+)
 
 // age formats how long before now t was, coarsely ("3d", "5h", "12m").
 func age(now, t time.Time) string {
@@ -50,4 +48,20 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// capRows keeps the first maxRows rows of an evidence table and counts the
+// rest in a last row, so a node with 40,000 directives makes a report of
+// kilobytes, not megabytes.
+func capRows(t *diag.Table) *diag.Table {
+	if len(t.Rows) <= maxRows {
+		return t
+	}
+	more := make([]string, len(t.Columns))
+	more[0] = "…"
+	if len(more) > 1 {
+		more[1] = fmt.Sprintf("and %d more", len(t.Rows)-maxRows)
+	}
+	t.Rows = append(t.Rows[:maxRows:maxRows], more)
+	return t
 }

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/iptsave"
@@ -34,12 +33,6 @@ func netFacts(n *diag.NetFacts) *diag.NetFacts {
 var natHooks = []netpath.Hook{
 	{Table: "raw", Chain: "PREROUTING"}, {Table: "mangle", Chain: "PREROUTING"}, {Table: "nat", Chain: "PREROUTING"},
 	{Table: "mangle", Chain: "FORWARD"}, {Table: "mangle", Chain: "POSTROUTING"}, {Table: "nat", Chain: "POSTROUTING"},
-}
-
-// fwdHooks are the hooks a forwarded packet takes up to the filter table.
-var fwdHooks = []netpath.Hook{
-	{Table: "raw", Chain: "PREROUTING"}, {Table: "mangle", Chain: "PREROUTING"}, {Table: "nat", Chain: "PREROUTING"},
-	{Table: "mangle", Chain: "FORWARD"}, {Table: "filter", Chain: "FORWARD"},
 }
 
 // egress describes the packets a container on the bridge sends beyond the
@@ -116,19 +109,6 @@ func natClass(b netpath.Branch) string {
 		return "unknown: " + b.Detail + " " + b.By.Rule
 	}
 	return string(b.Outcome) // dropped, rejected, local: nothing to NAT
-}
-
-// fwdClass sorts a branch for the forwarding question.
-func fwdClass(b netpath.Branch) string {
-	switch b.Outcome {
-	case netpath.Passed, netpath.NAT:
-		return "passed"
-	case netpath.Dropped, netpath.Reject:
-		return "dropped"
-	case netpath.Unknown:
-		return "unknown: " + b.Detail + " " + b.By.Rule
-	}
-	return string(b.Outcome)
 }
 
 // walked is one packet's walk and its verdict ("" when undecided).
@@ -216,78 +196,4 @@ func pathUnknownFinding(check, question string, ws []walked) (diag.Finding, erro
 		},
 	}
 	return f, fmt.Errorf("could not judge %s: it depends on %s", question, first)
-}
-
-// bridgeNAT describes the NAT of the bridge's outbound traffic for the
-// paths observation: the deciding rule, and whether it works now.
-func bridgeNAT(s *diag.Snapshot, n *diag.NetFacts, link *diag.NetLink, sub netip.Prefix) (desc, now string) {
-	eg, err := containerEgress(s, nil, link, sub)
-	if err != nil {
-		return "unknown: " + err.Error(), "unknown"
-	}
-	w := walkAll(netpath.NewNode(n), eg.packets[:1], natHooks, natClass)[0]
-	switch w.verdict {
-	case "nat":
-		return w.res.Branches[0].By.Rule, "works"
-	case "no-nat":
-		return "MASQUERADE for " + sub.String() + ": missing", "broken: no NAT"
-	case "":
-		return "unknown: depends on rules that cannot be evaluated", "unknown"
-	}
-	return w.verdict + " by " + w.res.Branches[0].By.Rule, "unknown"
-}
-
-// bridgeForward walks a container's outbound packets and the reply through
-// the filter FORWARD chain; the row says what accepts (or drops) them.
-func bridgeForward(s *diag.Snapshot, cfg *diag.Config, n *diag.NetFacts, link *diag.NetLink) ([]walked, []string, error) {
-	sub, ok := bridgeSubnet(s, link)
-	if !ok {
-		return nil, nil, fmt.Errorf("%s has no IPv4 subnet", link.Name)
-	}
-	eg, err := containerEgress(s, cfg, link, sub)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := eg.packets[0]
-	reply := netpath.Packet{Src: out.Dst, Dst: out.Src, Proto: out.Proto, SPort: out.DPort, DPort: out.SPort, In: out.Out, Out: out.In, Reply: true}
-	ws := walkAll(netpath.NewNode(n), append(eg.packets, reply), fwdHooks, fwdClass)
-	var accepted, dropped, unknown []string
-	for _, w := range ws {
-		by := "policy ACCEPT"
-		if len(w.res.Branches) > 0 && w.res.Branches[0].By.Rule != "" {
-			by = w.res.Branches[0].By.String()
-		}
-		dir := "outbound " + w.res.Packet.Proto
-		if w.res.Packet.Reply {
-			dir = "replies"
-		}
-		switch w.verdict {
-		case "passed":
-			accepted = append(accepted, dir+": "+by)
-		case "":
-			unknown = append(unknown, dir)
-		default:
-			dropped = append(dropped, dir+" "+w.verdict+" by "+by)
-		}
-	}
-	by := strings.Join(accepted, "; ")
-	switch {
-	case len(dropped) > 0:
-		by = "dropped: " + strings.Join(dropped, "; ")
-	case len(unknown) > 0:
-		by = "unknown for " + strings.Join(unknown, ", ")
-	}
-	return ws, []string{"containers (docker run)", link.Name + " → " + eg.out, by}, nil
-}
-
-// iptablesDisabledCovered lowers docker.iptables-disabled to info when the
-// nat table masquerades the bridge's traffic anyway (kubespray#2002's
-// workaround: a hand-written MASQUERADE rule): nothing is broken now.
-func iptablesDisabledCovered(s *diag.Snapshot, f *diag.Finding) {
-	if !docker0Masqueraded(s) {
-		return
-	}
-	f.Severity = diag.Info
-	f.Summary += " The nat table masquerades the bridge's outbound traffic anyway (a rule written by hand or by the installer), so containers reach beyond the node now; " +
-		"Docker still adds no FORWARD rules and will not restore that rule."
 }

@@ -124,32 +124,7 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		// One paginated List across all namespaces serves both pod checks:
-		// the server-side field selector drops finished (Succeeded) pods;
-		// Failed ones (evicted among them) and crash-looping ones are kept.
-		// Two Lists (status.phase=Failed, then the rest) would make the
-		// server read every pod from etcd twice.
-		var seen int
-		pods, err := listPods(ctx, cs, "status.phase!=Succeeded", func(p *corev1.Pod) bool {
-			seen++
-			return p.Status.Phase == corev1.PodFailed || crashLooping(p)
-		})
-		mu.Lock()
-		defer mu.Unlock()
-		f.PodsSeen = seen
-		if err != nil {
-			f.Partial[diag.ClusterAreaPods] = describeKubeErr(fmt.Errorf("list pods: %w", err))
-			return
-		}
-		for _, p := range pods {
-			if p.Phase == string(corev1.PodFailed) {
-				f.FailedPods = append(f.FailedPods, p)
-			} else {
-				f.CrashLoopPods = append(f.CrashLoopPods, p)
-			}
-		}
-	})
+	wg.Go(func() { collectPods(ctx, cs, f, &mu) })
 	wg.Go(func() {
 		nodes, err := listNodes(ctx, cs)
 		mu.Lock()
@@ -161,38 +136,7 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 		f.Nodes = nodes
 		f.NodeName = matchNode(nodes, hostname)
 	})
-	wg.Go(func() {
-		ings, secrets, err := listIngresses(ctx, cs)
-		ctrls, classes, cerr := listIngressControllers(ctx, cs)
-		if err == nil {
-			// The controllers' --default-ssl-certificate secrets are read too.
-			for _, c := range ctrls {
-				if ns, name, ok := strings.Cut(c.DefaultSSLCertificate, "/"); ok && secrets[c.DefaultSSLCertificate] == nil {
-					secrets[c.DefaultSSLCertificate] = &diag.TLSSecretFacts{Namespace: ns, Name: name}
-				}
-			}
-			readTLSSecrets(ctx, cs, secrets)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if cerr != nil {
-			f.Partial[diag.ClusterAreaIngressControllers] = describeKubeErr(fmt.Errorf("list ingress controllers: %w", cerr))
-		} else {
-			f.IngressControllers, f.IngressClasses, f.IngressControllersGathered = ctrls, classes, true
-		}
-		if err != nil {
-			f.Partial[diag.ClusterAreaIngresses] = describeKubeErr(fmt.Errorf("list ingresses: %w", err))
-			return
-		}
-		f.Ingresses = ings
-		f.TLSSecrets = secrets
-		for _, sec := range secrets {
-			if sec.Error != "" && strings.Contains(sec.Error, "forbidden") {
-				f.Partial[diag.ClusterAreaSecrets] = sec.Error
-				break
-			}
-		}
-	})
+	wg.Go(func() { collectIngresses(ctx, cs, f, &mu) })
 	wg.Go(func() {
 		j, err := gatherJenkins(ctx, cs, func(ctx context.Context, path string) ([]byte, error) {
 			return cs.Discovery().RESTClient().Get().AbsPath(path).Do(ctx).Raw()
@@ -221,6 +165,69 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 		f.CrashLoopPods = []diag.PodFacts{}
 	}
 	return f, nil
+}
+
+// collectPods lists the pods both pod checks read into f.
+func collectPods(ctx context.Context, cs kubeapi.Interface, f *diag.ClusterFacts, mu *sync.Mutex) {
+	// One paginated List across all namespaces serves both pod checks:
+	// the server-side field selector drops finished (Succeeded) pods;
+	// Failed ones (evicted among them) and crash-looping ones are kept.
+	// Two Lists (status.phase=Failed, then the rest) would make the
+	// server read every pod from etcd twice.
+	var seen int
+	pods, err := listPods(ctx, cs, "status.phase!=Succeeded", func(p *corev1.Pod) bool {
+		seen++
+		return p.Status.Phase == corev1.PodFailed || crashLooping(p)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	f.PodsSeen = seen
+	if err != nil {
+		f.Partial[diag.ClusterAreaPods] = describeKubeErr(fmt.Errorf("list pods: %w", err))
+		return
+	}
+	for _, p := range pods {
+		if p.Phase == string(corev1.PodFailed) {
+			f.FailedPods = append(f.FailedPods, p)
+		} else {
+			f.CrashLoopPods = append(f.CrashLoopPods, p)
+		}
+	}
+}
+
+// collectIngresses lists ingresses, their TLS secrets and the ingress
+// controllers into f.
+func collectIngresses(ctx context.Context, cs kubeapi.Interface, f *diag.ClusterFacts, mu *sync.Mutex) {
+	ings, secrets, err := listIngresses(ctx, cs)
+	ctrls, classes, cerr := listIngressControllers(ctx, cs)
+	if err == nil {
+		// The controllers' --default-ssl-certificate secrets are read too.
+		for _, c := range ctrls {
+			if ns, name, ok := strings.Cut(c.DefaultSSLCertificate, "/"); ok && secrets[c.DefaultSSLCertificate] == nil {
+				secrets[c.DefaultSSLCertificate] = &diag.TLSSecretFacts{Namespace: ns, Name: name}
+			}
+		}
+		readTLSSecrets(ctx, cs, secrets)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if cerr != nil {
+		f.Partial[diag.ClusterAreaIngressControllers] = describeKubeErr(fmt.Errorf("list ingress controllers: %w", cerr))
+	} else {
+		f.IngressControllers, f.IngressClasses, f.IngressControllersGathered = ctrls, classes, true
+	}
+	if err != nil {
+		f.Partial[diag.ClusterAreaIngresses] = describeKubeErr(fmt.Errorf("list ingresses: %w", err))
+		return
+	}
+	f.Ingresses = ings
+	f.TLSSecrets = secrets
+	for _, sec := range secrets {
+		if sec.Error != "" && strings.Contains(sec.Error, "forbidden") {
+			f.Partial[diag.ClusterAreaSecrets] = sec.Error
+			break
+		}
+	}
 }
 
 // describeKubeErr says why facts could not be read; the API server's

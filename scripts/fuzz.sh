@@ -38,12 +38,43 @@ if [ "${1:-}" = "-l" ]; then
 	exit 0
 fi
 
+# corpus_state prints the target's failing-input files (new ones are crashers).
+corpus_state() {
+	ls -1 "$1/testdata/fuzz/$2" 2>/dev/null | sort || true
+}
+
+# fuzz_one runs one target. Go's fuzz engine, on a loaded machine, sometimes
+# stops with "context deadline exceeded" while a worker starts or minimizes,
+# having found nothing: no input is written. That is the engine giving up,
+# not a bug in the target, so the run is tried again (up to 3 times); a
+# failure that wrote an input, or any other failure, counts at once.
+fuzz_one() {
+	local dir=$1 name=$2 try log before after
+	log=$(mktemp)
+	for try in 1 2 3; do
+		echo "=== fuzz ${dir}.${name} for ${FUZZTIME} (try ${try})"
+		before=$(corpus_state "$dir" "$name")
+		if "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "./${dir}" 2>&1 | tee "$log"; then
+			rm -f "$log"
+			return 0
+		fi
+		after=$(corpus_state "$dir" "$name")
+		if [ "$before" != "$after" ] || ! grep -q 'context deadline exceeded' "$log"; then
+			rm -f "$log"
+			return 1
+		fi
+		echo "fuzz.sh: ${dir}.${name}: the fuzz engine stopped (context deadline exceeded) and wrote no failing input; trying again" >&2
+	done
+	rm -f "$log"
+	echo "fuzz.sh: ${dir}.${name}: the engine stopped 3 times without a failing input" >&2
+	return 1
+}
+
 failed=()
 n=0
 while read -r dir name; do
 	n=$((n + 1))
-	echo "=== fuzz ${dir}.${name} for ${FUZZTIME}"
-	if ! "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "./${dir}"; then
+	if ! fuzz_one "$dir" "$name"; then
 		failed+=("${dir}.${name}")
 	fi
 done <<<"$list"

@@ -149,6 +149,7 @@ envelope: preview, confirm, apply, re-check.
 	})
 	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io), newTUICmd(io, g))
 	root.AddCommand(newJournalCmd(io, g), newDiffCmd(io, g))
+	root.AddCommand(newNPDCmd(io, g))
 	_ = ctx
 	return root
 }

@@ -1,0 +1,315 @@
+package checks
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/dockerconf"
+	"github.com/ksdoctor/ksdoctor/netpath"
+)
+
+// IPTablesFlagProvenance says where iptables management is turned off: the file and line
+// of --iptables=false (or "iptables": false in daemon.json).
+func IPTablesFlagProvenance(s *diag.Snapshot) (file string, line int, ok bool) {
+	if s.DockerConf == nil {
+		return "", 0, false
+	}
+	for _, o := range s.DockerConf.OnDisk {
+		if o.Key == "iptables" && o.Value == "false" && o.At.File != "" {
+			return o.At.File, o.At.Line, true
+		}
+	}
+	return "", 0, false
+}
+
+// IPTablesEnableRemediation builds docker.iptables-disabled/enable from the configuration
+// facts: drop --iptables=false where it is set (or set "iptables": true in daemon.json),
+// check the result, restart docker.
+func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
+	f := s.DockerConf
+	if f == nil {
+		return diag.Remediation{}, false
+	}
+	if len(f.Unparsed) > 0 {
+		return refusedEdit("docker.iptables-disabled/enable", f), true
+	}
+	edits := newEditSet(f)
+	get := edits.get
+	var where []string
+	for _, o := range f.OnDisk {
+		if o.Key != "iptables" || o.Value != "false" || o.At.File == "" {
+			continue
+		}
+		e := get(o.At.File)
+		if o.FromFlag() {
+			if e.after == "" && !e.exists {
+				return diag.Remediation{}, false
+			}
+			after := e.after
+			var err error
+			for _, tok := range o.Tokens {
+				after, err = dockerconf.RemoveWords(after, o.At.Line, []string{tok})
+				if err != nil {
+					return diag.Remediation{}, false
+				}
+			}
+			e.after = after
+			where = append(where, fmt.Sprintf("drop %s from %s", strings.Join(o.Tokens, " "), o.At))
+		} else {
+			dj, err := dockerconf.ParseDaemonJSON([]byte(e.after))
+			if err != nil {
+				return diag.Remediation{}, false
+			}
+			out, err := dj.Set("iptables", true)
+			if err != nil {
+				return diag.Remediation{}, false
+			}
+			e.after = string(out)
+			where = append(where, fmt.Sprintf("set \"iptables\": true in %s", o.At))
+		}
+	}
+	if len(edits.order) == 0 {
+		return diag.Remediation{}, false
+	}
+	list, err := finishEdits(s, edits.list())
+	if err != nil || len(list) == 0 {
+		return diag.Remediation{}, false
+	}
+	return diag.Remediation{
+		ID:      "docker.iptables-disabled/enable",
+		Title:   "Let dockerd manage iptables again (" + strings.Join(where, "; ") + ") and restart docker",
+		Risk:    diag.RiskHigh,
+		Preview: restartPreview(s, "dockerd will install its NAT (MASQUERADE for docker0) and filter rules at start.", list),
+		Plan:    restartPlan(s, list),
+	}, true
+}
+
+// IPTablesEvidence is the evidence docker.iptables-disabled shows for where iptables
+// management is turned off (false when the configuration facts do not say).
+func IPTablesEvidence(s *diag.Snapshot) (diag.Evidence, bool) {
+	if s.DockerConf == nil {
+		return diag.Evidence{}, false
+	}
+	var rows [][]string
+	for _, o := range s.DockerConf.OnDisk {
+		if o.Key == "iptables" && o.Value == "false" {
+			set := strings.Join(o.Tokens, " ")
+			if !o.FromFlag() {
+				set = `"iptables": false`
+			}
+			rows = append(rows, []string{set, o.At.String()})
+		}
+	}
+	if o, ok := diag.Option(s.DockerConf.Running, "iptables"); ok && o.Value == "false" {
+		rows = append(rows, []string{strings.Join(o.Tokens, " "), "running process"})
+	}
+	if len(rows) == 0 {
+		return diag.Evidence{}, false
+	}
+	return diag.Evidence{Label: "iptables=false set at", Table: &diag.Table{Columns: []string{"SETTING", "WHERE"}, Rows: rows}}, true
+}
+
+// iptablesDisabledOnDisk judges docker.iptables-disabled when the running process cannot
+// be read (a pod without hostPID): the Docker API does not report --iptables, so the
+// setting comes from the configuration dockerd starts with, and the finding says so.
+func iptablesDisabledOnDisk(s *diag.Snapshot) ([]diag.Finding, error) {
+	procErr := s.SourceError(diag.SourceDockerdProc)
+	undecided := func(why string) ([]diag.Finding, error) {
+		if st := s.Sources[diag.SourceDockerdProc]; st != nil && !st.OK && !st.Absent {
+			return nil, fmt.Errorf("could not judge: %v; %s", procErr, why)
+		}
+		return nil, diag.Skip("no running dockerd could be read; %s", why)
+	}
+	f := s.DockerConf
+	if f == nil {
+		return undecided("the configuration on disk was not read either")
+	}
+	var off []diag.DockerOption
+	for _, o := range f.OnDisk {
+		if o.Key == "iptables" {
+			off = append(off, o)
+		}
+	}
+	if len(off) == 0 || off[len(off)-1].Value != "false" {
+		return undecided("the configuration on disk leaves iptables on (the Docker API does not report it)")
+	}
+	where := &diag.Table{Columns: []string{"SOURCE", "SETTING", "WHERE"}}
+	for _, o := range off {
+		setting := strings.Join(o.Tokens, " ")
+		if !o.FromFlag() {
+			setting = `"iptables": false`
+		}
+		where.Rows = append(where.Rows, []string{"configuration on disk (" + o.At.Origin + ")", setting, o.At.String()})
+	}
+	why := "not read"
+	if procErr != nil {
+		why = procErr.Error()
+	}
+	where.Rows = append(where.Rows, []string{fromProcess, "unknown", "/proc shows no dockerd (" + why + ")"})
+	api := "the Docker API did not answer"
+	if s.Docker != nil && s.Docker.Reachable {
+		api = fmt.Sprintf("dockerd %s answers, but /info does not report --iptables", s.Docker.Version)
+	}
+	where.Rows = append(where.Rows, []string{"Docker API", "not reported", api})
+	last := off[len(off)-1]
+	setting := strings.Join(last.Tokens, " ")
+	if !last.FromFlag() {
+		setting = `"iptables": false`
+	}
+	fd := diag.Finding{
+		ID:       idIPTablesDisabled,
+		Severity: diag.Warning,
+		Title:    "dockerd is configured with --iptables=false",
+		Summary: fmt.Sprintf("dockerd starts with %s (%s): Docker adds no NAT or FORWARD rules for docker0, so containers started "+
+			"outside Kubernetes on this node cannot reach beyond it. Judged from the configuration on disk: the running process "+
+			"cannot be read here and the Docker API does not report this setting.", setting, last.At),
+		Explanation: "kubespray-era installers write --iptables=false into /etc/systemd/system/docker.service.d/docker-options.conf. " +
+			"Run ksdoctor with hostPID (or on the node) to read the running dockerd's command line and confirm.",
+		Evidence: []diag.Evidence{{Label: "Where set", Table: where}},
+	}
+	if rem, ok := IPTablesEnableRemediation(s); ok {
+		fd.Remediations = []diag.Remediation{rem}
+	}
+	iptablesDisabledCovered(s, &fd)
+	return []diag.Finding{fd}, nil
+}
+
+// DockerIPTablesDisabled reports a dockerd that does not manage iptables.
+var DockerIPTablesDisabled = diag.Check{
+	ID:    idIPTablesDisabled,
+	Title: "dockerd runs with --iptables=false",
+	Doc: `dockerd was started with --iptables=false, so Docker installs no NAT
+(MASQUERADE) and no FORWARD rules for its bridge. kubespray set this by
+default from 2017 (docker_iptables_enabled: false, rendered into
+/etc/systemd/system/docker.service.d/docker-options.conf) because Docker
+1.13 switched the FORWARD policy to DROP. Pods are unaffected (the CNI
+plugin does their NAT), but containers started with "docker run", docker
+build and CI agents using the Docker socket cannot reach beyond the node.
+The evidence names where the setting comes from: the running command line
+and the file and line on disk (unit, drop-in or daemon.json). The
+persistent fix, docker.iptables-disabled/enable, removes the flag (or sets
+"iptables": true) and restarts dockerd; net.docker0-masquerade-missing/add-rule
+is the immediate, non-persistent workaround. When /proc shows no dockerd
+(a pod without hostPID) the setting is judged from the configuration on
+disk, and the finding says so: the Docker API does not report --iptables.`,
+	// Docker and systemd: the restart's blast radius and service state.
+	Uses: []diag.Source{diag.SourceDockerdProc, diag.SourceDockerConf, diag.SourceNetwork, diag.SourceDocker, diag.SourceSystemd},
+	Run:  runIPTablesDisabled,
+}
+
+// iptablesDisabled reports whether the running dockerd manages no iptables
+// rules, with the setting found (Index counts argv[0]).
+func iptablesDisabled(s *diag.Snapshot) (dockerconf.FlagSetting, bool) {
+	if s.Dockerd == nil || len(s.Dockerd.Args) == 0 {
+		return dockerconf.FlagSetting{}, false
+	}
+	f, ok := dockerconf.FindFlag(s.Dockerd.Args[1:], "iptables")
+	if !ok {
+		return f, false
+	}
+	f.Index++
+	v, err := strconv.ParseBool(f.Value)
+	return f, err == nil && !v
+}
+
+func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
+	if s.Dockerd == nil || len(s.Dockerd.Args) == 0 {
+		// No process to read (a pod without hostPID): judge from the files, and say so.
+		return iptablesDisabledOnDisk(s)
+	}
+	f, off := iptablesDisabled(s)
+	fromFile := false
+	if _, set := dockerconf.FindFlag(s.Dockerd.Args[min(1, len(s.Dockerd.Args)):], "iptables"); !set && s.DockerConf != nil {
+		// No flag on the running command line: daemon.json decides.
+		for _, o := range s.DockerConf.OnDisk {
+			if o.Key == "iptables" && o.Value == "false" && !o.FromFlag() {
+				off, fromFile = true, true
+				f = dockerconf.FlagSetting{Arg: `"iptables": false`}
+			}
+		}
+	}
+	if !off {
+		return nil, nil
+	}
+	pid := s.Dockerd.PID
+	where := &diag.Table{Columns: []string{"SOURCE", "SETTING", "WHERE"}}
+	if !fromFile {
+		where.Rows = append(where.Rows, []string{
+			fmt.Sprintf("running dockerd (pid %d, %s)", pid, s.Dockerd.Found),
+			f.Arg,
+			fmt.Sprintf("/proc/%d/cmdline, argument %d", pid, f.Index),
+		})
+	}
+	if s.DockerConf != nil {
+		// Where the next start will take it from: the unit, a drop-in, daemon.json.
+		for _, o := range s.DockerConf.OnDisk {
+			if o.Key != "iptables" || o.Value != "false" {
+				continue
+			}
+			setting := strings.Join(o.Tokens, " ")
+			if setting == "" {
+				setting = `"iptables": false`
+			}
+			where.Rows = append(where.Rows, []string{"configuration on disk (" + o.At.Origin + ")", setting, o.At.String()})
+		}
+	}
+	fd := diag.Finding{
+		ID:       idIPTablesDisabled,
+		Severity: diag.Warning,
+		Title:    "dockerd runs with --iptables=false",
+		Summary: fmt.Sprintf("dockerd (pid %d) runs with %s: Docker adds no NAT or FORWARD rules for docker0, "+
+			"so containers started outside Kubernetes on this node cannot reach beyond it.", pid, f.Arg),
+		Explanation: "kubespray-era installers write --iptables=false into " +
+			"/etc/systemd/system/docker.service.d/docker-options.conf (docker_iptables_enabled: false). " +
+			"Pods keep working because the CNI plugin does their NAT, which is why the failure shows only for `docker run`, " +
+			"docker build and CI agents using the Docker socket. Switching the CNI plugin changes nothing. " +
+			"Remove the flag (or set \"iptables\": true in /etc/docker/daemon.json) and restart dockerd for a lasting fix; " +
+			"net.docker0-masquerade-missing/add-rule restores outbound traffic right away until then.",
+		Evidence: []diag.Evidence{
+			{Label: "Where set", Table: where},
+			{Label: "Command line", Value: strings.Join(s.Dockerd.Args, " ")},
+		},
+	}
+	if rem, ok := IPTablesEnableRemediation(s); ok {
+		fd.Remediations = []diag.Remediation{rem}
+	}
+	iptablesDisabledCovered(s, &fd)
+	return []diag.Finding{fd}, nil
+}
+
+// docker0Masqueraded reports whether the nat table masquerades the
+// bridge's outbound traffic (whoever wrote the rule): decided for every
+// packet walked.
+func docker0Masqueraded(s *diag.Snapshot) bool {
+	if !s.Has(diag.SourceNetwork) || s.Network == nil {
+		return false
+	}
+	link, subnet, err := dockerBridge(s)
+	if err != nil {
+		return false
+	}
+	eg, err := containerEgress(s, nil, link, subnet)
+	if err != nil {
+		return false
+	}
+	for _, w := range walkAll(netpath.NewNode(netFacts(s.Network)), eg.packets, natHooks, natClass) {
+		if w.verdict != "nat" {
+			return false
+		}
+	}
+	return true
+}
+
+// iptablesDisabledCovered lowers docker.iptables-disabled to info when the
+// nat table masquerades the bridge's traffic anyway (kubespray#2002's
+// workaround: a hand-written MASQUERADE rule): nothing is broken now.
+func iptablesDisabledCovered(s *diag.Snapshot, f *diag.Finding) {
+	if !docker0Masqueraded(s) {
+		return
+	}
+	f.Severity = diag.Info
+	f.Summary += " The nat table masquerades the bridge's outbound traffic anyway (a rule written by hand or by the installer), so containers reach beyond the node now; " +
+		"Docker still adds no FORWARD rules and will not restore that rule."
+}

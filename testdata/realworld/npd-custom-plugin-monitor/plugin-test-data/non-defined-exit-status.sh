@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+
+echo "NON-DEFINED-EXIT-STATUS"
+exit 100
+

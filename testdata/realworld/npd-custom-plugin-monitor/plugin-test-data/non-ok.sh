@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+
+echo "NonOK"
+exit 1
+
