@@ -79,4 +79,3 @@ func (ff *fleetFlags) onTerminal(io streams, f *sweepFlags) bool {
 	return ff.cmd != nil && !ff.cmd.Flags().Changed("format") && f.output == "" &&
 		io.isTerminal(io.in) && io.isTerminal(io.out)
 }
-
