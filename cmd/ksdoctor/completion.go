@@ -23,8 +23,10 @@ func finishRoot(root *cobra.Command, io streams, g *globals) {
 	for _, c := range allCommands(root) {
 		completeFlags(c, g)
 	}
-	if fix, _, err := root.Find([]string{"fix"}); err == nil && fix != root {
-		fix.ValidArgsFunction = completeRemediationIDs
+	for name, fn := range map[string]cobra.CompletionFunc{"fix": completeRemediationIDs, "npd": completeManyCheckIDs} {
+		if c, _, err := root.Find([]string{name}); err == nil && c != root && c.ValidArgsFunction == nil {
+			c.ValidArgsFunction = fn
+		}
 	}
 }
 
@@ -91,6 +93,17 @@ func completeCheckIDs(_ *cobra.Command, args []string, toComplete string) ([]cob
 			continue
 		}
 		out = append(out, cobra.CompletionWithDesc(c.ID, c.Title))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeManyCheckIDs completes check IDs, those already given left out.
+func completeManyCheckIDs(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	for _, c := range allChecks() {
+		if strings.HasPrefix(c.ID, toComplete) && !slices.Contains(args, c.ID) {
+			out = append(out, cobra.CompletionWithDesc(c.ID, c.Title))
+		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -60,6 +60,10 @@ func TestCompletion(t *testing.T) {
 	if slices.Contains(got, "net.ip-forward-disabled/enable") || len(got) != len(remCatalog)-1 {
 		t.Errorf("fix second arg: %v", got)
 	}
+	got, _ = complete(t, "npd", "docker.exited-containers", "docker.")
+	if len(got) == 0 || slices.Contains(got, "docker.exited-containers") {
+		t.Errorf("npd second arg: %v", got)
+	}
 	// Finding IDs for a suppression, from a replayed snapshot.
 	got, _ = complete(t, "suppress", "--from", "../../fixtures/disk-full/snapshot.json", "")
 	want := fixtureFindingIDs(t, "disk-full")
