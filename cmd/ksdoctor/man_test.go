@@ -24,7 +24,7 @@ func TestManPages(t *testing.T) {
 	if out, err := exec.Command(manBin, "man", "--dir", pages).CombinedOutput(); err != nil {
 		t.Fatalf("ksdoctor man: %v\n%s", err, out)
 	}
-	root := newRoot(t.Context(), streams{}, &globals{})
+	root := newRoot(streams{}, &globals{})
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultHelpCmd()
 	want := map[string]bool{}

@@ -85,7 +85,7 @@ func TestKubeconfigFlagsAsKubectl(t *testing.T) {
 		{[]string{"--context", "other", "--cluster", "first", "--request-timeout", "2m"}, "https://127.0.0.1:6443", "bob-token", 2 * time.Minute},
 	} {
 		g := &globals{}
-		root := newRoot(context.Background(), streams{}, g)
+		root := newRoot(streams{}, g)
 		if err := root.ParseFlags(append([]string{"--kubeconfig", kc}, tc.flags...)); err != nil {
 			t.Fatal(err)
 		}
