@@ -69,9 +69,9 @@ func removeImage(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutco
 		return diag.OutcomeSkipped, "in use now: " + err.Error(), nil, nil
 	}
 	if err != nil {
-		return "", "", nil, fmt.Errorf("remove image %s: %w", shortID(t.ID), err)
+		return "", "", nil, fmt.Errorf("remove image %s: %w", diag.ShortID(t.ID), err)
 	}
-	return diag.OutcomeDone, "removed image " + shortID(t.ID), nil, nil
+	return diag.OutcomeDone, "removed image " + diag.ShortID(t.ID), nil, nil
 }
 
 func pruneBuildCache(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
@@ -86,14 +86,4 @@ func pruneBuildCache(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOu
 		return diag.OutcomeNoop, "no unused build cache", nil, nil
 	}
 	return diag.OutcomeDone, fmt.Sprintf("pruned %d build-cache records, %d bytes", len(rep.CachesDeleted), rep.SpaceReclaimed), nil, nil
-}
-
-func shortID(id string) string {
-	if len(id) > 7 && id[:7] == "sha256:" {
-		id = id[7:]
-	}
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

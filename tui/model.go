@@ -14,7 +14,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/report"
 )
 
 // Default size until the terminal reports its own.
@@ -270,9 +269,9 @@ func (m *Model) headerView() string {
 	if m.rep != nil {
 		s := m.rep.Summary
 		counts := fmt.Sprintf("%s  %s  %s",
-			m.st.sev[diag.Critical].Render(fmt.Sprintf("%s %d critical", sevSymbol(diag.Critical), s.Critical)),
-			m.st.sev[diag.Warning].Render(fmt.Sprintf("%s %d warning", sevSymbol(diag.Warning), s.Warning)),
-			m.st.sev[diag.Info].Render(fmt.Sprintf("%s %d info", sevSymbol(diag.Info), s.Info)))
+			m.st.sev[diag.Critical].Render(fmt.Sprintf("%s %d critical", diag.Critical.Symbol(), s.Critical)),
+			m.st.sev[diag.Warning].Render(fmt.Sprintf("%s %d warning", diag.Warning.Symbol(), s.Warning)),
+			m.st.sev[diag.Info].Render(fmt.Sprintf("%s %d info", diag.Info.Symbol(), s.Info)))
 		gap := m.width - lipgloss.Width(left) - lipgloss.Width(counts)
 		if gap >= 2 {
 			line1 = left + strings.Repeat(" ", gap) + counts
@@ -381,10 +380,4 @@ func fmtMs(ms float64) string {
 	default:
 		return fmt.Sprintf("%.1f s", ms/1000)
 	}
-}
-
-// redactedReport is the report as the screen shows it: secrets masked,
-// control characters from node data made visible.
-func redactedReport(r *diag.Report) *diag.Report {
-	return report.ForTerminal(r)
 }

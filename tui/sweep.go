@@ -13,6 +13,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/redact"
+	"github.com/ksdoctor/ksdoctor/report"
 )
 
 // sweepModel is the progress of one sweep: every source and check as it
@@ -176,7 +177,7 @@ func (m *Model) finishSweep(snap *diag.Snapshot, rep *diag.Report) {
 		rep = &diag.Report{}
 	}
 	m.snap = snap
-	m.rep = redactedReport(rep)
+	m.rep = report.ForTerminal(rep)
 	m.fixed = map[string]*diag.ApplyResult{}
 	m.list.rebuild(m.rep)
 	m.screen = screenList

@@ -89,7 +89,7 @@ type globals struct {
 func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
 	io := streams{in: in, out: out, err: errw}
 	g := &globals{}
-	root := newRoot(ctx, io, g)
+	root := newRoot(io, g)
 	root.SetArgs(args)
 	root.SetIn(in)
 	root.SetOut(out)
@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	return g.exitCode
 }
 
-func newRoot(ctx context.Context, io streams, g *globals) *cobra.Command {
+func newRoot(io streams, g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ksdoctor",
 		Short: "A node doctor for Kubernetes and KubeSphere nodes that run Docker",
@@ -150,7 +150,6 @@ envelope: preview, confirm, apply, re-check.
 	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io), newTUICmd(io, g))
 	root.AddCommand(newJournalCmd(io, g), newDiffCmd(io, g))
 	root.AddCommand(newNPDCmd(io, g))
-	_ = ctx
 	return root
 }
 
