@@ -15,6 +15,10 @@ have rsync       || need+=(rsync)
 have python3     || need+=(python3)
 [ -x /usr/bin/time ] || need+=(time)
 have ip          || need+=(iproute2)
+# The real-kubelet tests: containerd (with docker.io) as the kubelet's runtime,
+# CNI plugins for its pod network.
+have containerd  || need+=(containerd)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 have nsenter     || need+=(util-linux)
 # The fault matrix: an unprivileged user namespace and an unprivileged user.
 have unshare     || need+=(util-linux)

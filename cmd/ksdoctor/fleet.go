@@ -25,6 +25,7 @@ type fleetFlags struct {
 	nodeSelector, namespace string
 	image, jobTemplate      string
 	nodeTimeout             time.Duration
+	cmd                     *cobra.Command // to tell a --format given from the default
 }
 
 // fleetHooks let tests on an apiserver without kubelets feed the pod logs
@@ -35,7 +36,7 @@ var fleetHooks struct {
 }
 
 func addFleetFlags(cmd *cobra.Command) *fleetFlags {
-	ff := &fleetFlags{}
+	ff := &fleetFlags{cmd: cmd}
 	fl := cmd.Flags()
 	fl.BoolVar(&ff.allNodes, "all-nodes", false, "sweep every selected node of the cluster through one Job per node and merge the reports")
 	fl.StringSliceVar(&ff.nodes, "nodes", nil, "with --all-nodes: only these node names (comma-separated)")
@@ -125,6 +126,9 @@ func runFleet(ctx context.Context, io streams, g *globals, f *sweepFlags, ff *fl
 			hint = "interrupted: the Jobs and pods this sweep created were deleted"
 		}
 		return fail(exitCannot, hint, "fleet sweep: %v", err)
+	}
+	if ff.onTerminal(io, f) {
+		return showFleet(ctx, io, g, rep, "")
 	}
 	var buf bytes.Buffer
 	if err := fleet.Write(&buf, rep, f.format); err != nil {
