@@ -76,7 +76,6 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 	if err != nil {
 		return npd.Unknown, "unknown: " + err.Error()
 	}
-	defer d.Gatherer.Close()
 	type answer struct {
 		status npd.Status
 		msg    string
@@ -101,9 +100,12 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 	defer timer.Stop()
 	select {
 	case a := <-done:
+		d.Gatherer.Close()
 		return a.status, a.msg
 	case <-timer.C:
 		// A backstop: the sweep's deadline should have ended it already.
+		// The gatherers are left to the process's exit, not closed under
+		// a sweep still running.
 		return npd.Unknown, fmt.Sprintf("unknown: no verdict within the %v deadline", f.deadline)
 	case <-ctx.Done():
 		return npd.Unknown, "unknown: interrupted"
