@@ -225,10 +225,14 @@ func TestReadFleetFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, edit := range map[string]func(map[string]any){
-		"unknown field":     func(m map[string]any) { m["extra"] = true },
-		"schema version 2":  func(m map[string]any) { m["schemaVersion"] = 2 },
-		"bad node report":   func(m map[string]any) { m["nodes"].([]any)[0].(map[string]any)["report"].(map[string]any)["schemaVersion"] = "x" },
-		"node report shape": func(m map[string]any) { delete(m["nodes"].([]any)[1].(map[string]any)["report"].(map[string]any), "summary") },
+		"unknown field":    func(m map[string]any) { m["extra"] = true },
+		"schema version 2": func(m map[string]any) { m["schemaVersion"] = 2 },
+		"bad node report": func(m map[string]any) {
+			m["nodes"].([]any)[0].(map[string]any)["report"].(map[string]any)["schemaVersion"] = "x"
+		},
+		"node report shape": func(m map[string]any) {
+			delete(m["nodes"].([]any)[1].(map[string]any)["report"].(map[string]any), "summary")
+		},
 	} {
 		var doc map[string]any
 		if err := json.Unmarshal(good, &doc); err != nil {
