@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/npd"
 )
 
@@ -66,7 +68,7 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 		// checks to say why, and for the line to be written.
 		g.timeout = f.deadline * 9 / 10
 	}
-	sel, err := diag.Select(allChecks(), ids, nil)
+	sel, err := diag.Select(checks.All(), ids, nil)
 	if err != nil {
 		return npd.Unknown, "unknown: " + err.Error()
 	}
@@ -87,9 +89,9 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 				done <- answer{npd.Unknown, "unknown: " + err.Error()}
 				return
 			}
-			rep = d.Replay(snap, doctorNoProgress)
+			rep = d.Replay(snap, doctor.Progress{})
 		} else {
-			_, rep = d.Sweep(ctx, doctorNoProgress)
+			_, rep = d.Sweep(ctx, doctor.Progress{})
 		}
 		s, m := npd.Judge(rep, ids)
 		done <- answer{s, m}
