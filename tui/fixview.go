@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -212,14 +214,9 @@ func stepPayload(s diag.Step) []string {
 	}
 	delete(fields, "description")
 	delete(fields, "kind")
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []string
 	top := ""
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		var obj map[string]any
 		if json.Unmarshal(fields[k], &obj) != nil {
 			top = strings.TrimSpace(top + "  " + k + ": " + string(fields[k]))

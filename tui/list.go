@@ -200,7 +200,7 @@ func (l *listScreen) View() string {
 	// Title line: what is shown and how it is filtered.
 	title := fmt.Sprintf("Findings %d of %d", len(l.visible), len(l.all))
 	if l.sevFilter != "" {
-		title += " · severity: " + sevSymbol(l.sevFilter) + " " + string(l.sevFilter)
+		title += " · severity: " + l.sevFilter.Symbol() + " " + string(l.sevFilter)
 	} else {
 		title += " · severity: all"
 	}
@@ -234,7 +234,7 @@ func (l *listScreen) View() string {
 					n++
 				}
 			}
-			rows = append(rows, l.st.sev[group].Render(fmt.Sprintf("%s %s (%d)", sevSymbol(group), strings.ToUpper(string(group)), n)))
+			rows = append(rows, l.st.sev[group].Render(fmt.Sprintf("%s %s (%d)", group.Symbol(), strings.ToUpper(string(group)), n)))
 		}
 		if i == l.cursor {
 			cursorLine = len(rows)

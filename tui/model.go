@@ -277,9 +277,9 @@ func (m *Model) headerView() string {
 	if rep != nil {
 		s := rep.Summary
 		counts := fmt.Sprintf("%s  %s  %s",
-			m.st.sev[diag.Critical].Render(fmt.Sprintf("%s %d critical", sevSymbol(diag.Critical), s.Critical)),
-			m.st.sev[diag.Warning].Render(fmt.Sprintf("%s %d warning", sevSymbol(diag.Warning), s.Warning)),
-			m.st.sev[diag.Info].Render(fmt.Sprintf("%s %d info", sevSymbol(diag.Info), s.Info)))
+			m.st.sev[diag.Critical].Render(fmt.Sprintf("%s %d critical", diag.Critical.Symbol(), s.Critical)),
+			m.st.sev[diag.Warning].Render(fmt.Sprintf("%s %d warning", diag.Warning.Symbol(), s.Warning)),
+			m.st.sev[diag.Info].Render(fmt.Sprintf("%s %d info", diag.Info.Symbol(), s.Info)))
 		gap := m.width - lipgloss.Width(left) - lipgloss.Width(counts)
 		if gap >= 2 {
 			line1 = left + strings.Repeat(" ", gap) + counts
