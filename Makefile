@@ -148,3 +148,10 @@ demo-down:
 # and with the docker configuration checks, in the same run.
 bench-dockerconf:
 	$(GO) test -run '^$$' -bench 'BenchmarkDockerConf|BenchmarkParseDaemonJSON40k|BenchmarkDiffDaemonJSON' -benchmem -count 5 ./dockerconf/
+
+# A man page for every command, generated from the command tree into
+# build/man/man1 (never committed): the generator is linked only with -tags man.
+.PHONY: man
+man:
+	rm -rf build/man && mkdir -p build/man/man1
+	$(GO) run -tags man ./cmd/ksdoctor man --dir build/man/man1

@@ -227,7 +227,7 @@ func newTestModel(t *testing.T, eng Engine, opts Options) Model {
 		}
 	}
 	m := New(context.Background(), eng, opts)
-	m.noTicks = true
+	m.s.noTicks = true
 	m = send(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
 	return m
 }
@@ -297,6 +297,8 @@ func keyMsg(p string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyDown}
 	case "pgdown":
 		return tea.KeyMsg{Type: tea.KeyPgDown}
+	case "pgup":
+		return tea.KeyMsg{Type: tea.KeyPgUp}
 	case "backspace":
 		return tea.KeyMsg{Type: tea.KeyBackspace}
 	case "space":
