@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/ksdoctor/ksdoctor/checks"
+	"github.com/ksdoctor/ksdoctor/testbed"
 )
 
 const npdCorpus = "../../testdata/realworld/npd-custom-plugin-monitor"
@@ -345,5 +346,39 @@ func TestNPDBadInvocation(t *testing.T) {
 		if r.code != 2 || !strings.HasPrefix(r.stdout, "unknown") || strings.Count(r.stdout, "\n") != 1 {
 			t.Errorf("%q: code %d stdout %q", args, r.code, r.stdout)
 		}
+	}
+}
+
+// TestNPDRealDockerd: deploy/npd's rules, run by the NPD harness, on a
+// real dockerd: no exited container is OK, two (over a threshold of 2)
+// raise the temporary rule's event; a running daemon keeps
+// DockerDaemonProblem False, a stopped one turns it True, each within
+// the rule's timeout.
+func TestNPDRealDockerd(t *testing.T) {
+	testbed.Require(t, "dockerd")
+	n := newNode(t, testbed.DockerdOptions{})
+	cfg := deployNPD(t)
+	conf := filepath.Join(t.TempDir(), "cfg.yaml")
+	os.WriteFile(conf, []byte("exitedContainers:\n  warnCount: 2\n"), 0o644)
+	node := append([]string{"--config=" + conf, "--host-root=" + t.TempDir()}, n.flags...)
+	run := func(reason string) (cpmStatus, string, npdOutcome) {
+		rule := npdRuleFor(t, cfg, reason, node...)
+		st, out := cfg.npdRun(rule)
+		return st, out, cfg.outcome(&rule, st, out)
+	}
+	if st, out, o := run("ExitedContainersPilingUp"); st != cpmOK || o.Event {
+		t.Errorf("no exited container: %d %q %+v", st, out, o)
+	}
+	n.d.RunExited(t, "old-build-1", 1)
+	n.d.RunExited(t, "old-build-2", 0)
+	if st, out, o := run("ExitedContainersPilingUp"); st != cpmNonOK || !o.Event || !strings.HasPrefix(out, "warning docker.exited-containers: 2 exited") {
+		t.Errorf("two exited containers: %d %q %+v", st, out, o)
+	}
+	if st, out, o := run("DockerDaemonUnreachable"); st != cpmOK || o.Status != "False" {
+		t.Errorf("running dockerd: %d %q %+v", st, out, o)
+	}
+	n.d.Stop(t)
+	if st, out, o := run("DockerDaemonUnreachable"); st != cpmNonOK || o.Status != "True" || o.Reason != "DockerDaemonUnreachable" || !strings.HasPrefix(out, "critical docker.daemon-unreachable") {
+		t.Errorf("stopped dockerd: %d %q %+v", st, out, o)
 	}
 }
