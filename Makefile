@@ -109,4 +109,4 @@ demo-down:
 # Effective dockerd configuration: resolution with 20 drop-ins, and a node sweep without
 # and with the docker configuration checks, in the same run.
 bench-dockerconf:
-	$(GO) test -run '^$$' -bench 'BenchmarkDockerConf|BenchmarkParseDaemonJSON40k|BenchmarkDiffDaemonJSON' -benchmem -count 5 ./dockerconf/
+	$(GO) test -run '^$$' -bench 'BenchmarkDockerConf|BenchmarkParseDaemonJSON40k|BenchmarkDiffDaemonJSON' -benchmem -count 5 ./dockerconf/ ./doctor/

@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/load"
 )
 
 // damaged reads a recorded fixture snapshot, lets edit change it, and writes
 // it where the binary can replay it.
 func damaged(t *testing.T, fixture string, edit func(*diag.Snapshot)) string {
 	t.Helper()
-	snap, err := diag.ReadSnapshotFile(filepath.Join("..", "..", "fixtures", fixture, "snapshot.json"))
+	snap, err := load.Snapshot(filepath.Join("..", "..", "fixtures", fixture, "snapshot.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
