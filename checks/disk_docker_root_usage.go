@@ -170,20 +170,20 @@ func pruneRemediation(pass *diag.Pass) (diag.Remediation, bool) {
 const migrateMarginBytes = 64 << 20
 
 // dataRootMigrateRemediation builds disk.docker-root-usage/migrate: move Docker's
-// data-root to the directory the user gives (Snapshot.Inputs["to"]; with
-// Inputs["symlink"] == "true" the old path becomes a symlink instead of changing
+// data-root to the directory the user gives (the input diag.InputTo; with
+// diag.InputSymlink "true" the old path becomes a symlink instead of changing
 // data-root). Without the input the plan is empty and the remediation asks for it.
 func dataRootMigrateRemediation(pass *diag.Pass) diag.Remediation {
 	rem := diag.Remediation{
 		ID:    "disk.docker-root-usage/migrate",
 		Title: "Move Docker's data-root to a larger filesystem",
 		Risk:  diag.RiskHigh,
-		Input: &diag.InputSpec{Name: "to", Prompt: "New data-root directory (empty, on a filesystem with room for the data)"},
+		Input: &diag.InputSpec{Name: diag.InputTo, Prompt: "New data-root directory (empty, on a filesystem with room for the data)"},
 		Preview: "Stops docker, copies the data-root to DIR (rsync -aHAXS), verifies it, keeps the old directory as a backup, " +
 			"points dockerd at DIR and starts docker again. Give DIR with: ksdoctor fix disk.docker-root-usage/migrate --to DIR",
 	}
 	f := pass.DockerConf()
-	if pass.Input("to") == "" || f == nil || f.Move == nil {
+	if pass.Input(diag.InputTo) == "" || f == nil || f.Move == nil {
 		return rem
 	}
 	mv := f.Move
@@ -203,7 +203,7 @@ func dataRootMigrateRemediation(pass *diag.Pass) diag.Remediation {
 	case uint64(need) > mv.ToFreeBytes:
 		return refuse("%s has %s free, the data-root needs %s (%s plus a margin)", mv.To, diag.FormatBytes(int64(mv.ToFreeBytes)), diag.FormatBytes(need), diag.FormatBytes(mv.FromBytes))
 	}
-	symlink := pass.Input("symlink") == "true"
+	symlink := pass.Input(diag.InputSymlink) == "true"
 	fromIsMount := isMountPoint(pass, mv.From)
 	if fromIsMount && symlink {
 		return refuse("%s is a mount point: it cannot become a symlink (drop --symlink: data-root is then set in the configuration)", mv.From)

@@ -75,6 +75,9 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 	}
 	fs, err := c.Run(NewPass(&c, snap, cfg))
 	stamp(&c, fs)
+	if err == nil {
+		err = checkPlans(fs)
+	}
 	if err != nil {
 		if reason, ok := IsSkip(err); ok {
 			res.Status = StatusSkipped

@@ -159,6 +159,9 @@ func (p *Pass) Systemd() *SystemdFacts {
 func (c *Check) Judge(s *Snapshot, cfg *Config) ([]Finding, error) {
 	fs, err := c.Run(NewPass(c, s, cfg))
 	stamp(c, fs)
+	if err == nil {
+		err = checkPlans(fs)
+	}
 	return fs, err
 }
 
@@ -171,4 +174,18 @@ func stamp(c *Check, fs []Finding) {
 			fs[i].ID = c.ID
 		}
 	}
+}
+
+// checkPlans refuses a remediation whose plan has a step without exactly
+// the payload its kind uses: a check that plans one has a bug, and the
+// executor must never be handed it.
+func checkPlans(fs []Finding) error {
+	for _, f := range fs {
+		for _, r := range f.Remediations {
+			if err := r.Plan.Validate(); err != nil {
+				return fmt.Errorf("remediation %s: %w", r.ID, err)
+			}
+		}
+	}
+	return nil
 }
