@@ -22,8 +22,11 @@ type Executor struct {
 	HostRoot string
 	// Workers bounds concurrent steps of one kind (default 32).
 	Workers int
-	// Services manages the node's services (nil: systemctl, only with host root /).
+	// Services manages the node's services (nil: systemd over D-Bus found
+	// under the host root, or systemctl with host root /).
 	Services ServiceManager
+	// IPTables changes the firewall rules (nil: go-iptables, IPv4).
+	IPTables IPTables
 	// CopyTree copies a data-root for a migration (nil: RsyncCopy).
 	CopyTree func(ctx context.Context, from, to string) error
 	// RollbackGrace bounds the rollback of a transactional plan stopped by
@@ -31,25 +34,8 @@ type Executor struct {
 	RollbackGrace time.Duration
 
 	svcMu sync.Mutex
-	// svcOps counts restarts, stops and starts per unit, so a rollback restarts a service
-	// only when the plan touched it.
-	svcOps map[string]int
 	// svc is the service manager found for this executor (see services).
 	svc ServiceManager
-	// runningBefore names the containers running before the last restart
-	// (runningKnown: the list could be read), for the blast radius outcome.
-	runningBefore []string
-	runningKnown  bool
-}
-
-// handler applies one step. It returns the outcome, a detail for the user
-// and, for steps that can be undone, an undo function.
-type handler func(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error)
-
-type kindDef struct {
-	apply handler
-	// parallel steps touch independent objects and may run concurrently.
-	parallel bool
 }
 
 // kinds is the explicit registry of step kinds this executor applies.
@@ -108,16 +94,17 @@ func (e *Executor) Apply(ctx context.Context, rem diag.Remediation) *diag.ApplyR
 		return res
 	}
 	r := newRun(rem.Plan.Steps)
-	done := make(chan struct{})
+	x := newExecution(e)
+	finished := make(chan struct{})
 	go func() {
-		defer close(done)
-		e.applySteps(ctx, rem.Plan, r)
+		defer close(finished)
+		x.applySteps(ctx, rem.Plan, r)
 	}()
 	select {
-	case <-done:
+	case <-finished:
 	case <-ctx.Done():
 		select {
-		case <-done:
+		case <-finished:
 		case <-time.After(stopGrace):
 		}
 	}
@@ -243,7 +230,7 @@ func (r *run) finish(expired bool) (results []diag.StepResult, undos []func(cont
 
 // applySteps runs the plan's steps in order, stopping at the deadline and,
 // in a transactional plan, at the first failure.
-func (e *Executor) applySteps(ctx context.Context, plan diag.Plan, r *run) {
+func (e *execution) applySteps(ctx context.Context, plan diag.Plan, r *run) {
 	steps := plan.Steps
 	for i := 0; i < len(steps); {
 		if ctx.Err() != nil {
@@ -299,7 +286,7 @@ func (e *Executor) preflight(ctx context.Context, steps []diag.Step) error {
 	return nil
 }
 
-func (e *Executor) runBatch(ctx context.Context, def kindDef, r *run, from, to int) {
+func (e *execution) runBatch(ctx context.Context, def kindDef, r *run, from, to int) {
 	workers := e.Workers
 	if workers <= 0 {
 		workers = 32
@@ -318,17 +305,15 @@ func (e *Executor) runBatch(ctx context.Context, def kindDef, r *run, from, to i
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out := diag.StepResult{Step: r.steps[k]}
-			outcome, detail, undo, err := def.apply(ctx, e, r.steps[k])
+			eff, err := def.apply(ctx, e, r.steps[k])
 			switch {
 			case err != nil && ctx.Err() != nil:
 				// The answer never came in time: a DELETE may have been done.
-				outcome, detail = diag.OutcomeUnknown, "timed out: "+err.Error()+"; it may or may not have taken effect"
+				eff = effect{outcome: diag.OutcomeUnknown, detail: "timed out: " + err.Error() + "; it may or may not have taken effect"}
 			case err != nil:
-				outcome, detail = diag.OutcomeFailed, err.Error()
+				eff = effect{outcome: diag.OutcomeFailed, detail: err.Error()}
 			}
-			out.Outcome, out.Detail = outcome, detail
-			r.end(k, out, undo)
+			r.end(k, diag.StepResult{Step: r.steps[k], Outcome: eff.outcome, Detail: eff.detail}, eff.undo)
 		}()
 	}
 	wg.Wait()

@@ -30,12 +30,12 @@ func TestTransactionalRollsBack(t *testing.T) {
 	var log []string
 	record := func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }
 	withKinds(t, map[diag.StepKind]kindDef{
-		"test.ok": {apply: func(_ context.Context, _ *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+		"test.ok": {apply: func(_ context.Context, _ *execution, st diag.Step) (effect, error) {
 			record("do " + st.Description)
-			return diag.OutcomeDone, "", func(context.Context) error { record("undo " + st.Description); return nil }, nil
+			return done("", func(context.Context) error { record("undo " + st.Description); return nil }), nil
 		}},
-		"test.fail": {apply: func(context.Context, *Executor, diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-			return "", "", nil, errors.New("disk full")
+		"test.fail": {apply: func(context.Context, *execution, diag.Step) (effect, error) {
+			return effect{}, errors.New("disk full")
 		}},
 	})
 	rem := diag.Remediation{ID: "x.y/z", Plan: diag.Plan{Transactional: true, Steps: []diag.Step{
@@ -56,16 +56,16 @@ func TestIndependentStepsContinue(t *testing.T) {
 	var mu sync.Mutex
 	active, peak := 0, 0
 	withKinds(t, map[diag.StepKind]kindDef{
-		"test.par": {parallel: true, apply: func(_ context.Context, _ *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+		"test.par": {parallel: true, apply: func(_ context.Context, _ *execution, st diag.Step) (effect, error) {
 			mu.Lock()
 			active++
 			peak = max(peak, active)
 			mu.Unlock()
 			defer func() { mu.Lock(); active--; mu.Unlock() }()
 			if st.Description == "bad" {
-				return "", "", nil, errors.New("conflict")
+				return effect{}, errors.New("conflict")
 			}
-			return diag.OutcomeDone, "", nil, nil
+			return done("", nil), nil
 		}},
 	})
 	var steps []diag.Step
@@ -99,4 +99,10 @@ func TestCancelledContextStartsNoStep(t *testing.T) {
 	if res.Count(diag.OutcomeNotStarted) != 1 || !strings.HasPrefix(res.Error, "cancelled") || res.TimedOut {
 		t.Errorf("error %q, steps %+v", res.Error, res.Steps)
 	}
+}
+
+// try runs one handler as Apply would, in a fresh execution of e.
+func try(ctx context.Context, h handler, e *Executor, st diag.Step) (diag.StepOutcome, string, undoFunc, error) {
+	eff, err := h(ctx, newExecution(e), st)
+	return eff.outcome, eff.detail, eff.undo, err
 }

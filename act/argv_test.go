@@ -32,7 +32,7 @@ func TestIPTablesValuesThatLookLikeOptionsAreRefused(t *testing.T) {
 			t.Errorf("%s: accepted %v %s %v", name, r.Table, r.Chain, r.Rule)
 		}
 		// The step handler refuses before running anything.
-		_, _, _, err := addIPTablesRule(context.Background(), &Executor{}, diag.Step{Kind: diag.StepIPTablesRule, IPTablesRule: &r})
+		_, err := addIPTablesRule(context.Background(), newExecution(&Executor{}), diag.Step{Kind: diag.StepIPTablesRule, IPTablesRule: &r})
 		if err == nil || !strings.Contains(err.Error(), "iptables rule") {
 			t.Errorf("%s: the step handler said %v", name, err)
 		}

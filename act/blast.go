@@ -34,19 +34,19 @@ func (e *Executor) runningContainers(ctx context.Context) ([]string, bool) {
 
 // noteRunningBefore records the running containers before a restart, so the
 // wait for the Docker API afterwards can say what the restart really did.
-func (e *Executor) noteRunningBefore(ctx context.Context) {
+func (e *execution) noteRunningBefore(ctx context.Context) {
 	names, ok := e.runningContainers(ctx)
-	e.svcMu.Lock()
-	defer e.svcMu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.runningBefore, e.runningKnown = names, ok
 }
 
 // blastRadiusOutcome compares the running containers after the restart with
 // those before it: the preview's blast radius against what happened.
-func (e *Executor) blastRadiusOutcome(ctx context.Context) string {
-	e.svcMu.Lock()
+func (e *execution) blastRadiusOutcome(ctx context.Context) string {
+	e.mu.Lock()
 	before, known := e.runningBefore, e.runningKnown
-	e.svcMu.Unlock()
+	e.mu.Unlock()
 	if !known {
 		return ""
 	}

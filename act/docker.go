@@ -29,63 +29,63 @@ var errNoDocker = errors.New("the Docker daemon is not reachable")
 // skipped and the container is left alone. No inspect round trip is needed
 // before the removal, which keeps a fix of hundreds of containers as fast
 // as `docker rm`.
-func removeContainer(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func removeContainer(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	t := st.Container
 	if t == nil {
-		return "", "", nil, fmt.Errorf("step has no container")
+		return effect{}, fmt.Errorf("step has no container")
 	}
 	if e.Docker == nil {
-		return "", "", nil, errNoDocker
+		return effect{}, errNoDocker
 	}
 	err := e.Docker.ContainerRemove(ctx, t.ID, container.RemoveOptions{})
 	switch {
 	case err == nil:
-		return diag.OutcomeDone, "removed " + t.Name, nil, nil
+		return done("removed "+t.Name, nil), nil
 	case cerrdefs.IsNotFound(err):
-		return diag.OutcomeNoop, "already gone", nil, nil
+		return noop("already gone"), nil
 	case cerrdefs.IsConflict(err):
 		state := "no longer exited"
 		if in, ierr := e.Docker.ContainerInspect(ctx, t.ID); ierr == nil && in.State != nil {
 			state = in.State.Status + " now"
 		}
-		return diag.OutcomeSkipped, fmt.Sprintf("%s is %s: left alone", t.Name, state), nil, nil
+		return skipped(fmt.Sprintf("%s is %s: left alone", t.Name, state)), nil
 	}
-	return "", "", nil, fmt.Errorf("remove %s: %w", t.Name, err)
+	return effect{}, fmt.Errorf("remove %s: %w", t.Name, err)
 }
 
-func removeImage(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func removeImage(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	t := st.Image
 	if t == nil {
-		return "", "", nil, fmt.Errorf("step has no image")
+		return effect{}, fmt.Errorf("step has no image")
 	}
 	if e.Docker == nil {
-		return "", "", nil, errNoDocker
+		return effect{}, errNoDocker
 	}
 	_, err := e.Docker.ImageRemove(ctx, t.ID, image.RemoveOptions{PruneChildren: true})
 	if cerrdefs.IsNotFound(err) {
-		return diag.OutcomeNoop, "already gone", nil, nil
+		return noop("already gone"), nil
 	}
 	if cerrdefs.IsConflict(err) {
-		return diag.OutcomeSkipped, "in use now: " + err.Error(), nil, nil
+		return skipped("in use now: " + err.Error()), nil
 	}
 	if err != nil {
-		return "", "", nil, fmt.Errorf("remove image %s: %w", shortID(t.ID), err)
+		return effect{}, fmt.Errorf("remove image %s: %w", shortID(t.ID), err)
 	}
-	return diag.OutcomeDone, "removed image " + shortID(t.ID), nil, nil
+	return done("removed image "+shortID(t.ID), nil), nil
 }
 
-func pruneBuildCache(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func pruneBuildCache(ctx context.Context, e *execution, _ diag.Step) (effect, error) {
 	if e.Docker == nil {
-		return "", "", nil, errNoDocker
+		return effect{}, errNoDocker
 	}
 	rep, err := e.Docker.BuildCachePrune(ctx, build.CachePruneOptions{})
 	if err != nil {
-		return "", "", nil, fmt.Errorf("prune build cache: %w", err)
+		return effect{}, fmt.Errorf("prune build cache: %w", err)
 	}
 	if rep == nil || len(rep.CachesDeleted) == 0 {
-		return diag.OutcomeNoop, "no unused build cache", nil, nil
+		return noop("no unused build cache"), nil
 	}
-	return diag.OutcomeDone, fmt.Sprintf("pruned %d build-cache records, %d bytes", len(rep.CachesDeleted), rep.SpaceReclaimed), nil, nil
+	return done(fmt.Sprintf("pruned %d build-cache records, %d bytes", len(rep.CachesDeleted), rep.SpaceReclaimed), nil), nil
 }
 
 func shortID(id string) string {

@@ -36,10 +36,10 @@ func backupName(path string, now time.Time) string {
 // copied to a timestamped 0600 backup beside the target first, the new content is written
 // atomically with the target's mode and owner, and the undo writes the backup back to the
 // target (or removes a file the step created).
-func editFile(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func editFile(_ context.Context, e *execution, st diag.Step) (effect, error) {
 	fe := st.File
 	if fe == nil {
-		return "", "", nil, errors.New("step has no file")
+		return effect{}, errors.New("step has no file")
 	}
 	root := e.root()
 	target, err := root.Resolve(fe.Path)
@@ -47,24 +47,24 @@ func editFile(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, s
 		target, err = path.Clean("/"+fe.Path), nil // its directory does not exist yet
 	}
 	if err != nil {
-		return "", "", nil, fmt.Errorf("read %s: %w", fe.Path, err)
+		return effect{}, fmt.Errorf("read %s: %w", fe.Path, err)
 	}
 	cur, err := root.ReadFile(target)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", "", nil, fmt.Errorf("read %s: %w", fe.Path, err)
+		return effect{}, fmt.Errorf("read %s: %w", fe.Path, err)
 	}
 	want := []byte(fe.Content)
 	if exists && sha256Hex(cur) == sha256Hex(want) {
-		return diag.OutcomeNoop, fe.Path + " already has the new content", nil, nil
+		return noop(fe.Path + " already has the new content"), nil
 	}
 	switch {
 	case fe.BeforeSHA256 == "" && exists:
-		return "", "", nil, fmt.Errorf("%s exists now but did not when the change was previewed: refusing to overwrite it", fe.Path)
+		return effect{}, fmt.Errorf("%s exists now but did not when the change was previewed: refusing to overwrite it", fe.Path)
 	case fe.BeforeSHA256 != "" && !exists:
-		return "", "", nil, fmt.Errorf("%s was removed since the change was previewed: refusing", fe.Path)
+		return effect{}, fmt.Errorf("%s was removed since the change was previewed: refusing", fe.Path)
 	case fe.BeforeSHA256 != "" && sha256Hex(cur) != fe.BeforeSHA256:
-		return "", "", nil, fmt.Errorf("%s changed since the change was previewed: refusing (sweep again to see it)", fe.Path)
+		return effect{}, fmt.Errorf("%s changed since the change was previewed: refusing (sweep again to see it)", fe.Path)
 	}
 	where := fe.Path
 	if target != path.Clean("/"+fe.Path) {
@@ -76,10 +76,10 @@ func editFile(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, s
 			mode = 0o644
 		}
 		if err := root.MkdirAll(path.Dir(target), 0o755); err != nil {
-			return "", "", nil, fmt.Errorf("create directory of %s: %w", fe.Path, err)
+			return effect{}, fmt.Errorf("create directory of %s: %w", fe.Path, err)
 		}
 		if _, err := root.WriteFile(target, want, mode); err != nil {
-			return "", "", nil, err
+			return effect{}, err
 		}
 		undo := func(context.Context) error {
 			if err := root.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -87,14 +87,14 @@ func editFile(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, s
 			}
 			return nil
 		}
-		return diag.OutcomeDone, "created " + where, undo, nil
+		return done("created "+where, undo), nil
 	}
 	backup := backupName(target, time.Now())
 	if err := root.WriteNew(backup, cur, 0o600); err != nil {
-		return "", "", nil, fmt.Errorf("back up %s: %w", fe.Path, err)
+		return effect{}, fmt.Errorf("back up %s: %w", fe.Path, err)
 	}
 	if _, err := root.WriteFile(target, want, 0o644); err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
 	undo := func(context.Context) error {
 		old, err := root.ReadFile(backup)
@@ -106,5 +106,5 @@ func editFile(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, s
 		}
 		return nil
 	}
-	return diag.OutcomeDone, fmt.Sprintf("edited %s (backup %s)", where, backup), undo, nil
+	return done(fmt.Sprintf("edited %s (backup %s)", where, backup), undo), nil
 }

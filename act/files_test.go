@@ -32,11 +32,11 @@ func TestEditFile(t *testing.T) {
 	ctx := context.Background()
 
 	// Changed since the preview: refused, nothing touched.
-	if _, _, _, err := editFile(ctx, e, editStep(p, "{\"debug\":true}\n", "{}")); err == nil || !strings.Contains(err.Error(), "changed since") {
+	if _, _, _, err := try(ctx, editFile, e, editStep(p, "{\"debug\":true}\n", "{}")); err == nil || !strings.Contains(err.Error(), "changed since") {
 		t.Fatalf("want a refusal, got %v", err)
 	}
 	// Applied: backup beside it with the old content, mode kept.
-	out, detail, undo, err := editFile(ctx, e, editStep(p, "{}\n", "{\"debug\": true}\n"))
+	out, detail, undo, err := try(ctx, editFile, e, editStep(p, "{}\n", "{\"debug\": true}\n"))
 	if err != nil || out != diag.OutcomeDone || undo == nil {
 		t.Fatalf("apply: %v %v", out, err)
 	}
@@ -51,7 +51,7 @@ func TestEditFile(t *testing.T) {
 		t.Errorf("mode %v, want 0640", fi.Mode().Perm())
 	}
 	// Applied twice: no-op.
-	if out, _, _, err := editFile(ctx, e, editStep(p, "{}\n", "{\"debug\": true}\n")); err != nil || out != diag.OutcomeNoop {
+	if out, _, _, err := try(ctx, editFile, e, editStep(p, "{}\n", "{\"debug\": true}\n")); err != nil || out != diag.OutcomeNoop {
 		t.Errorf("second apply: %v %v", out, err)
 	}
 	// Undo restores the backup.
@@ -63,7 +63,7 @@ func TestEditFile(t *testing.T) {
 	}
 	// A file that must not exist yet.
 	np := "/etc/docker/new.json"
-	if _, _, undo, err := editFile(ctx, e, editStep(np, "", "{}\n")); err != nil {
+	if _, _, undo, err := try(ctx, editFile, e, editStep(np, "", "{}\n")); err != nil {
 		t.Fatal(err)
 	} else if err := undo(ctx); err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestEditFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, np), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := editFile(ctx, e, editStep(np, "", "{}\n")); err == nil {
+	if _, _, _, err := try(ctx, editFile, e, editStep(np, "", "{}\n")); err == nil {
 		t.Error("overwrote a file that appeared since the preview")
 	}
 }
@@ -106,7 +106,7 @@ func TestJournalRoundTrip(t *testing.T) {
 
 func TestServicesRefusedUnderHostRoot(t *testing.T) {
 	e := &Executor{HostRoot: "/host"}
-	if _, _, _, err := restartService(context.Background(), e, diag.Step{}); err == nil || !strings.Contains(err.Error(), "host root") {
+	if _, _, _, err := try(context.Background(), restartService, e, diag.Step{}); err == nil || !strings.Contains(err.Error(), "host root") {
 		t.Errorf("want a refusal to run systemctl for another root, got %v", err)
 	}
 }

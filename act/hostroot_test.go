@@ -32,7 +32,7 @@ func TestEditFileAtLinkTarget(t *testing.T) {
 	// Absolute: resolved inside the root, as the node would in a pod.
 	mustT(t, os.Symlink("/srv/cfg/daemon.json", filepath.Join(root, "etc/docker/daemon.json")))
 	ctx := context.Background()
-	out, detail, undo, err := editFile(ctx, e, editStep("/etc/docker/daemon.json", "{}\n", "{\"debug\": true}\n"))
+	out, detail, undo, err := try(ctx, editFile, e, editStep("/etc/docker/daemon.json", "{}\n", "{\"debug\": true}\n"))
 	if err != nil || out != diag.OutcomeDone {
 		t.Fatalf("apply: %v %v", out, err)
 	}
@@ -75,7 +75,7 @@ func TestSysctlThroughLinksStaysInside(t *testing.T) {
 	mustT(t, os.WriteFile(victim, []byte("root:x:0:0::/root:/bin/sh\n"), 0o644))
 	mustT(t, os.Symlink("/etc/passwd", filepath.Join(root, "proc/sys/net/ipv4/ip_forward")))
 	st := diag.Step{Kind: diag.StepSysctlSet, Sysctl: &diag.SysctlChange{Key: "net.ipv4.ip_forward", Value: "1", File: "/etc/sysctl.d/99-zz-ksdoctor-ip-forward.conf"}}
-	if _, _, _, err := setSysctl(context.Background(), e, st); err == nil {
+	if _, _, _, err := try(context.Background(), setSysctl, e, st); err == nil {
 		t.Error("set a sysctl through a symlink")
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "root:x:0:0::/root:/bin/sh\n" {
@@ -83,7 +83,7 @@ func TestSysctlThroughLinksStaysInside(t *testing.T) {
 	}
 	conf := filepath.Join(root, st.Sysctl.File)
 	mustT(t, os.WriteFile(conf, []byte("net.ipv4.ip_forward = 0\n"), 0o644))
-	if _, _, _, err := persistSysctl(context.Background(), e, st); err != nil {
+	if _, _, _, err := try(context.Background(), persistSysctl, e, st); err != nil {
 		t.Fatal(err)
 	}
 	backups, _ := filepath.Glob(conf + ".ksdoctor-backup-*")

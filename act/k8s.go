@@ -22,16 +22,16 @@ const restartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
 // deletePod deletes one pod only while it still has the previewed UID: the
 // API server refuses the delete (409 Conflict) for a pod recreated under
 // the same name, which is then left alone.
-func deletePod(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func deletePod(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	t := st.Pod
 	if t == nil {
-		return "", "", nil, fmt.Errorf("step has no pod")
+		return effect{}, fmt.Errorf("step has no pod")
 	}
 	if e.Kube == nil {
-		return "", "", nil, errNoKube
+		return effect{}, errNoKube
 	}
 	if t.UID == "" {
-		return "", "", nil, fmt.Errorf("pod %s/%s: plan has no UID precondition: refusing to delete by name alone", t.Namespace, t.Name)
+		return effect{}, fmt.Errorf("pod %s/%s: plan has no UID precondition: refusing to delete by name alone", t.Namespace, t.Name)
 	}
 	uid := types.UID(t.UID)
 	err := e.Kube.CoreV1().Pods(t.Namespace).Delete(ctx, t.Name, metav1.DeleteOptions{
@@ -39,39 +39,39 @@ func deletePod(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome
 	})
 	switch {
 	case err == nil:
-		return diag.OutcomeDone, fmt.Sprintf("deleted pod %s/%s", t.Namespace, t.Name), nil, nil
+		return done(fmt.Sprintf("deleted pod %s/%s", t.Namespace, t.Name), nil), nil
 	case apierrors.IsNotFound(err):
-		return diag.OutcomeNoop, "already gone", nil, nil
+		return noop("already gone"), nil
 	case apierrors.IsConflict(err):
-		return diag.OutcomeSkipped, fmt.Sprintf("pod %s/%s now has another UID (recreated since the preview): left alone", t.Namespace, t.Name), nil, nil
+		return skipped(fmt.Sprintf("pod %s/%s now has another UID (recreated since the preview): left alone", t.Namespace, t.Name)), nil
 	}
-	return "", "", nil, kubeActionErr(err, "delete", "pods", t.Namespace, t.Namespace+"/"+t.Name)
+	return effect{}, kubeActionErr(err, "delete", "pods", t.Namespace, t.Namespace+"/"+t.Name)
 }
 
 // restartWorkload patches the pod template's restartedAt annotation to the
 // value fixed in the plan, as `kubectl rollout restart` does; a template
 // already carrying that value is left alone (noop).
-func restartWorkload(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func restartWorkload(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	t := st.Workload
 	if t == nil {
-		return "", "", nil, fmt.Errorf("step has no workload")
+		return effect{}, fmt.Errorf("step has no workload")
 	}
 	if e.Kube == nil {
-		return "", "", nil, errNoKube
+		return effect{}, errNoKube
 	}
 	if t.Kind != "Deployment" {
-		return "", "", nil, fmt.Errorf("restart of %s %s/%s: only Deployments are supported", t.Kind, t.Namespace, t.Name)
+		return effect{}, fmt.Errorf("restart of %s %s/%s: only Deployments are supported", t.Kind, t.Namespace, t.Name)
 	}
 	if t.RestartedAt == "" {
-		return "", "", nil, fmt.Errorf("restart of deployment %s/%s: plan has no restartedAt value", t.Namespace, t.Name)
+		return effect{}, fmt.Errorf("restart of deployment %s/%s: plan has no restartedAt value", t.Namespace, t.Name)
 	}
 	deps := e.Kube.AppsV1().Deployments(t.Namespace)
 	d, err := deps.Get(ctx, t.Name, metav1.GetOptions{})
 	if err != nil {
-		return "", "", nil, kubeActionErr(err, "get", "deployments", t.Namespace, t.Namespace+"/"+t.Name)
+		return effect{}, kubeActionErr(err, "get", "deployments", t.Namespace, t.Namespace+"/"+t.Name)
 	}
 	if d.Spec.Template.Annotations[restartedAtAnnotation] == t.RestartedAt {
-		return diag.OutcomeNoop, "restart already requested at " + t.RestartedAt, nil, nil
+		return noop("restart already requested at " + t.RestartedAt), nil
 	}
 	patch, err := json.Marshal(map[string]any{
 		"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
@@ -79,12 +79,12 @@ func restartWorkload(ctx context.Context, e *Executor, st diag.Step) (diag.StepO
 		}}},
 	})
 	if err != nil {
-		return "", "", nil, fmt.Errorf("encode patch: %w", err)
+		return effect{}, fmt.Errorf("encode patch: %w", err)
 	}
 	if _, err := deps.Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: "ksdoctor"}); err != nil {
-		return "", "", nil, kubeActionErr(err, "patch", "deployments", t.Namespace, t.Namespace+"/"+t.Name)
+		return effect{}, kubeActionErr(err, "patch", "deployments", t.Namespace, t.Namespace+"/"+t.Name)
 	}
-	return diag.OutcomeDone, fmt.Sprintf("restart of deployment %s/%s requested (restartedAt %s)", t.Namespace, t.Name, t.RestartedAt), nil, nil
+	return done(fmt.Sprintf("restart of deployment %s/%s requested (restartedAt %s)", t.Namespace, t.Name, t.RestartedAt), nil), nil
 }
 
 // kubeActionErr wraps an API error; a Forbidden one names the permission

@@ -15,28 +15,49 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
-// addIPTablesRule adds one rule through go-iptables (argv, never a shell)
-// unless "iptables -C" finds it already: applying twice adds one rule.
-// Undo deletes the rule it added.
-func addIPTablesRule(_ context.Context, _ *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-	r := st.IPTablesRule
-	if r == nil || r.Table == "" || r.Chain == "" || len(r.Rule) == 0 {
-		return "", "", nil, errors.New("step has no iptables rule")
-	}
-	if err := validRule(r); err != nil {
-		return "", "", nil, err
+// IPTables is the part of iptables the executor uses. go-iptables'
+// *iptables.IPTables (the iptables binary run with argv, never a shell, in
+// the calling thread's network namespace) is the implementation for nodes.
+type IPTables interface {
+	Exists(table, chain string, rulespec ...string) (bool, error)
+	Insert(table, chain string, pos int, rulespec ...string) error
+	Append(table, chain string, rulespec ...string) error
+	DeleteIfExists(table, chain string, rulespec ...string) error
+}
+
+// iptables returns the executor's IPTables, or go-iptables for IPv4.
+func (e *Executor) iptables() (IPTables, error) {
+	if e.IPTables != nil {
+		return e.IPTables, nil
 	}
 	ipt, err := iptables.New()
 	if err != nil {
-		return "", "", nil, fmt.Errorf("iptables: %w", err)
+		return nil, fmt.Errorf("iptables: %w", err)
+	}
+	return ipt, nil
+}
+
+// addIPTablesRule adds one rule unless "iptables -C" finds it already:
+// applying twice adds one rule. Undo deletes the rule it added.
+func addIPTablesRule(_ context.Context, e *execution, st diag.Step) (effect, error) {
+	r := st.IPTablesRule
+	if r == nil || r.Table == "" || r.Chain == "" || len(r.Rule) == 0 {
+		return effect{}, errors.New("step has no iptables rule")
+	}
+	if err := validRule(r); err != nil {
+		return effect{}, err
+	}
+	ipt, err := e.iptables()
+	if err != nil {
+		return effect{}, err
 	}
 	show := fmt.Sprintf("-t %s %s %s", r.Table, r.Chain, strings.Join(r.Rule, " "))
 	ok, err := ipt.Exists(r.Table, r.Chain, r.Rule...)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("check rule %s: %w", show, err)
+		return effect{}, fmt.Errorf("check rule %s: %w", show, err)
 	}
 	if ok {
-		return diag.OutcomeNoop, "rule already present: " + show, nil, nil
+		return noop("rule already present: " + show), nil
 	}
 	if r.Position > 0 {
 		err = ipt.Insert(r.Table, r.Chain, r.Position, r.Rule...)
@@ -44,7 +65,7 @@ func addIPTablesRule(_ context.Context, _ *Executor, st diag.Step) (diag.StepOut
 		err = ipt.Append(r.Table, r.Chain, r.Rule...)
 	}
 	if err != nil {
-		return "", "", nil, fmt.Errorf("add rule %s: %w", show, err)
+		return effect{}, fmt.Errorf("add rule %s: %w", show, err)
 	}
 	undo := func(context.Context) error {
 		if err := ipt.DeleteIfExists(r.Table, r.Chain, r.Rule...); err != nil {
@@ -52,7 +73,7 @@ func addIPTablesRule(_ context.Context, _ *Executor, st diag.Step) (diag.StepOut
 		}
 		return nil
 	}
-	return diag.OutcomeDone, "added " + show, undo, nil
+	return done("added "+show, undo), nil
 }
 
 // ruleTables are the tables a rule may name.
@@ -95,27 +116,27 @@ func validRule(r *diag.IPTablesRule) error {
 // setSysctl writes a value under the host root's /proc/sys, which is the
 // network namespace of this process for net.* keys. Undo writes the old
 // value back.
-func setSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func setSysctl(_ context.Context, e *execution, st diag.Step) (effect, error) {
 	c := st.Sysctl
 	if c == nil || c.Key == "" || strings.Contains(c.Key, "..") {
-		return "", "", nil, errors.New("step has no valid sysctl")
+		return effect{}, errors.New("step has no valid sysctl")
 	}
 	// In place, never created, never through a symlink: /proc/sys holds none.
 	root, p := e.root(), c.ProcPath()
 	old, err := root.ReadExisting(p, maxSysctl)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("read %s: %w", c.Key, err)
+		return effect{}, fmt.Errorf("read %s: %w", c.Key, err)
 	}
 	prev := strings.TrimSpace(string(old))
 	if prev == c.Value {
-		return diag.OutcomeNoop, fmt.Sprintf("%s is already %s", c.Key, c.Value), nil, nil
+		return noop(fmt.Sprintf("%s is already %s", c.Key, c.Value)), nil
 	}
 	if err := root.WriteExisting(p, []byte(c.Value+"\n")); err != nil {
-		return "", "", nil, fmt.Errorf("set %s=%s: %w", c.Key, c.Value, err)
+		return effect{}, fmt.Errorf("set %s=%s: %w", c.Key, c.Value, err)
 	}
 	now, err := root.ReadExisting(p, maxSysctl)
 	if err != nil || strings.TrimSpace(string(now)) != c.Value {
-		return "", "", nil, fmt.Errorf("set %s=%s: the kernel kept %q", c.Key, c.Value, strings.TrimSpace(string(now)))
+		return effect{}, fmt.Errorf("set %s=%s: the kernel kept %q", c.Key, c.Value, strings.TrimSpace(string(now)))
 	}
 	undo := func(context.Context) error {
 		if err := root.WriteExisting(p, []byte(prev+"\n")); err != nil {
@@ -123,7 +144,7 @@ func setSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, 
 		}
 		return nil
 	}
-	return diag.OutcomeDone, fmt.Sprintf("%s: %s → %s", c.Key, prev, c.Value), undo, nil
+	return done(fmt.Sprintf("%s: %s → %s", c.Key, prev, c.Value), undo), nil
 }
 
 // maxSysctl bounds what is read of one /proc/sys file.
@@ -137,28 +158,28 @@ func SysctlFileContent(c diag.SysctlChange) []byte {
 // persistSysctl writes the sysctl.d file atomically. A different existing
 // file is first copied to FILE.ksdoctor-backup-TIMESTAMP beside it; undo
 // puts the old content back (or removes the new file).
-func persistSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func persistSysctl(_ context.Context, e *execution, st diag.Step) (effect, error) {
 	c := st.Sysctl
 	if c == nil || c.File == "" || !strings.HasPrefix(c.File, "/etc/sysctl.d/") || strings.Contains(c.File, "..") {
-		return "", "", nil, errors.New("step has no sysctl.d file to write")
+		return effect{}, errors.New("step has no sysctl.d file to write")
 	}
 	root := e.root()
 	want := SysctlFileContent(*c)
 	old, err := root.ReadFile(c.File)
 	existed := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", "", nil, fmt.Errorf("read %s: %w", c.File, err)
+		return effect{}, fmt.Errorf("read %s: %w", c.File, err)
 	}
 	if existed && bytes.Equal(old, want) {
-		return diag.OutcomeNoop, c.File + " already sets " + c.Key + " = " + c.Value, nil, nil
+		return noop(c.File + " already sets " + c.Key + " = " + c.Value), nil
 	}
 	if err := root.MkdirAll(path.Dir(c.File), 0o755); err != nil {
-		return "", "", nil, fmt.Errorf("create %s: %w", path.Dir(c.File), err)
+		return effect{}, fmt.Errorf("create %s: %w", path.Dir(c.File), err)
 	}
 	// A link is written at its target inside the host root; the backup goes beside it.
 	target, err := root.Resolve(c.File)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("write %s: %w", c.File, err)
+		return effect{}, fmt.Errorf("write %s: %w", c.File, err)
 	}
 	detail := "wrote " + c.File
 	if target != c.File {
@@ -167,12 +188,12 @@ func persistSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutco
 	if existed {
 		backup := target + ".ksdoctor-backup-" + time.Now().UTC().Format("20060102T150405.000000000Z")
 		if err := root.WriteNew(backup, old, 0o600); err != nil {
-			return "", "", nil, fmt.Errorf("back up %s: %w", c.File, err)
+			return effect{}, fmt.Errorf("back up %s: %w", c.File, err)
 		}
 		detail += " (old content backed up to " + backup + ")"
 	}
 	if _, err := root.WriteFile(target, want, 0o644); err != nil {
-		return "", "", nil, fmt.Errorf("write %s: %w", c.File, err)
+		return effect{}, fmt.Errorf("write %s: %w", c.File, err)
 	}
 	undo := func(context.Context) error {
 		if existed {
@@ -184,5 +205,5 @@ func persistSysctl(_ context.Context, e *Executor, st diag.Step) (diag.StepOutco
 		}
 		return nil
 	}
-	return diag.OutcomeDone, detail, undo, nil
+	return done(detail, undo), nil
 }

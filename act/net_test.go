@@ -4,8 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/coreos/go-iptables/iptables"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/testbed"
@@ -13,9 +16,27 @@ import (
 
 // TestIPTablesRuleIdempotentInNetns adds a rule twice through the handler
 // on the real kernel, inside a namespace the test made (on a thread locked
-// into it, so go-iptables' iptables child runs there too): the first is
-// done, the second a noop, one rule exists, and undo removes it.
+// into it, so go-iptables' iptables child runs there too), once with the
+// executor's default and once with go-iptables passed through the
+// Executor.IPTables seam: the first is done, the second a noop, one rule
+// exists, and undo removes it.
 func TestIPTablesRuleIdempotentInNetns(t *testing.T) {
+	for _, seam := range []string{"default", "seam"} {
+		t.Run(seam, func(t *testing.T) {
+			e := &Executor{}
+			if seam == "seam" {
+				ipt, err := iptables.New()
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.IPTables = ipt
+			}
+			iptablesRuleIdempotent(t, e)
+		})
+	}
+}
+
+func iptablesRuleIdempotent(t *testing.T, e *Executor) {
 	testbed.Require(t, "iptables", "iptables-save")
 	ns := testbed.NewNetns(t)
 	st := diag.Step{Kind: diag.StepIPTablesRule, IPTablesRule: &diag.IPTablesRule{
@@ -25,13 +46,13 @@ func TestIPTablesRuleIdempotentInNetns(t *testing.T) {
 	var undo func(context.Context) error
 	err := ns.Do(func() error {
 		for range 2 {
-			o, _, u, err := addIPTablesRule(ctx, &Executor{}, st)
+			eff, err := addIPTablesRule(ctx, newExecution(e), st)
 			if err != nil {
 				return err
 			}
-			outcomes = append(outcomes, o)
-			if u != nil {
-				undo = u
+			outcomes = append(outcomes, eff.outcome)
+			if eff.undo != nil {
+				undo = eff.undo
 			}
 		}
 		return nil
@@ -98,5 +119,70 @@ func TestSysctlPlanRollsBack(t *testing.T) {
 	again := e.Apply(context.Background(), rem)
 	if again.Count(diag.OutcomeNoop) != 2 {
 		t.Errorf("second apply: %+v", again.Steps)
+	}
+}
+
+// recordingIPTables is an IPTables that keeps rules in memory and records
+// the calls, for plans whose rollback is under test.
+type recordingIPTables struct {
+	rules []string
+	calls []string
+}
+
+func (r *recordingIPTables) key(table, chain string, spec []string) string {
+	return table + " " + chain + " " + strings.Join(spec, " ")
+}
+
+func (r *recordingIPTables) Exists(table, chain string, spec ...string) (bool, error) {
+	return slices.Contains(r.rules, r.key(table, chain, spec)), nil
+}
+
+func (r *recordingIPTables) Insert(table, chain string, pos int, spec ...string) error {
+	r.calls = append(r.calls, "insert "+r.key(table, chain, spec))
+	r.rules = slices.Insert(r.rules, 0, r.key(table, chain, spec))
+	return nil
+}
+
+func (r *recordingIPTables) Append(table, chain string, spec ...string) error {
+	r.calls = append(r.calls, "append "+r.key(table, chain, spec))
+	r.rules = append(r.rules, r.key(table, chain, spec))
+	return nil
+}
+
+func (r *recordingIPTables) DeleteIfExists(table, chain string, spec ...string) error {
+	r.calls = append(r.calls, "delete "+r.key(table, chain, spec))
+	r.rules = slices.DeleteFunc(r.rules, func(s string) bool { return s == r.key(table, chain, spec) })
+	return nil
+}
+
+// TestIPTablesPlanRollsBackThroughSeam applies a transactional plan whose
+// second step fails through Executor.Apply: the rule the first step added
+// through the IPTables seam is deleted again, and a rule already there is
+// neither added twice nor deleted by the rollback.
+func TestIPTablesPlanRollsBackThroughSeam(t *testing.T) {
+	masq := &diag.IPTablesRule{Table: "nat", Chain: "POSTROUTING", Rule: []string{"-s", "172.17.0.0/16", "!", "-o", "docker0", "-j", "MASQUERADE"}}
+	fwd := &diag.IPTablesRule{Table: "filter", Chain: "FORWARD", Position: 1, Rule: []string{"-i", "docker0", "-j", "ACCEPT"}}
+	ipt := &recordingIPTables{rules: []string{"filter FORWARD -i docker0 -j ACCEPT"}}
+	rem := diag.Remediation{ID: "x.y/z", Plan: diag.Plan{Transactional: true, Steps: []diag.Step{
+		{Kind: diag.StepIPTablesRule, IPTablesRule: masq},
+		{Kind: diag.StepIPTablesRule, IPTablesRule: fwd},
+		{Kind: diag.StepIPTablesRule, IPTablesRule: &diag.IPTablesRule{Table: "nat", Chain: "-F", Rule: []string{"-j", "ACCEPT"}}},
+	}}}
+	res := (&Executor{IPTables: ipt}).Apply(context.Background(), rem)
+	if !res.RolledBack || !strings.Contains(res.Error, "looks like an option") {
+		t.Fatalf("result: %+v", res)
+	}
+	if got := []diag.StepOutcome{res.Steps[0].Outcome, res.Steps[1].Outcome, res.Steps[2].Outcome}; !slices.Equal(got, []diag.StepOutcome{diag.OutcomeDone, diag.OutcomeNoop, diag.OutcomeFailed}) {
+		t.Errorf("outcomes %v", got)
+	}
+	want := []string{
+		"append nat POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE",
+		"delete nat POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE",
+	}
+	if !slices.Equal(ipt.calls, want) {
+		t.Errorf("calls %q, want %q", ipt.calls, want)
+	}
+	if !slices.Equal(ipt.rules, []string{"filter FORWARD -i docker0 -j ACCEPT"}) {
+		t.Errorf("rules after the rollback: %q", ipt.rules)
 	}
 }

@@ -88,13 +88,11 @@ func (e *Executor) services(ctx context.Context) (ServiceManager, error) {
 	return e.svc, nil
 }
 
-// touch records an operation on unit and returns how many there were before.
-func (e *Executor) touch(unit string, add int) int {
-	e.svcMu.Lock()
-	defer e.svcMu.Unlock()
-	if e.svcOps == nil {
-		e.svcOps = map[string]int{}
-	}
+// touch records an operation of this plan on unit and returns how many
+// there were before.
+func (e *execution) touch(unit string, add int) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	n := e.svcOps[unit]
 	e.svcOps[unit] += add
 	return n
@@ -107,84 +105,84 @@ func serviceUnit(st diag.Step) string {
 	return dockerconf.UnitName
 }
 
-func daemonReload(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func daemonReload(ctx context.Context, e *execution, _ diag.Step) (effect, error) {
 	sm, err := e.services(ctx)
 	if err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
 	if err := sm.DaemonReload(ctx); err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
-	return diag.OutcomeDone, "unit files reloaded", nil, nil
+	return done("unit files reloaded", nil), nil
 }
 
-func restartService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func restartService(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	sm, err := e.services(ctx)
 	if err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
 	unit := serviceUnit(st)
-	if err := checkUnitAgrees(ctx, e, sm, unit); err != nil {
-		return "", "", nil, err
+	if err := checkUnitAgrees(ctx, e.Executor, sm, unit); err != nil {
+		return effect{}, err
 	}
 	e.noteRunningBefore(ctx)
 	e.touch(unit, 1)
 	if err := sm.Restart(ctx, unit); err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
-	return diag.OutcomeDone, "restarted " + unit, nil, nil
+	return done("restarted "+unit, nil), nil
 }
 
-func stopService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func stopService(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	sm, err := e.services(ctx)
 	if err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
 	unit := serviceUnit(st)
 	e.touch(unit, 1)
 	if err := sm.Stop(ctx, unit); err != nil {
-		return "", "", nil, fmt.Errorf("stop %s: %w", unit, err)
+		return effect{}, fmt.Errorf("stop %s: %w", unit, err)
 	}
-	return diag.OutcomeDone, "stopped " + unit, func(ctx context.Context) error { return sm.Start(ctx, unit) }, nil
+	return done("stopped "+unit, func(ctx context.Context) error { return sm.Start(ctx, unit) }), nil
 }
 
-func startService(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func startService(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	sm, err := e.services(ctx)
 	if err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
 	unit := serviceUnit(st)
 	e.touch(unit, 1)
 	if err := sm.Start(ctx, unit); err != nil {
-		return "", "", nil, fmt.Errorf("start %s: %w", unit, err)
+		return effect{}, fmt.Errorf("start %s: %w", unit, err)
 	}
-	return diag.OutcomeDone, "started " + unit, func(ctx context.Context) error { return sm.Stop(ctx, unit) }, nil
+	return done("started "+unit, func(ctx context.Context) error { return sm.Stop(ctx, unit) }), nil
 }
 
 // resetFailed clears the unit's failed state and start-limit counter, a step
 // the plan shows when systemd said the unit had used up its start limit.
-func resetFailed(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func resetFailed(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	sm, err := e.services(ctx)
 	if err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
 	rs, ok := sm.(failedResetter)
 	if !ok {
-		return "", "", nil, fmt.Errorf("the service manager cannot reset-failed %s", serviceUnit(st))
+		return effect{}, fmt.Errorf("the service manager cannot reset-failed %s", serviceUnit(st))
 	}
 	unit := serviceUnit(st)
 	if err := rs.ResetFailed(ctx, unit); err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
-	return diag.OutcomeDone, "reset the failed state and start limit of " + unit, nil, nil
+	return done("reset the failed state and start limit of "+unit, nil), nil
 }
 
 // restartOnRollback arms a restart for the rollback: it runs after every later step was
 // undone (files restored), so the service comes back with the old configuration.
-func restartOnRollback(ctx context.Context, e *Executor, st diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func restartOnRollback(ctx context.Context, e *execution, st diag.Step) (effect, error) {
 	sm, err := e.services(ctx)
 	if err != nil {
-		return "", "", nil, err
+		return effect{}, err
 	}
 	unit := serviceUnit(st)
 	armed := e.touch(unit, 0)
@@ -210,17 +208,17 @@ func restartOnRollback(ctx context.Context, e *Executor, st diag.Step) (diag.Ste
 		}
 		return nil
 	}
-	return diag.OutcomeDone, "a failure from here on restores the files and restarts " + unit + " (resetting its start limit if the failure used it up)", undo, nil
+	return done("a failure from here on restores the files and restarts "+unit+" (resetting its start limit if the failure used it up)", undo), nil
 }
 
 // validateDockerConfig resolves the configuration now on disk and refuses when dockerd
 // would not start with it.
-func validateDockerConfig(_ context.Context, e *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func validateDockerConfig(_ context.Context, e *execution, _ diag.Step) (effect, error) {
 	f := dockerconf.Resolve(e.root().FS(), nil)
 	if f.StartError != "" {
-		return "", "", nil, fmt.Errorf("dockerd would refuse to start with the new configuration: %s", f.StartError)
+		return effect{}, fmt.Errorf("dockerd would refuse to start with the new configuration: %s", f.StartError)
 	}
-	return diag.OutcomeDone, fmt.Sprintf("the new configuration resolves to %d directives, no conflict", len(f.OnDisk)), nil, nil
+	return done(fmt.Sprintf("the new configuration resolves to %d directives, no conflict", len(f.OnDisk)), nil), nil
 }
 
 // pinger is the part of the Docker client that answers /_ping.
@@ -231,10 +229,10 @@ type pinger interface {
 // ReadyTimeout bounds the wait for the Docker API after a restart.
 var ReadyTimeout = 60 * time.Second
 
-func waitDockerReady(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+func waitDockerReady(ctx context.Context, e *execution, _ diag.Step) (effect, error) {
 	p, ok := e.Docker.(pinger)
 	if !ok || e.Docker == nil {
-		return "", "", nil, errors.New("no Docker API client to wait for")
+		return effect{}, errors.New("no Docker API client to wait for")
 	}
 	start := time.Now()
 	deadline := start.Add(ReadyTimeout)
@@ -244,14 +242,14 @@ func waitDockerReady(ctx context.Context, e *Executor, _ diag.Step) (diag.StepOu
 		_, err := p.Ping(pctx)
 		cancel()
 		if err == nil {
-			return diag.OutcomeDone, fmt.Sprintf("Docker answered after %s", time.Since(start).Round(10*time.Millisecond)) + e.blastRadiusOutcome(ctx), nil, nil
+			return done(fmt.Sprintf("Docker answered after %s", time.Since(start).Round(10*time.Millisecond))+e.blastRadiusOutcome(ctx), nil), nil
 		}
 		last = err
 		select {
 		case <-ctx.Done():
-			return "", "", nil, ctx.Err()
+			return effect{}, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return "", "", nil, fmt.Errorf("Docker did not answer within %s: %w", ReadyTimeout, last)
+	return effect{}, fmt.Errorf("Docker did not answer within %s: %w", ReadyTimeout, last)
 }

@@ -23,22 +23,22 @@ const (
 func withTestKinds(t *testing.T, hangUndo bool) (undone *atomic.Int32, release chan struct{}) {
 	t.Helper()
 	undone, release = &atomic.Int32{}, make(chan struct{})
-	kinds[kindQuick] = kindDef{apply: func(context.Context, *Executor, diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
-		return diag.OutcomeDone, "", func(context.Context) error {
+	kinds[kindQuick] = kindDef{apply: func(context.Context, *execution, diag.Step) (effect, error) {
+		return done("", func(context.Context) error {
 			if hangUndo {
 				<-release
 			}
 			undone.Add(1)
 			return nil
-		}, nil
+		}), nil
 	}}
-	kinds[kindHang] = kindDef{apply: func(context.Context, *Executor, diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+	kinds[kindHang] = kindDef{apply: func(context.Context, *execution, diag.Step) (effect, error) {
 		<-release
-		return diag.OutcomeDone, "", nil, nil
+		return done("", nil), nil
 	}}
-	kinds[kindHangCx] = kindDef{apply: func(ctx context.Context, _ *Executor, _ diag.Step) (diag.StepOutcome, string, func(context.Context) error, error) {
+	kinds[kindHangCx] = kindDef{apply: func(ctx context.Context, _ *execution, _ diag.Step) (effect, error) {
 		<-ctx.Done()
-		return "", "", nil, errors.New("DELETE: " + ctx.Err().Error())
+		return effect{}, errors.New("DELETE: " + ctx.Err().Error())
 	}}
 	t.Cleanup(func() {
 		close(release)

@@ -36,7 +36,7 @@ func TestTornWriteChild(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := diag.Step{Kind: diag.StepFileEdit, File: &diag.FileEdit{Path: "/etc/docker/daemon.json", BeforeSHA256: sha256Hex(cur), Content: tornContent(i)}}
-		if out, detail, _, err := editFile(context.Background(), e, st); err != nil || out != diag.OutcomeDone {
+		if out, detail, _, err := try(context.Background(), editFile, e, st); err != nil || out != diag.OutcomeDone {
 			t.Fatalf("edit %d: %v %s %v", i, out, detail, err)
 		}
 		// Keep the backups from filling the disk.

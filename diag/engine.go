@@ -2,7 +2,8 @@ package diag
 
 import (
 	"fmt"
-	"runtime/debug"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -58,9 +59,8 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 		res.DurationMs = durationMs(time.Since(start))
 		if p := recover(); p != nil {
 			res.Status = StatusError
-			res.Error = fmt.Sprintf("check panicked: %v", p)
+			res.Error = fmt.Sprintf("check panicked: %v (at %s)", p, panicSite())
 			findings = nil
-			_ = debug.Stack
 		}
 		res.Findings = len(findings)
 	}()
@@ -260,4 +260,25 @@ func WantedSources(checks []Check, snap *Snapshot, cfg *Config) []Source {
 		}
 	}
 	return out
+}
+
+// panicSite names the function, file and line that panicked, read from the
+// stack of a deferred recover: the first frame below the runtime's panic
+// frames. It is one line, the same from run to run, for the report.
+func panicSite() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	inPanic := false
+	for {
+		f, more := frames.Next()
+		isRuntime := strings.HasPrefix(f.Function, "runtime.")
+		if isRuntime {
+			inPanic = true
+		} else if inPanic {
+			return fmt.Sprintf("%s, %s:%d", f.Function, filepath.Join(filepath.Base(filepath.Dir(f.File)), filepath.Base(f.File)), f.Line)
+		}
+		if !more {
+			return "unknown"
+		}
+	}
 }

@@ -2,33 +2,38 @@ package doctor_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/testbed"
 	"github.com/ksdoctor/ksdoctor/testbed/kube"
 )
 
-// The issue's benchmark: 200 namespaces, 10,000 pods, 500 of them evicted,
-// on the real kube-apiserver. Run by `make bench-cluster`
-// (KSDOCTOR_BENCH_CLUSTER=1); the seed's kubectl loops are the baseline,
-// measured in the same run.
-const (
-	benchNamespaces = 200
-	benchPods       = 10000
-	benchEvicted    = 500
-)
+// clusterSize is one size of the cluster benchmark; the largest is the
+// issue's: 50,000 pods in 500 namespaces, 2,000 evicted, 200 in
+// CrashLoopBackOff, 2,000 Ingresses with TLS (each its own secret).
+type clusterSize struct{ namespaces, pods, evicted, crashing, ingresses int }
+
+func (s clusterSize) String() string {
+	return fmt.Sprintf("pods=%d/namespaces=%d", s.pods, s.namespaces)
+}
+
+var clusterSizes = []clusterSize{
+	{namespaces: 125, pods: 12500, evicted: 500, crashing: 50, ingresses: 500},
+	{namespaces: 250, pods: 25000, evicted: 1000, crashing: 100, ingresses: 1000},
+	{namespaces: 500, pods: 50000, evicted: 2000, crashing: 200, ingresses: 2000},
+}
 
 // seedFindLoop is the seed article's per-namespace loop, verbatim in shape.
 const seedFindLoop = `for ns in $(kubectl get ns | grep -v NAME | awk '{print $1}'); do kubectl get pods -n $ns | grep Evicted; done`
@@ -37,176 +42,225 @@ const seedFindLoop = `for ns in $(kubectl get ns | grep -v NAME | awk '{print $1
 // failing on namespaces with nothing to delete.
 const seedDeleteLoop = `for ns in $(kubectl get ns | grep -v NAME | awk '{print $1}'); do kubectl get pods -n $ns | grep Evicted | awk '{print $1}' | xargs kubectl delete pod -n $ns; done`
 
-var benchState struct {
-	once sync.Once
-	kc   string
-	err  error
+// clusterChecksArg is every cluster check, for `ksdoctor sweep --checks`.
+const clusterChecksArg = "k8s.node-conditions,k8s.evicted-pods,k8s.crashloop-pods,k8s.ingress-tls,devops.jenkins-casc-stale"
+
+// removeBenchKubeconfig is called by TestMain (benchmarks now keep their
+// files in their own TempDir).
+func removeBenchKubeconfig() {}
+
+// clusterResult is what one size measured.
+type clusterResult struct {
+	size                    clusterSize
+	setup                   time.Duration
+	sweep, seedFind         []testbed.Run
+	del, seedDel            []testbed.Run
+	sweepReqs, seedReqs     map[string]float64
+	apiRSSSweep, apiRSSPeak int64 // bytes: largest VmRSS seen during the sweeps; VmHWM at the end
+	podsSeen                int
 }
 
-// removeBenchKubeconfig is called by TestMain.
-func removeBenchKubeconfig() {
-	if benchState.kc != "" {
-		_ = os.Remove(benchState.kc)
+// BenchmarkCluster: on a real kube-apiserver (a fresh one per size), the
+// ksdoctor binary's cluster sweep (every cluster check, default timeouts)
+// against the seed's per-namespace kubectl loop that only finds the evicted
+// pods, and `ksdoctor fix k8s.evicted-pods/delete --yes` (sweep, preview,
+// deletes with UID preconditions, re-check) against the seed's delete loop,
+// alternating, at three sizes. It counts the API requests of each side from
+// the apiserver's own apiserver_request_total and samples the apiserver's
+// resident memory while the sweep runs. Goals at the largest size: sweep
+// peak RSS ≤ 200 MB, ≥ 100× faster than the seed's find loop, delete ≥ 20×
+// faster than its delete loop. Run by `make bench-cluster`
+// (KSDOCTOR_BENCH_CLUSTER=1).
+func BenchmarkCluster(b *testing.B) {
+	if os.Getenv("KSDOCTOR_BENCH_CLUSTER") != "1" {
+		b.Skip("set KSDOCTOR_BENCH_CLUSTER=1 (make bench-cluster)")
 	}
+	kube.Require(b)
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		b.Fatalf("the baseline needs kubectl: %v", err)
+	}
+	ksd := filepath.Join(b.TempDir(), "ksdoctor")
+	if out, err := exec.Command("go", "build", "-trimpath", "-o", ksd, "../cmd/ksdoctor").CombinedOutput(); err != nil {
+		b.Fatalf("build ksdoctor: %v\n%s", err, out)
+	}
+	var results []clusterResult
+	for _, size := range testbed.BenchSizes(clusterSizes) {
+		b.Run(size.String(), func(b *testing.B) {
+			results = append(results, benchClusterSize(b, ksd, size))
+		})
+	}
+	if len(results) > 0 {
+		writeClusterSection(b, results)
+	}
+}
+
+func benchClusterSize(b *testing.B, ksd string, size clusterSize) clusterResult {
+	c := kube.Start(b)
+	cs := c.Clientset(b, kube.Admin)
+	ctx := context.Background()
+	r := clusterResult{size: size}
+	start := time.Now()
+	if err := fillCluster(ctx, cs, size); err != nil {
+		b.Fatalf("setup: %v", err)
+	}
+	r.setup = time.Since(start)
+	b.Logf("%s: setup %s, load %s", size, r.setup.Round(time.Second), testbed.LoadAvg())
+	kc := c.WriteKubeconfig(b, kube.Admin)
+	dir := b.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "KUBECONFIG=" + kc}
+	report := filepath.Join(dir, "report.json")
+	apiPID, _ := c.PIDs()
+	// A sweep's exit codes: findings (1, 2), a check that could not judge (5).
+	sweepOK := func(code int) bool { return code == 1 || code == 2 || code == 5 }
+	sweep := func() testbed.Run {
+		cmd := exec.Command(ksd, "sweep", "--checks", clusterChecksArg, "--format", "json", "-o", report)
+		cmd.Env = env
+		stop := sampleRSS(apiPID, &r.apiRSSSweep)
+		run, _, err := testbed.TimeCmd(cmd, sweepOK)
+		stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return run
+	}
+	seed := func(script string) testbed.Run {
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Env = env
+		run, _, _ := testbed.TimeCmd(cmd, func(int) bool { return true }) // the loop fails on empty namespaces by design
+		return run
+	}
+	pairs := testbed.BenchPairs(1)
+	for b.Loop() {
+		for i := range pairs {
+			// Find: ours and the seed's loop, the order flipping every pair.
+			if i%2 == 0 {
+				r.sweep = append(r.sweep, countRequests(b, cs, &r.sweepReqs, sweep))
+				r.seedFind = append(r.seedFind, countRequests(b, cs, &r.seedReqs, func() testbed.Run { return seed(seedFindLoop) }))
+			} else {
+				r.seedFind = append(r.seedFind, countRequests(b, cs, &r.seedReqs, func() testbed.Run { return seed(seedFindLoop) }))
+				r.sweep = append(r.sweep, countRequests(b, cs, &r.sweepReqs, sweep))
+			}
+			r.podsSeen = checkClusterReport(b, report, size)
+			// Delete: each side on a fresh set of evicted pods.
+			fix := exec.Command(ksd, "fix", "k8s.evicted-pods/delete", "--yes")
+			fix.Env = env
+			run, out, err := testbed.TimeCmd(fix, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n := countFailed(b, cs); n != 0 {
+				b.Fatalf("ksdoctor fix left %d evicted pods:\n%.2000s", n, out)
+			}
+			r.del = append(r.del, run)
+			refillEvicted(b, cs, size, 2*i+1)
+			r.seedDel = append(r.seedDel, seed(seedDeleteLoop))
+			if n := countFailed(b, cs); n != 0 {
+				b.Fatalf("the seed's delete loop left %d evicted pods", n)
+			}
+			refillEvicted(b, cs, size, 2*i+2)
+		}
+	}
+	r.apiRSSPeak, _ = c.PeakRSS()
+	b.ReportMetric(testbed.WallMedian(r.seedFind)/testbed.WallMedian(r.sweep), "find_speedup")
+	b.ReportMetric(testbed.WallMedian(r.seedDel)/testbed.WallMedian(r.del), "delete_speedup")
+	b.ReportMetric(float64(testbed.MaxRSS(r.sweep))/1024, "sweep_peak_MB")
+	return r
+}
+
+// fillCluster creates the namespaces, the pods (Running, one container),
+// the evicted and crash-looping pods, and the Ingresses with their TLS
+// secrets, with bulk client-go calls (kubectl is far too slow for this).
+func fillCluster(ctx context.Context, cs kubernetes.Interface, size clusterSize) error {
+	for i := range size.namespaces {
+		if err := kube.EnsureNamespace(ctx, cs, benchNS(i)); err != nil {
+			return err
+		}
+	}
+	healthy := size.pods - size.evicted - size.crashing
+	pods := make([]*corev1.Pod, 0, size.pods)
+	for i := range healthy {
+		pods = append(pods, kube.NewPod(benchNS(i%size.namespaces), fmt.Sprintf("app-%05d", i), kube.PodOptions{
+			NodeName: fmt.Sprintf("node-%d", i%50), Status: runningStatus(),
+		}))
+	}
+	for i := range size.crashing {
+		pods = append(pods, kube.NewPod(benchNS((i*13)%size.namespaces), fmt.Sprintf("crash-%04d", i), kube.PodOptions{
+			NodeName: fmt.Sprintf("node-%d", i%50), Status: kube.CrashLoopStatus("main", 40, 1),
+		}))
+	}
+	pods = append(pods, evictedPods(size, 0)...)
+	if _, err := kube.CreatePods(ctx, cs, pods, 32); err != nil {
+		return err
+	}
+	return createIngresses(ctx, cs, size)
 }
 
 func benchNS(i int) string { return fmt.Sprintf("ksdt-bench-%03d", i) }
 
-func benchCluster(b *testing.B) (*kube.Cluster, string) {
-	b.Helper()
-	if os.Getenv("KSDOCTOR_BENCH_CLUSTER") != "1" {
-		b.Skip("set KSDOCTOR_BENCH_CLUSTER=1 (make bench-cluster)")
+func runningStatus() corev1.PodStatus {
+	now := metav1.Now()
+	return corev1.PodStatus{
+		Phase: corev1.PodRunning, StartTime: &now, PodIP: "10.233.64.10",
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "main", Image: kube.DefaultImage, Ready: true,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}},
 	}
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		b.Fatalf("the baseline needs kubectl: %v", err)
-	}
-	c := realCluster(b)
-	benchState.once.Do(func() {
-		start := time.Now()
-		cs := c.Clientset(b, kube.Admin)
-		ctx := context.Background()
-		for i := range benchNamespaces {
-			if err := kube.EnsureNamespace(ctx, cs, benchNS(i)); err != nil {
-				benchState.err = err
-				return
-			}
-		}
-		// Bulk setup with client-go (kubectl is far too slow for this).
-		pods := make([]*corev1.Pod, 0, benchPods-benchEvicted)
-		for i := range benchPods - benchEvicted {
-			pods = append(pods, kube.NewPod(benchNS(i%benchNamespaces), fmt.Sprintf("app-%05d", i), kube.PodOptions{
-				NodeName: fmt.Sprintf("node-%d", i%20), Status: corev1.PodStatus{Phase: corev1.PodRunning},
-			}))
-		}
-		if _, err := kube.CreatePods(ctx, cs, pods, 32); err != nil {
-			benchState.err = err
-			return
-		}
-		if err := createEvicted(ctx, cs, 0); err != nil {
-			benchState.err = err
-			return
-		}
-		// The kubeconfig must outlive this first benchmark's TempDir.
-		f, err := os.CreateTemp("", "ksdt-bench-kubeconfig-")
-		if err != nil {
-			benchState.err = err
-			return
-		}
-		f.Close()
-		benchState.kc = f.Name()
-		if err := clientcmd.WriteToFile(*c.Kubeconfig(kube.Admin), benchState.kc); err != nil {
-			benchState.err = err
-			return
-		}
-		b.Logf("setup: %d namespaces, %d pods (%d evicted) in %s", benchNamespaces, benchPods, benchEvicted, time.Since(start).Round(time.Millisecond))
-	})
-	if benchState.err != nil {
-		b.Fatalf("bench setup: %v", benchState.err)
-	}
-	return c, benchState.kc
 }
 
-// createEvicted creates the 500 evicted pods, spread over the namespaces
-// that the first 250 of them use (as evictions cluster on a few nodes and
-// namespaces); round distinguishes the names of successive rounds.
-func createEvicted(ctx context.Context, cs kubernetes.Interface, round int) error {
-	pods := make([]*corev1.Pod, 0, benchEvicted)
-	for i := range benchEvicted {
-		pods = append(pods, kube.NewPod(benchNS((i*7)%benchNamespaces), fmt.Sprintf("evicted-r%d-%04d", round, i), kube.PodOptions{
+// evictedPods are the evicted pods of a round, spread over every seventh
+// namespace (evictions cluster on a few nodes and namespaces).
+func evictedPods(size clusterSize, round int) []*corev1.Pod {
+	pods := make([]*corev1.Pod, 0, size.evicted)
+	for i := range size.evicted {
+		pods = append(pods, kube.NewPod(benchNS((i*7)%size.namespaces), fmt.Sprintf("evicted-r%d-%04d", round, i), kube.PodOptions{
 			NodeName: fmt.Sprintf("node-%d", i%3), Status: kube.EvictedStatus(""),
 		}))
 	}
-	_, err := kube.CreatePods(ctx, cs, pods, 32)
-	return err
+	return pods
 }
 
-func countEvicted(b *testing.B, cs kubernetes.Interface) int {
-	list, err := cs.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{FieldSelector: "status.phase=Failed"})
+func refillEvicted(b *testing.B, cs kubernetes.Interface, size clusterSize, round int) {
+	b.Helper()
+	if _, err := kube.CreatePods(context.Background(), cs, evictedPods(size, round), 32); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func countFailed(b *testing.B, cs kubernetes.Interface) int {
+	b.Helper()
+	n, opts := 0, metav1.ListOptions{FieldSelector: "status.phase=Failed", Limit: 1000}
+	for {
+		list, err := cs.CoreV1().Pods("").List(context.Background(), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(list.Items)
+		if opts.Continue = list.Continue; opts.Continue == "" {
+			return n
+		}
+	}
+}
+
+// checkClusterReport fails unless the sweep's cluster source worked and
+// it found every evicted pod; it returns the pods the sweep read.
+func checkClusterReport(b *testing.B, path string, size clusterSize) int {
+	b.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return len(list.Items)
-}
-
-func runSeed(b *testing.B, kubeconfig, script string) string {
-	b.Helper()
-	cmd := exec.Command("bash", "-c", script)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	out, _ := cmd.CombinedOutput() // the seed loop fails on empty namespaces by design
-	return string(out)
-}
-
-// BenchmarkClusterSweep: ksdoctor's whole cluster sweep (every cluster
-// check) vs the seed's loop that only finds the evicted pods.
-func BenchmarkClusterSweep(b *testing.B) {
-	c, kc := benchCluster(b)
-	b.Run("ksdoctor", func(b *testing.B) {
-		d := newClusterDoctor(b, c, kube.Admin)
-		for range b.N {
-			snap, rep := d.Sweep(context.Background(), doctor.Progress{})
-			if err := snap.SourceError(diag.SourceCluster); err != nil {
-				b.Fatal(err)
-			}
-			f, ok := rep.Finding("k8s.evicted-pods")
-			if !ok || !strings.HasPrefix(f.Title, fmt.Sprintf("%d evicted pods", benchEvicted)) {
-				b.Fatalf("sweep found %q", f.Title)
-			}
-			b.ReportMetric(float64(snap.Cluster.PodsSeen), "pods/op")
-		}
-	})
-	b.Run("seed-kubectl-loop", func(b *testing.B) {
-		for range b.N {
-			out := runSeed(b, kc, seedFindLoop)
-			if n := strings.Count(out, "Evicted"); n != benchEvicted {
-				b.Fatalf("seed loop found %d evicted pods, want %d:\n%.2000s", n, benchEvicted, out)
-			}
-		}
-	})
-}
-
-// BenchmarkClusterDelete: `ksdoctor fix k8s.evicted-pods/delete` as the
-// doctor runs it (sweep the check, delete with UID preconditions, re-sweep
-// to verify) vs the seed's delete loop. Each iteration recreates the 500
-// evicted pods untimed.
-func BenchmarkClusterDelete(b *testing.B) {
-	c, kc := benchCluster(b)
-	cs := c.Clientset(b, kube.Admin)
-	round := 0
-	refill := func(b *testing.B) {
-		b.StopTimer()
-		defer b.StartTimer()
-		if n := countEvicted(b, cs); n == 0 {
-			round++
-			if err := createEvicted(context.Background(), cs, round); err != nil {
-				b.Fatal(err)
-			}
-		} else if n != benchEvicted {
-			b.Fatalf("%d evicted pods before the round, want 0 or %d", n, benchEvicted)
+	var rep diag.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		b.Fatalf("report: %v", err)
+	}
+	for _, s := range rep.Sources {
+		if s.Source == diag.SourceCluster && !s.OK {
+			b.Fatalf("the sweep's cluster source failed: %s", s.Error)
 		}
 	}
-	b.Run("ksdoctor", func(b *testing.B) {
-		d := newClusterDoctor(b, c, kube.Admin)
-		for range b.N {
-			refill(b)
-			cand, err := d.Prepare(context.Background(), "k8s.evicted-pods/delete", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			res := d.Apply(context.Background(), cand)
-			if res.Error != "" || !res.Verified || res.Count(diag.OutcomeDone) != benchEvicted {
-				b.Fatalf("delete: %d done, error %q, verified %v", res.Count(diag.OutcomeDone), res.Error, res.Verified)
-			}
-		}
-	})
-	b.Run("seed-kubectl-loop", func(b *testing.B) {
-		for range b.N {
-			refill(b)
-			runSeed(b, kc, seedDeleteLoop)
-			b.StopTimer()
-			if n := countEvicted(b, cs); n != 0 {
-				b.Fatalf("seed loop left %d evicted pods", n)
-			}
-			b.StartTimer()
-		}
-	})
+	f, ok := rep.Finding("k8s.evicted-pods")
+	if !ok || !strings.HasPrefix(f.Title, fmt.Sprintf("%d evicted pods", size.evicted)) {
+		b.Fatalf("the sweep found %q", f.Title)
+	}
+	return size.pods
 }

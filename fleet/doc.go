@@ -1,6 +1,7 @@
 // Package fleet sweeps every node of a cluster through Kubernetes: one Job
 // per node (pinned with nodeName, tolerating its taints, host / mounted
-// read-only at /host, hostPID and hostNetwork, only NET_ADMIN and NET_RAW)
+// read-only at /host, hostPID and hostNetwork, only NET_ADMIN, NET_RAW and
+// SYS_CHROOT)
 // runs the node sweep in the ksdoctor image; one watch on the sweep's pods
 // follows them all; each finished pod's report is read back through
 // pods/log (a LogReader), validated against the report schema and merged

@@ -175,3 +175,29 @@ spec:
 		}
 	}
 }
+
+// TestWriteEscapesNodeData: a node name and messages holding escape
+// sequences are printed visibly by text and Markdown (a terminal would act
+// on them), and kept exact, JSON-escaped, in JSON.
+func TestWriteEscapesNodeData(t *testing.T) {
+	const name = "evil\x1b]2;pwned\x07\x1b[2J"
+	r := &fleet.Report{SchemaVersion: 1, Kind: "fleet", SweepID: "x", Namespace: "ksdoctor",
+		Nodes: []fleet.Node{{Name: name, Reason: fleet.ReasonFailed, Detail: "exit 1\x1b[31m\u202e"}}}
+	fleet.Merge(r)
+	for _, format := range []string{"text", "markdown", "json"} {
+		var b bytes.Buffer
+		if err := fleet.Write(&b, r, format); err != nil {
+			t.Fatal(err)
+		}
+		raw := "\x1b\x07\u202e"
+		if format == "json" {
+			raw = "\x1b\x07" // encoding/json escapes C0 controls, not bidi ones
+		}
+		if strings.ContainsAny(b.String(), raw) {
+			t.Errorf("%s holds a raw control character:\n%q", format, b.String())
+		}
+		if format != "json" && !strings.Contains(b.String(), `evil\x1b]2;pwned\x07\x1b[2J`) {
+			t.Errorf("%s does not show the name escaped:\n%s", format, b.String())
+		}
+	}
+}

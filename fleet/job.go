@@ -77,6 +77,11 @@ func basePodSpec(image string) corev1.PodSpec {
 						// NET_RAW: iptables opens a raw socket to reach those
 						// getsockopts (socket(AF_INET, SOCK_RAW, IPPROTO_RAW)).
 						"NET_RAW",
+						// SYS_CHROOT: the image carries no iptables and no
+						// dockerd; the sweep runs the node's own iptables-save
+						// and dockerd --version chrooted into /host, so they
+						// find the node's libraries and iptables backend.
+						"SYS_CHROOT",
 					},
 				},
 			},

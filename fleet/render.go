@@ -13,6 +13,12 @@ import (
 // and escaped through package redact first, like the node reports.
 func Write(w io.Writer, r *Report, format string) error {
 	safe := redact.Report(*r)
+	if format != "json" {
+		// Text and Markdown reach terminals: control characters from a
+		// node (its name, its messages) are made visible. JSON escapes
+		// them itself.
+		safe = redact.Copy(safe, redact.Escape)
+	}
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)

@@ -54,7 +54,8 @@ func NewKubeClient(opts Options) (*KubeClient, error) {
 		}
 		rules.ExplicitPath = opts.Kubeconfig
 	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.KubeContext}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.KubeContext, Timeout: opts.KubeRequestTimeout}
+	overrides.Context.Cluster, overrides.Context.AuthInfo = opts.KubeCluster, opts.KubeUser
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
 	if err != nil {

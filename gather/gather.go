@@ -36,6 +36,12 @@ type Options struct {
 	// loading rules: $KUBECONFIG, ~/.kube/config, in-cluster).
 	Kubeconfig  string
 	KubeContext string
+	// KubeCluster, KubeUser and KubeRequestTimeout override the context's
+	// cluster, user and per-request timeout, as kubectl's --cluster,
+	// --user and --request-timeout do ("" keeps the kubeconfig's).
+	KubeCluster        string
+	KubeUser           string
+	KubeRequestTimeout string
 }
 
 // Gatherer collects facts into snapshots.

@@ -68,7 +68,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 			sctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*3/4))
 			defer cancel()
 		}
-		out, err := runSave(sctx, "iptables-save")
+		out, err := runSave(sctx, g, "iptables-save")
 		if err != nil {
 			addErr(fmt.Errorf("read the iptables tables: %w", err))
 			return
@@ -80,7 +80,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		out, err := ipsetSave(ctx)
+		out, err := ipsetSave(ctx, g)
 		mu.Lock()
 		defer mu.Unlock()
 		sets = out
@@ -178,18 +178,22 @@ func readLinksRoutes() ([]diag.NetLink, []diag.NetRoute, error) {
 	return links, routes, nil
 }
 
-// runSave runs an iptables-save binary with argv only.
-func runSave(ctx context.Context, name string, args ...string) ([]byte, error) {
-	path, err := exec.LookPath(name)
+// runSave runs an iptables-save binary with argv only: the one on PATH,
+// else the node's own (see lookTool).
+func runSave(ctx context.Context, g *Gatherer, name string, args ...string) ([]byte, error) {
+	path, chroot, err := lookTool(g, name)
 	if err != nil {
-		return nil, fmt.Errorf("%s not found: %w", name, err)
+		return nil, err
 	}
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stderr = &stderr
 	// At the deadline the whole process group is killed (a wrapper script's
 	// children too), and the output pipes are not waited on for long.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Chroot: chroot}
+	if chroot != "" {
+		cmd.Dir = "/"
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	out, err := cmd.Output()
@@ -205,11 +209,11 @@ func runSave(ctx context.Context, name string, args ...string) ([]byte, error) {
 
 // ipsetSave runs "ipset save" (argv only) when ipset is installed; nil
 // without error when it is not (then no set can exist to match on).
-func ipsetSave(ctx context.Context) ([]byte, error) {
-	if _, err := exec.LookPath("ipset"); err != nil {
+func ipsetSave(ctx context.Context, g *Gatherer) ([]byte, error) {
+	if _, _, err := lookTool(g, "ipset"); err != nil {
 		return nil, fmt.Errorf("ipset is not installed, so no ipset could be read: %w", err)
 	}
-	return runSave(ctx, "ipset", "save")
+	return runSave(ctx, g, "ipset", "save")
 }
 
 // binaryFacts records what decides the iptables backend: "iptables -V",
@@ -217,13 +221,18 @@ func ipsetSave(ctx context.Context) ([]byte, error) {
 // (/proc/net/ip_tables_names).
 func binaryFacts(ctx context.Context, g *Gatherer) diag.IPTablesFacts {
 	var f diag.IPTablesFacts
-	if out, err := runSave(ctx, "iptables", "-V"); err != nil {
+	if out, err := runSave(ctx, g, "iptables", "-V"); err != nil {
 		f.Errors = append(f.Errors, err.Error())
 	} else {
 		f.Version = strings.TrimSpace(string(out))
 	}
-	if p, err := exec.LookPath("iptables-save"); err != nil {
+	if p, chroot, err := lookTool(g, "iptables-save"); err != nil {
 		f.Errors = append(f.Errors, "iptables-save not found: "+err.Error())
+	} else if chroot != "" {
+		f.Binary = p // as the node sees it
+		if real, err := g.Root().Resolve(p); err == nil {
+			f.Binary = real
+		}
 	} else if real, err := filepath.EvalSymlinks(p); err == nil {
 		f.Binary = real
 	} else {
@@ -251,7 +260,7 @@ func otherBackends(ctx context.Context, g *Gatherer, active string, n int) []dia
 	}
 	count := func(name, bin string) {
 		b := diag.IPTablesBackend{Name: name}
-		data, err := runSave(ctx, bin)
+		data, err := runSave(ctx, g, bin)
 		if err != nil {
 			b.Error = err.Error()
 		} else {
@@ -267,12 +276,12 @@ func otherBackends(ctx context.Context, g *Gatherer, active string, n int) []dia
 		case err == nil && len(bytes.TrimSpace(names)) == 0:
 			out = append(out, diag.IPTablesBackend{Name: "legacy"})
 		default:
-			if _, lerr := exec.LookPath("iptables-legacy-save"); lerr == nil {
+			if _, _, lerr := lookTool(g, "iptables-legacy-save"); lerr == nil {
 				count("legacy", "iptables-legacy-save")
 			}
 		}
 	case "legacy":
-		if _, lerr := exec.LookPath("iptables-nft-save"); lerr == nil {
+		if _, _, lerr := lookTool(g, "iptables-nft-save"); lerr == nil {
 			count("nft", "iptables-nft-save")
 		}
 	}
@@ -357,4 +366,27 @@ func sysctlLines(root hostfs.Root, name, key string) []diag.SysctlSetting {
 		}
 	}
 	return out
+}
+
+// nodeToolDirs are where a node keeps iptables and ipset, as it sees them.
+var nodeToolDirs = []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"}
+
+// lookTool finds a network tool: on this process's PATH (a sweep on the
+// node, or an image that carries it); else, under a host root other than
+// "/", the node's own binary, to run chrooted into the host root (chroot
+// is "/" when it runs directly). The ksdoctor image carries no iptables:
+// the node's own one finds the node's libraries and speaks the node's
+// backend (legacy or nf_tables), which a copy in the image might not.
+func lookTool(g *Gatherer, name string) (path, chroot string, err error) {
+	p, err := exec.LookPath(name)
+	if err == nil || g == nil || g.opts.HostRoot == "/" {
+		return p, "", err
+	}
+	for _, d := range nodeToolDirs {
+		np := d + "/" + name
+		if fi, serr := g.Root().Stat(np); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return np, g.opts.HostRoot, nil
+		}
+	}
+	return "", "", fmt.Errorf("%w; nor on the node under %s (%s)", err, g.opts.HostRoot, strings.Join(nodeToolDirs, ", "))
 }

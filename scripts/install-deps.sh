@@ -15,6 +15,10 @@ have rsync       || need+=(rsync)
 have python3     || need+=(python3)
 [ -x /usr/bin/time ] || need+=(time)
 have ip          || need+=(iproute2)
+# The real-kubelet tests: containerd (with docker.io) as the kubelet's runtime,
+# CNI plugins for its pod network.
+have containerd  || need+=(containerd)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 have nsenter     || need+=(util-linux)
 # The fault matrix: an unprivileged user namespace and an unprivileged user.
 have unshare     || need+=(util-linux)
@@ -27,6 +31,9 @@ have systemd-analyze || need+=(systemd)
 have xmllint     || need+=(libxml2-utils)
 # sweep --textfile: scraped from a real node_exporter (textfile collector only).
 have prometheus-node-exporter || need+=(prometheus-node-exporter)
+# sweep --notify: mail to a real SMTP server (its own config, spool and
+# mailbox per test; the package's own daemon is not used).
+have exim4 || need+=(exim4-daemon-light)
 # The real-systemd tests: a Debian tree built with debootstrap, booted with
 # systemd-nspawn; journalctl reads the machine's journal for failed restarts.
 have debootstrap    || need+=(debootstrap)

@@ -84,30 +84,7 @@ func (d *detailModel) render(m *Model) {
 		}
 	}
 	add("")
-	add(wrap(f.Summary, w)...)
-	if f.Explanation != "" {
-		add("", st.group.Render("Why"))
-		add(wrap(f.Explanation, w)...)
-	}
-	if len(f.Evidence) > 0 {
-		add("", st.group.Render("Evidence"))
-		for _, e := range f.Evidence {
-			if e.Value != "" {
-				for i, l := range wrap(e.Label+": "+e.Value, w-2) {
-					if i == 0 {
-						add("  " + l)
-					} else {
-						add("    " + l)
-					}
-				}
-			} else {
-				add("  " + e.Label + ":")
-			}
-			if e.Table != nil {
-				add(tableLines(e.Table, "    ", st.bold.Render)...)
-			}
-		}
-	}
+	add(findingBody(st, f, w)...)
 	d.links = nil
 	d.linkLines = nil
 	linkSection := func(title string, ids []string) {

@@ -297,6 +297,8 @@ func keyMsg(p string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyDown}
 	case "pgdown":
 		return tea.KeyMsg{Type: tea.KeyPgDown}
+	case "pgup":
+		return tea.KeyMsg{Type: tea.KeyPgUp}
 	case "backspace":
 		return tea.KeyMsg{Type: tea.KeyBackspace}
 	case "space":

@@ -83,6 +83,7 @@ type globals struct {
 	net        netFlags
 	kubeconfig string
 	kubeCtx    string
+	kube       kubeFlags
 	noIgnore   bool
 	exitCode   int // set by commands that report findings
 }
@@ -90,7 +91,7 @@ type globals struct {
 func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
 	io := streams{in: in, out: out, err: errw}
 	g := &globals{}
-	root := newRoot(ctx, io, g)
+	root := newRoot(io, g)
 	root.SetArgs(args)
 	root.SetIn(in)
 	root.SetOut(out)
@@ -114,7 +115,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	return g.exitCode
 }
 
-func newRoot(ctx context.Context, io streams, g *globals) *cobra.Command {
+func newRoot(io streams, g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ksdoctor",
 		Short: "A node doctor for Kubernetes and KubeSphere nodes that run Docker",
@@ -143,15 +144,14 @@ envelope: preview, confirm, apply, re-check.
 	pf.BoolVar(&g.noIgnore, "no-ignore", false, "apply no suppression from the configuration: show every finding as found")
 	pf.StringVar(&g.pidFile, "dockerd-pidfile", "/var/run/docker.pid", "dockerd's pidfile, as a path on the node")
 	addNetFlags(pf, &g.net)
-	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig for the cluster checks (default $KUBECONFIG, ~/.kube/config, in-cluster)")
-	pf.StringVar(&g.kubeCtx, "context", "", "kubeconfig context to use (default the current context)")
+	addKubeFlags(pf, g)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fail(exitCannot, "run 'ksdoctor --help' for usage", "%v", err)
 	})
 	root.AddCommand(newSweepCmd(io, g), newSnapshotCmd(io, g), newFixCmd(io, g), newChecksCmd(io), newTUICmd(io, g))
 	root.AddCommand(newJournalCmd(io, g), newDiffCmd(io, g))
 	root.AddCommand(newNPDCmd(io, g))
-	_ = ctx
+	finishRoot(root, io, g)
 	return root
 }
 
@@ -186,8 +186,9 @@ func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
 		SourceTimeout:  min(cfg.Timeouts.Source.Duration, timeout),
 		SweepTimeout:   timeout,
 		DockerdPIDFile: g.pidFile,
-		Kubeconfig:     g.kubeconfig,
-		KubeContext:    g.kubeCtx,
+	}
+	if err := g.kubeOptions(&gopts); err != nil {
+		return nil, err
 	}
 	g.net.apply(cfg, &gopts)
 	if gopts.ProbeTarget != "" {

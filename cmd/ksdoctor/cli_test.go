@@ -21,30 +21,6 @@ import (
 	"github.com/ksdoctor/ksdoctor/testbed"
 )
 
-// bin is the real ksdoctor binary, built once by TestMain.
-var bin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ksdoctor-cli-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "ksdoctor")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if other := os.Getenv("KSDOCTOR_TEST_BIN"); other != "" {
-		// The same tests against another build (the binary from before a change).
-		bin = other
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build ksdoctor: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
 type result struct {
 	stdout, stderr string
 	code           int
@@ -135,78 +111,6 @@ func (n *node) run(t *testing.T, args ...string) result {
 	// Inside the daemon's network namespace: that is the node's network
 	// (its docker0, iptables and sysctls), not the test machine's.
 	return ksdNS(t, n.d.Netns, append(slices.Clone(args), n.flags...)...)
-}
-
-func TestChecksCommand(t *testing.T) {
-	r := ksd(t, "checks")
-	r.wantCode(t, 0)
-	for _, id := range []string{"docker.daemon-unreachable", "disk.docker-root-usage", "docker.exited-containers"} {
-		if !strings.Contains(r.stdout, id) {
-			t.Errorf("checks output lacks %s:\n%s", id, r.stdout)
-		}
-	}
-}
-
-func TestBadInputExitsThree(t *testing.T) {
-	dir := t.TempDir()
-	badConfig := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(badConfig, []byte("disk:\n  warnPercnt: 70\n"), 0o644)
-	notSnap := filepath.Join(dir, "report.json")
-	os.WriteFile(notSnap, []byte(`{"schemaVersion":1,"tool":{"name":"ksdoctor"},"findings":[]}`), 0o644)
-	future := filepath.Join(dir, "future.json")
-	os.WriteFile(future, []byte(`{"schemaVersion":2,"tool":{"name":"ksdoctor"},"sources":{}}`), 0o644)
-	out := filepath.Join(dir, "out.json")
-	for _, tt := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unparseable config", []string{"sweep", "--config", badConfig, "--output", out}, "warnPercnt"},
-		{"missing config", []string{"sweep", "--config", filepath.Join(dir, "nope.yaml"), "--output", out}, "no such file"},
-		{"not a snapshot", []string{"sweep", "--from", notSnap, "--output", out}, "not a ksdoctor snapshot"},
-		{"other schema version", []string{"sweep", "--from", future, "--output", out}, "schemaVersion 2 is not supported"},
-		{"bad format", []string{"sweep", "--format", "yaml", "--output", out}, "unknown format"},
-		{"unknown check", []string{"sweep", "--checks", "docker.nope", "--output", out}, "unknown check docker.nope"},
-		{"unknown flag", []string{"sweep", "--frobnicate"}, "unknown flag"},
-		{"unknown remediation", []string{"fix", "docker.nope/remove", "--yes"}, "unknown remediation"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := ksd(t, tt.args...)
-			r.wantCode(t, 3)
-			if !strings.HasPrefix(r.stderr, "ksdoctor: error: ") || !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
-			}
-			if !strings.Contains(r.stderr, "ksdoctor: hint: ") {
-				t.Errorf("stderr has no hint: %q", r.stderr)
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("a partial report was written")
-			}
-		})
-	}
-}
-
-func TestFixturesReplayExitCodes(t *testing.T) {
-	for _, tt := range []struct {
-		fixture string
-		code    int
-	}{
-		{"healthy", 0},
-		{"exited-containers", 1},
-		{"disk-full", 2},
-		{"docker-down", 2},
-	} {
-		t.Run(tt.fixture, func(t *testing.T) {
-			r := ksd(t, "sweep", "--format", "json", "--from", filepath.Join("..", "..", "fixtures", tt.fixture, "snapshot.json"))
-			r.wantCode(t, tt.code)
-			decodeReport(t, []byte(r.stdout))
-			md := ksd(t, "sweep", "--format", "markdown", "--from", filepath.Join("..", "..", "fixtures", tt.fixture, "snapshot.json"))
-			md.wantCode(t, tt.code)
-			if !strings.HasPrefix(md.stdout, "# ksdoctor report:") {
-				t.Errorf("markdown report starts %q", md.stdout[:min(40, len(md.stdout))])
-			}
-		})
-	}
 }
 
 // TestExitedContainersOnRealDocker: a real dockerd with exited and running
@@ -400,15 +304,5 @@ func TestSnapshotReplay(t *testing.T) {
 	fb, _ := b.Finding("docker.exited-containers")
 	if fa.Title != fb.Title || len(fa.Remediations) != len(fb.Remediations) || fa.Remediations[0].Preview != fb.Remediations[0].Preview {
 		t.Errorf("finding content differs:\n%+v\n%+v", fa, fb)
-	}
-}
-
-func TestOutputFileMode(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "r.md")
-	r := ksd(t, "sweep", "--format", "markdown", "--output", out, "--from", "../../fixtures/healthy/snapshot.json")
-	r.wantCode(t, 0)
-	fi, err := os.Stat(out)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("report file %v %v", fi, err)
 	}
 }

@@ -24,6 +24,7 @@ type fleetFlags struct {
 	nodeSelector, namespace string
 	image, jobTemplate      string
 	nodeTimeout             time.Duration
+	cmd                     *cobra.Command // to tell a --format given from the default
 }
 
 // fleetHooks let tests on an apiserver without kubelets feed the pod logs
@@ -34,12 +35,12 @@ var fleetHooks struct {
 }
 
 func addFleetFlags(cmd *cobra.Command) *fleetFlags {
-	ff := &fleetFlags{}
+	ff := &fleetFlags{cmd: cmd}
 	fl := cmd.Flags()
 	fl.BoolVar(&ff.allNodes, "all-nodes", false, "sweep every selected node of the cluster through one Job per node and merge the reports")
 	fl.StringSliceVar(&ff.nodes, "nodes", nil, "with --all-nodes: only these node names (comma-separated)")
 	fl.StringVar(&ff.nodeSelector, "node-selector", "", "with --all-nodes: only nodes with these labels (a label selector)")
-	fl.StringVar(&ff.namespace, "namespace", "ksdoctor", "with --all-nodes: namespace of the Jobs (deploy/fleet makes it)")
+	fl.StringVarP(&ff.namespace, "namespace", "n", "ksdoctor", "with --all-nodes: namespace of the Jobs (deploy/fleet makes it)")
 	fl.StringVar(&ff.image, "image", "ksdoctor:"+version, "with --all-nodes: the ksdoctor image the Jobs run")
 	fl.DurationVar(&ff.nodeTimeout, "node-timeout", 2*time.Minute, "with --all-nodes: give up on a node that has not answered after this long")
 	fl.StringVar(&ff.jobTemplate, "job-template", "", "with --all-nodes: a Job YAML whose pod spec is merged over ksdoctor's (registry, PodSecurity, node OS)")
@@ -88,7 +89,11 @@ func runFleet(ctx context.Context, io streams, g *globals, f *sweepFlags, ff *fl
 			return fail(exitCannot, "--job-template takes a batch/v1 Job whose pod spec keeps a container named ksdoctor", "%v", err)
 		}
 	}
-	kc, err := gather.NewKubeClient(gather.Options{Kubeconfig: g.kubeconfig, KubeContext: g.kubeCtx})
+	var kopts gather.Options
+	if err := g.kubeOptions(&kopts); err != nil {
+		return err
+	}
+	kc, err := gather.NewKubeClient(kopts)
 	if err != nil {
 		if errors.Is(err, gather.ErrNoKubeconfig) {
 			return fail(exitCannot, "pass --kubeconfig (and --context) for the cluster to sweep", "%v", err)
@@ -124,6 +129,9 @@ func runFleet(ctx context.Context, io streams, g *globals, f *sweepFlags, ff *fl
 			hint = "interrupted: the Jobs and pods this sweep created were deleted"
 		}
 		return fail(exitCannot, hint, "fleet sweep: %v", err)
+	}
+	if ff.onTerminal(io, f) {
+		return showFleet(ctx, io, g, rep, "")
 	}
 	var buf bytes.Buffer
 	if err := fleet.Write(&buf, rep, f.format); err != nil {

@@ -183,37 +183,18 @@ func wantErrHint(t *testing.T, r result, want string) {
 	}
 }
 
-// TestProbeTargetThatLooksLikeOptionsExitsThree: a --probe-target that nc
-// would read as options is refused before anything runs.
-func TestProbeTargetThatLooksLikeOptionsExitsThree(t *testing.T) {
-	for _, target := range []string{"-e/bin/sh:80", "host:http", "a b:80"} {
-		r := ksd(t, "sweep", "--probe", "--probe-target", target, "--docker-host", "unix:///nonexistent/ksdt.sock")
-		r.wantCode(t, 3)
-		wantErrHint(t, r, "probe target")
-	}
-}
-
 // hostileRoot is a host root whose daemon.json carries a label with
 // terminal escapes and a proxy password, and whose docker unit drop-in
 // carries an HTTP_PROXY with credentials.
 func hostileRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	files := map[string]string{
+	testbed.WriteTree(t, root, map[string]string{
 		"etc/docker/daemon.json": `{"labels": ["evil=\u001b]0;pwned\u0007\u001b[2J fake: all checks passed", "bidi=\u202egnp.exe"],` +
 			` "registry-mirrors": ["https://mirror:m1rr0r-pa55@mirror.example.com"]}` + "\n",
 		"etc/systemd/system/docker.service.d/http-proxy.conf": "[Service]\nEnvironment=\"HTTP_PROXY=http://ops:pr0xy-s3cret w@proxy.local:3128\" \"API_KEY=ak-9f8e7d6c5b4a\"\n",
 		"lib/systemd/system/docker.service":                   "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n",
-	}
-	for p, c := range files {
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return root
 }
 

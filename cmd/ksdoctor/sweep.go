@@ -22,6 +22,7 @@ type sweepFlags struct {
 	format, output, include, skip, from string
 	baseline, textfile                  string
 	interval                            time.Duration
+	notify                              notifyFlags
 }
 
 func newSweepCmd(io streams, g *globals) *cobra.Command {
@@ -46,6 +47,9 @@ ctrl+c. Exit code 3 when no node answered.
 ` + exitCodeHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ff.allNodes && len(f.notify.urls) > 0 {
+				return fail(exitCannot, "run --notify on a single node's sweep", "--notify does not work with --all-nodes yet")
+			}
 			if ff.allNodes {
 				return runFleet(cmd.Context(), io, g, f, ff)
 			}
@@ -56,6 +60,7 @@ ctrl+c. Exit code 3 when no node answered.
 		},
 	}
 	ff = addFleetFlags(cmd)
+	addNotifyFlags(cmd, &f.notify)
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, markdown, sarif (SARIF 2.1.0) or junit (JUnit XML)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to FILE (mode 0600) instead of stdout")
@@ -85,6 +90,9 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 			return err
 		}
 	}
+	if err := f.notify.prepare(); err != nil {
+		return err
+	}
 	if f.interval != 0 && (f.interval < minInterval || f.from != "") {
 		return fail(exitCannot, "pass --interval 10s or more (5m is a good start), on a live node, not with --from", "--interval %v: want at least %v, without --from", f.interval, minInterval)
 	}
@@ -105,6 +113,7 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 		if err := deliver(io, f, format, rep); err != nil {
 			return err
 		}
+		f.notify.send(ctx, io, rep)
 		g.exitCode = exitFor(rep)
 		if f.interval == 0 {
 			return nil

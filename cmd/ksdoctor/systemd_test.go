@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,10 +136,51 @@ func (n *machineNode) journalRecords(t *testing.T) []map[string]any {
 	return recs
 }
 
-// stepDurations lists the apply result's service steps with their timing,
-// for the closing note's restart and rollback figures.
+// logTiming logs how long a whole fix took (sweep, apply, re-check).
 func logTiming(t *testing.T, what string, start time.Time) {
 	t.Logf("TIMING %s: %s", what, time.Since(start).Round(10*time.Millisecond))
+}
+
+// logServiceTimes reads the machine's journal for docker.service since
+// since and logs, as systemd saw them, how long docker was down (from
+// "Stopping" to the last "Started") and, after a failed start, how long the
+// rollback took to bring it back (from the first failure to the last
+// "Started"): the closing note's restart and rollback figures.
+func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time) {
+	t.Helper()
+	out, err := n.m.TryRun("journalctl", "--no-pager", "-o", "short-unix", "-u", "docker.service",
+		"--since", fmt.Sprintf("@%d", since.Unix()))
+	if err != nil {
+		t.Logf("TIMING %s: journal not read: %v", what, err)
+		return
+	}
+	var stop, fail, started float64
+	for _, l := range strings.Split(out, "\n") {
+		ts, msg, ok := strings.Cut(l, " ")
+		at, err := strconv.ParseFloat(ts, 64)
+		if !ok || err != nil || at < float64(since.UnixNano())/1e9 {
+			continue
+		}
+		switch {
+		case strings.Contains(msg, "Stopping docker.service") && stop == 0:
+			stop = at
+		case (strings.Contains(msg, "Failed to start docker.service") || strings.Contains(msg, "docker.service: Failed with result")) && fail == 0:
+			fail = at
+		case strings.Contains(msg, "Started docker.service"):
+			started = at
+		}
+	}
+	secs := func(d float64) string {
+		return (time.Duration(d * float64(time.Second))).Round(time.Millisecond).String()
+	}
+	line := "TIMING " + what + " (systemd's journal):"
+	if stop > 0 && started > stop {
+		line += " docker down " + secs(started-stop) + " (Stopping → last Started)"
+	}
+	if fail > 0 && started > fail {
+		line += "; rollback " + secs(started-fail) + " (first failure → Started again)"
+	}
+	t.Log(line)
 }
 
 // TestIPTablesEnableOnRealSystemd runs docker.iptables-disabled/enable end to
@@ -234,29 +276,6 @@ func TestRestartFailureRollsBackOnRealSystemd(t *testing.T) {
 				t.Errorf("journal does not record the rollback: %s", last)
 			}
 		})
-	}
-}
-
-// TestNoSystemdBusRefusesBeforeAnyChange runs the fix under a host root that
-// holds the node's files but no /run: nothing is edited, the error names
-// what is missing.
-func TestNoSystemdBusRefusesBeforeAnyChange(t *testing.T) {
-	root := kubesprayRoot(t)
-	r := ksd(t, "fix", "docker.config-conflict/dedupe", "--yes", "--host-root", root,
-		"--docker-host", "unix:///nonexistent/docker.sock", "--dockerd-pidfile", "/nonexistent.pid")
-	r.wantCode(t, 4)
-	for _, want := range []string{"refused before any change", "no systemd D-Bus socket", "/run/systemd/private", "/run/dbus/system_bus_socket"} {
-		if !strings.Contains(r.stdout+r.stderr, want) {
-			t.Errorf("error does not say %q:\n%s%s", want, r.stdout, r.stderr)
-		}
-	}
-	for p, want := range map[string]string{"etc/docker/daemon.json": "100m", "etc/systemd/system/docker.service.d/docker-options.conf": "max-size=10m"} {
-		if got, _ := os.ReadFile(filepath.Join(root, p)); !strings.Contains(string(got), want) {
-			t.Errorf("%s changed by a refused fix:\n%s", p, got)
-		}
-	}
-	if entries, _ := os.ReadDir(filepath.Join(root, "etc/docker")); len(entries) != 1 {
-		t.Errorf("a refused fix left files beside daemon.json: %v", entries)
 	}
 }
 
@@ -369,58 +388,110 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 	}
 }
 
+// podScript makes what a pod with the node's / mounted at /host sees: in
+// mount and PID namespaces of its own (unshare -m -p, private), the node's
+// / bound recursively at /host (its /run with the D-Bus sockets, its /proc,
+// its data-root and /data mounts with it), then the pod's own /proc, then
+// it execs the rest of its arguments. Data reaches it only as arguments
+// ("$@"), never inside the script.
+const podScript = `mkdir -p /host && mount --rbind / /host && mount -t proc proc /proc && exec "$@"`
+
+// inPod runs ksdoctor as a pod with hostPath / at /host would: --host-root
+// /host is a plain recursive bind mount, not the /proc/PID/root magic link
+// that outside() uses (rsync 3.2.7 and later walk paths without following
+// links, so a copy under /proc/PID/root fails). A bind of /proc/PID/root
+// made from outside the machine's mount namespace does not carry the
+// machine's mounts (its /run, its data-root) on this kernel, so the
+// namespace is made from the machine's: the pod's own / is then the
+// machine's, and the tools it runs (rsync) are the machine's.
+func (n *machineNode) inPod(t *testing.T, args ...string) result {
+	t.Helper()
+	argv := []string{"nsenter", "-t", strconv.Itoa(n.m.Leader), "-m", "-n", "--",
+		"unshare", "-m", "-p", "-f", "--propagation", "private", "--", "sh", "-c", podScript, "sh", "/usr/local/bin/ksdoctor"}
+	argv = append(argv, args...)
+	return runArgv(t, append(argv, "--host-root", "/host", "--docker-host", "unix:///host/run/docker.sock"))
+}
+
 // TestDataRootMigrationOnRealSystemd moves a data-root past 80 % on one
 // filesystem to another with disk.docker-root-usage/migrate, driving
-// docker.service (stop, start) through the machine's systemd, from inside
-// the machine. The data-root is a filesystem mounted at /var/lib/docker, as
-// on nodes with a separate Docker disk: it cannot be renamed, so it stays in
-// place as the backup. Not run from outside: rsync (3.2.7 and later) walks
-// paths without following links, so the machine's root reached through
-// /proc/PID/root stops it (a pod's /host is a plain bind mount).
+// docker.service (stop, start) through the machine's systemd: from inside
+// the machine, and from a pod's view of the node (--host-root /host, a
+// plain bind mount; see inPod). The data-root is a filesystem mounted at
+// /var/lib/docker, as on nodes with a separate Docker disk: it cannot be
+// renamed, so it stays in place as the backup. First a copy that fails
+// half-way: everything is put back and docker runs on the old data-root.
 func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 	testbed.Require(t, "mkfs.ext4", "losetup")
-	src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 400)
-	m := testbed.BootMachine(t, testbed.MachineOptions{
-		BindRO:    []string{bin + ":/usr/local/bin/ksdoctor"},
-		Bind:      []string{dst + ":/data"},
-		DockerDir: src,
-	})
-	n := &machineNode{m: m}
-	n.resetToKubespray(t)
-	testbed.FillTo(t, src, 86)
+	for _, where := range []string{"inside", "pod"} {
+		t.Run(where, func(t *testing.T) {
+			src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 400)
+			m := testbed.BootMachine(t, testbed.MachineOptions{
+				BindRO:    []string{bin + ":/usr/local/bin/ksdoctor"},
+				Bind:      []string{dst + ":/data"},
+				DockerDir: src,
+			})
+			n := &machineNode{m: m}
+			n.resetToKubespray(t)
+			testbed.FillTo(t, src, 86)
+			run := n.inside
+			if where == "pod" {
+				run = n.inPod
+			}
+			migrateFailsHalfWay(t, n, run)
+			r := run(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
+			r.wantCode(t, 0)
+			t.Logf("preview:\n%s", r.stdout)
+			start := time.Now()
+			r = run(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
+			logTiming(t, "data-root migration "+where, start)
+			t.Logf("result:\n%s", r.stdout)
+			r.wantCode(t, 0)
+			if !strings.Contains(r.stdout, "verified") {
+				t.Errorf("the move was not verified:\n%s", r.stdout)
+			}
+			if argv := n.dockerdArgv(t); !strings.Contains(argv, "/data/docker") {
+				t.Fatalf("dockerd does not run on the new data-root: %s\n%s%s", argv, r.stdout, r.stderr)
+			}
+			if st := n.unitShow(t, "ActiveState"); st["ActiveState"] != "active" {
+				t.Errorf("docker.service after the move: %v", st)
+			}
+			n.logServiceTimes(t, "migrate "+where, start)
+		})
+	}
+}
 
-	// A copy that fails: docker is started again on the old data-root.
+// migrateFailsHalfWay runs the migration with an rsync that copies part of
+// the tree and fails (as a disk error mid-copy would): the result says
+// everything was put back, dockerd runs on the old data-root, the target
+// holds nothing and the journal records the failure.
+func migrateFailsHalfWay(t *testing.T, n *machineNode, run func(*testing.T, ...string) result) {
+	t.Helper()
 	n.m.Run(t, "mv", "/usr/bin/rsync", "/usr/bin/rsync.real")
-	n.m.WriteFile(t, "/usr/bin/rsync", "#!/bin/sh\necho 'rsync: broken by the test' >&2\nexit 23\n", 0o755)
+	// rsync -aHAXS --numeric-ids -- FROM/ TO/: copy one directory, then fail.
+	n.m.WriteFile(t, "/usr/bin/rsync", "#!/bin/sh\n"+
+		"for a; do from=$to; to=$a; done\n"+
+		"cp -a \"${from}image\" \"$to\"\n"+
+		"echo 'rsync: write failed: broken by the test' >&2\nexit 23\n", 0o755)
+	defer n.m.Run(t, "mv", "/usr/bin/rsync.real", "/usr/bin/rsync")
 	start := time.Now()
-	r := n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
+	r := run(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
 	logTiming(t, "data-root migration failing mid-copy, put back", start)
 	r.wantCode(t, 4)
-	if !strings.Contains(r.stdout, "everything was put back") {
-		t.Errorf("failed move not put back:\n%s", r.stdout)
+	if !strings.Contains(r.stdout, "everything was put back") || !strings.Contains(r.stdout, "broken by the test") {
+		t.Errorf("failed move not put back, or its cause not said:\n%s", r.stdout)
 	}
 	if argv := n.dockerdArgv(t); !strings.Contains(argv, "--data-root=/var/lib/docker") {
 		t.Fatalf("dockerd does not run on the old data-root after the failed move: %s", argv)
 	}
-	n.m.Run(t, "mv", "/usr/bin/rsync.real", "/usr/bin/rsync")
-
-	r = n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
-	r.wantCode(t, 0)
-	t.Logf("preview:\n%s", r.stdout)
-	start = time.Now()
-	r = n.inside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
-	logTiming(t, "data-root migration inside", start)
-	t.Logf("result:\n%s", r.stdout)
-	r.wantCode(t, 0)
-	if !strings.Contains(r.stdout, "verified") {
-		t.Errorf("the move was not verified:\n%s", r.stdout)
+	if left := strings.Fields(n.m.Run(t, "ls", "-A", "/data")); len(slices.DeleteFunc(left, func(s string) bool { return s == "lost+found" })) > 0 {
+		t.Errorf("the failed copy left files in /data: %v", left)
 	}
-	if argv := n.dockerdArgv(t); !strings.Contains(argv, "/data/docker") {
-		t.Fatalf("dockerd does not run on the new data-root: %s\n%s%s", argv, r.stdout, r.stderr)
+	recs := n.journalRecords(t)
+	last, _ := json.Marshal(recs[len(recs)-1])
+	if !strings.Contains(string(last), "put back") {
+		t.Errorf("journal does not record the put-back: %s", last)
 	}
-	if st := n.unitShow(t, "ActiveState"); st["ActiveState"] != "active" {
-		t.Errorf("docker.service after the move: %v", st)
-	}
+	n.logServiceTimes(t, "migrate failing mid-copy", start)
 }
 
 // TestUnitEditedBetweenPreviewAndApplyOnRealSystemd previews the fix (as the

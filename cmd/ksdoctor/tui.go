@@ -28,7 +28,10 @@ its exact plan: y applies, any other key cancels, and high-risk fixes need
 the node's hostname typed. The check then runs again to verify. 'e' exports
 the report (JSON and Markdown, mode 0600) with the fixes applied.
 --read-only removes every fix key; --from browses a recorded snapshot with
-fixes disabled. Exit code 0, or 4 when a fix applied in the session failed
+fixes disabled. --from a fleet report (sweep --all-nodes --format json)
+opens the fleet view: checks with node counts, then nodes, then a node's
+finding with the 'ksdoctor fix' command to run on that node (the fleet
+view applies nothing; its exit code is the report's). Exit code 0, or 4 when a fix applied in the session failed
 or did not verify.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -36,7 +39,7 @@ or did not verify.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "browse a recorded snapshot (fixes disabled)")
+	fl.StringVar(&f.from, "from", "", "browse a recorded snapshot (fixes disabled), or a fleet report (sweep --all-nodes --format json)")
 	fl.BoolVar(&f.readOnly, "read-only", false, "no remediation keys at all")
 	fl.StringVar(&f.include, "checks", "", "comma-separated check IDs to run (default all)")
 	fl.StringVar(&f.skip, "skip", "", "comma-separated check IDs to leave out")
@@ -48,6 +51,14 @@ or did not verify.`,
 func runTUI(ctx context.Context, io streams, g *globals, f *tuiFlags) error {
 	if !io.isTerminal(io.in) || !io.isTerminal(io.out) {
 		return fail(exitCannot, "run 'ksdoctor sweep' for a report without a terminal", "the terminal UI needs a terminal on stdin and stdout")
+	}
+	if f.from != "" {
+		if rep, ok, err := readFleetFrom(f.from); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			return showFleet(ctx, io, g, rep, f.from)
+		}
 	}
 	d, err := g.doctorFor(f.include, f.skip)
 	if err != nil {

@@ -8,6 +8,17 @@ import (
 	"github.com/ksdoctor/ksdoctor/testbed"
 )
 
+// fixtureReport replays a fixture into a JSON report file in dir.
+func fixtureReport(t *testing.T, dir, fixture string) string {
+	t.Helper()
+	out := filepath.Join(dir, fixture+".json")
+	r := ksd(t, "sweep", "--format", "json", "--output", out, "--from", filepath.Join("..", "..", "fixtures", fixture, "snapshot.json"))
+	if r.code == exitCannot {
+		t.Fatalf("replay %s: %s", fixture, r.stderr)
+	}
+	return out
+}
+
 // TestTUIBaselineInTmux: tui --baseline in a real terminal tags the
 // findings the baseline report lacks as new, and the detail says so.
 func TestTUIBaselineInTmux(t *testing.T) {

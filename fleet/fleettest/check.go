@@ -17,7 +17,7 @@ import (
 
 // CheckJob returns what is wrong with a node's Job ("" when nothing): the
 // labels, the pinned node, a toleration per taint, hostPID/hostNetwork, /
-// read-only at /host with HostToContainer, only NET_ADMIN and NET_RAW, not
+// read-only at /host with HostToContainer, only NET_ADMIN, NET_RAW and SYS_CHROOT, not
 // privileged, no service account token, requests and limits, the deadline,
 // no retries, a TTL, and the node sweep's command line.
 func CheckJob(job *batchv1.Job, sweepID, node string, taints []corev1.Taint, deadline int64) string {
@@ -80,8 +80,8 @@ func CheckJob(job *batchv1.Job, sweepID, node string, taints []corev1.Taint, dea
 		bad("no securityContext capabilities")
 	case sc.Privileged == nil || *sc.Privileged:
 		bad("privileged %v", sc.Privileged)
-	case !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"NET_ADMIN", "NET_RAW"}) || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}):
-		bad("capabilities %+v, want drop ALL, add NET_ADMIN NET_RAW", sc.Capabilities)
+	case !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"NET_ADMIN", "NET_RAW", "SYS_CHROOT"}) || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}):
+		bad("capabilities %+v, want drop ALL, add NET_ADMIN NET_RAW SYS_CHROOT", sc.Capabilities)
 	case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
 		bad("allowPrivilegeEscalation %v", sc.AllowPrivilegeEscalation)
 	}

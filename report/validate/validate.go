@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
@@ -58,12 +59,7 @@ func Report(doc []byte) error {
 }
 
 func check(s map[string]any, v any, at string) error {
-	keys := make([]string, 0, len(s))
-	for k := range s {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s)) {
 		if slices.Contains(ignored, k) {
 			continue
 		}
@@ -112,9 +108,11 @@ func keyword(s map[string]any, k string, kw, v any, at string) error {
 		}
 	case "properties":
 		obj, _ := v.(map[string]any)
-		for name, sub := range kw.(map[string]any) {
+		props := kw.(map[string]any)
+		// In name order: the same document is refused for the same reason.
+		for _, name := range slices.Sorted(maps.Keys(props)) {
 			if pv, has := obj[name]; has {
-				if err := check(sub.(map[string]any), pv, at+"/"+name); err != nil {
+				if err := check(props[name].(map[string]any), pv, at+"/"+name); err != nil {
 					return err
 				}
 			}

@@ -57,6 +57,8 @@ type Cluster struct {
 	dir     string // certificates, token file, logs
 	etcdDir string // etcd data
 	caPEM   []byte
+	ca      signer         // signs node and kubelet-client certificates
+	opts    ClusterOptions // how it was started
 	etcd    *process
 	api     *process
 }
@@ -138,11 +140,20 @@ func Start(t testing.TB) *Cluster {
 // StartCluster starts etcd and kube-apiserver and waits until /readyz answers 200 (or
 // ctx ends). The caller must call Stop. Use Start in tests.
 func StartCluster(ctx context.Context) (c *Cluster, err error) {
+	return StartClusterWith(ctx, ClusterOptions{})
+}
+
+// StartClusterWith is StartCluster with options (an address kubelets in
+// network namespaces can reach, Node authorization).
+func StartClusterWith(ctx context.Context, opts ClusterOptions) (c *Cluster, err error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
 	apiserverBin, etcdBin := Binaries()
-	c = &Cluster{}
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1"
+	}
+	c = &Cluster{opts: opts}
 	defer func() {
 		if err != nil {
 			if stopErr := c.Stop(); stopErr != nil {
@@ -233,12 +244,12 @@ func (c *Cluster) startAPIServer(ctx context.Context, bin, etcdURL string) error
 	if err != nil {
 		return err
 	}
-	c.Server = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
+	c.Server = fmt.Sprintf("https://%s:%d", c.opts.Address, ports[0])
 	f := func(name string) string { return filepath.Join(c.dir, name) }
 	args := []string{
 		"--etcd-servers=" + etcdURL,
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
+		"--bind-address=" + c.opts.Address,
+		"--advertise-address=" + c.opts.Address,
 		fmt.Sprintf("--secure-port=%d", ports[0]),
 		"--cert-dir=" + f("certs"),
 		"--tls-cert-file=" + f("serving.crt"),
@@ -258,6 +269,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, bin, etcdURL string) error
 		"--profiling=false",
 		"--v=0",
 	}
+	args = withFlags(args, c.kubeletArgs())
 	p, err := startProcess(bin, args, f("kube-apiserver.log"))
 	if err != nil {
 		return err
@@ -415,7 +427,7 @@ func (c *Cluster) WriteKubeconfig(t testing.TB, identity string) string {
 // failure messages.
 func (c *Cluster) Logs(max int) string {
 	var b strings.Builder
-	for _, name := range []string{"kube-apiserver.log", "etcd.log"} {
+	for _, name := range []string{"kube-apiserver.log", "etcd.log", "kube-controller-manager.log"} {
 		fmt.Fprintf(&b, "==> %s <==\n%s\n", name, tailFile(filepath.Join(c.dir, name), max))
 	}
 	return b.String()

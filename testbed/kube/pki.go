@@ -61,7 +61,7 @@ func (c *Cluster) writePKI() error {
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(10, 96, 0, 1)},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(10, 96, 0, 1), net.ParseIP(c.opts.Address)},
 		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
 			"kubernetes.default.svc.cluster.local"},
 	}
@@ -76,6 +76,7 @@ func (c *Cluster) writePKI() error {
 	}
 
 	c.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	c.ca = signer{cert: caCert, key: caKey}
 	c.CAFile = filepath.Join(c.dir, "ca.crt")
 	files := map[string][]byte{
 		"ca.crt":      c.caPEM,
@@ -115,6 +116,10 @@ func (c *Cluster) writePKI() error {
 		if err := os.WriteFile(filepath.Join(c.dir, name), data, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}
+	}
+	if c.opts.Kubelets {
+		// kube-apiserver's identity at the kubelets (pods/log).
+		return c.ca.issue(c.dir, "kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, false)
 	}
 	return nil
 }

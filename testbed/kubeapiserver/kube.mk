@@ -3,6 +3,8 @@
 #
 #   make kube-apiserver-bin   build kube-apiserver v1.36.3 into $(KSDOCTOR_TEST_BIN)
 #                             (about 5 min cold; a no-op while its inputs are unchanged)
+#   make kube-node-bin        build kubelet and kube-controller-manager v1.36.3 there too
+#                             (testbed/kubenode; about 6 min cold beside the apiserver's cache)
 #   make test-kube            the above, then go test ./testbed/kube/
 #
 # KSDOCTOR_KUBE_APISERVER is exported so every `go test` run by make finds the binary.
@@ -13,9 +15,18 @@ KSDOCTOR_TEST_BIN ?= /var/cache/ksdoctor-test/bin
 KSDOCTOR_KUBE_APISERVER ?= $(KSDOCTOR_TEST_BIN)/kube-apiserver
 export KSDOCTOR_KUBE_APISERVER
 
-.PHONY: kube-apiserver-bin test-kube
+# kubelet and kube-controller-manager of the same release (testbed/kubenode),
+# for the real-kubelet tests of `sweep --all-nodes`; one `go build` for both.
+KSDOCTOR_KUBELET ?= $(KSDOCTOR_TEST_BIN)/kubelet
+KSDOCTOR_KUBE_CONTROLLER_MANAGER ?= $(KSDOCTOR_TEST_BIN)/kube-controller-manager
+export KSDOCTOR_KUBELET KSDOCTOR_KUBE_CONTROLLER_MANAGER
+
+.PHONY: kube-apiserver-bin kube-node-bin test-kube
 kube-apiserver-bin:
 	$(KUBE_MK_DIR)/build.sh $(KSDOCTOR_TEST_BIN)
+
+kube-node-bin:
+	$(KUBE_MK_DIR)/../kubenode/build.sh $(KSDOCTOR_TEST_BIN)
 
 test-kube: kube-apiserver-bin
 	go test ./testbed/kube/ -count=1
