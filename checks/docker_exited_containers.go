@@ -113,7 +113,7 @@ func containerTable(pass *diag.Pass, cs []diag.Container) *diag.Table {
 		if pass.Docker().SizesGathered {
 			size = diag.FormatBytes(c.SizeRw)
 		}
-		t.Rows = append(t.Rows, []string{shortID(c.ID), c.Name, c.Image, strconv.Itoa(c.ExitCode), age(pass.Now(), finishedOrCreated(c)) + " ago", size})
+		t.Rows = append(t.Rows, []string{diag.ShortID(c.ID), c.Name, c.Image, strconv.Itoa(c.ExitCode), age(pass.Now(), finishedOrCreated(c)) + " ago", size})
 	}
 	return t
 }
@@ -125,7 +125,7 @@ func removeContainerSteps(cs []diag.Container) []diag.Step {
 	for _, c := range cs {
 		steps = append(steps, diag.Step{
 			Kind:        diag.StepRemoveContainer,
-			Description: fmt.Sprintf("docker rm %s (%s)", shortID(c.ID), c.Name),
+			Description: fmt.Sprintf("docker rm %s (%s)", diag.ShortID(c.ID), c.Name),
 			Container:   &diag.ContainerTarget{ID: c.ID, Name: c.Name},
 		})
 	}
@@ -138,7 +138,7 @@ func removeExitedRemediation(id string, pass *diag.Pass, own []diag.Container) d
 	var total int64
 	for _, c := range own {
 		total += c.SizeRw
-		fmt.Fprintf(&b, "  %s  %-30s exit %d\n", shortID(c.ID), c.Name, c.ExitCode)
+		fmt.Fprintf(&b, "  %s  %-30s exit %d\n", diag.ShortID(c.ID), c.Name, c.ExitCode)
 	}
 	if pass.Docker().SizesGathered {
 		fmt.Fprintf(&b, "Frees about %s of writable layers (plus their logs).\n", diag.FormatBytes(total))

@@ -60,7 +60,7 @@ func runLogRotation(pass *diag.Pass) ([]diag.Finding, error) {
 		var total int64
 		for _, l := range f.LargestLogs {
 			total += l.Bytes
-			rows = append(rows, []string{shortID(l.Container), diag.FormatBytes(l.Bytes), l.Path})
+			rows = append(rows, []string{diag.ShortID(l.Container), diag.FormatBytes(l.Bytes), l.Path})
 		}
 		fi.Evidence = append(fi.Evidence, diag.Evidence{Label: fmt.Sprintf("Largest container logs (%s together)", diag.FormatBytes(total)),
 			Table: &diag.Table{Columns: []string{"CONTAINER", "SIZE", "FILE"}, Rows: rows}})

@@ -17,8 +17,6 @@ import (
 
 var doctorNoProgress = doctor.Progress{}
 
-func allChecks() []diag.Check { return checks.All() }
-
 type fixFlags struct {
 	dryRun, yes bool
 	// to and symlink are inputs of disk.docker-root-usage/migrate.

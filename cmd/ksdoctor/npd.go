@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/npd"
@@ -67,7 +68,7 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 		// checks to say why, and for the line to be written.
 		g.timeout = f.deadline * 9 / 10
 	}
-	sel, err := diag.Select(allChecks(), ids, nil)
+	sel, err := diag.Select(checks.All(), ids, nil)
 	if err != nil {
 		return npd.Unknown, "unknown: " + err.Error()
 	}
