@@ -25,8 +25,8 @@ its flags.`,
 		if addr == "" {
 			addr = "(unknown)"
 		}
-		if pass.Docker() != nil {
-			addr, reason = pass.Docker().Address, pass.Docker().Error
+		if d := pass.Docker(); d != nil {
+			addr, reason = d.Address, d.Error
 		}
 		if st := pass.Status(diag.SourceDocker); st != nil && st.Error != "" {
 			reason = st.Error

@@ -110,8 +110,8 @@ func iptablesDisabledOnDisk(pass *diag.Pass) ([]diag.Finding, error) {
 	}
 	where.Rows = append(where.Rows, []string{fromProcess, "unknown", "/proc shows no dockerd (" + why + ")"})
 	api := "the Docker API did not answer"
-	if pass.Docker() != nil && pass.Docker().Reachable {
-		api = fmt.Sprintf("dockerd %s answers, but /info does not report --iptables", pass.Docker().Version)
+	if dk := pass.Docker(); dk != nil && dk.Reachable {
+		api = fmt.Sprintf("dockerd %s answers, but /info does not report --iptables", dk.Version)
 	}
 	where.Rows = append(where.Rows, []string{"Docker API", "not reported", api})
 	last := off[len(off)-1]
@@ -163,10 +163,11 @@ disk, and the finding says so: the Docker API does not report --iptables.`,
 // iptablesDisabled reports whether the running dockerd manages no iptables
 // rules, with the setting found (Index counts argv[0]).
 func iptablesDisabled(pass *diag.Pass) (dockerconf.FlagSetting, bool) {
-	if pass.Dockerd() == nil || len(pass.Dockerd().Args) == 0 {
+	d := pass.Dockerd()
+	if d == nil || len(d.Args) == 0 {
 		return dockerconf.FlagSetting{}, false
 	}
-	f, ok := dockerconf.FindFlag(pass.Dockerd().Args[1:], "iptables")
+	f, ok := dockerconf.FindFlag(d.Args[1:], "iptables")
 	if !ok {
 		return f, false
 	}
@@ -176,15 +177,16 @@ func iptablesDisabled(pass *diag.Pass) (dockerconf.FlagSetting, bool) {
 }
 
 func runIPTablesDisabled(pass *diag.Pass) ([]diag.Finding, error) {
-	if pass.Dockerd() == nil || len(pass.Dockerd().Args) == 0 {
+	d, conf := pass.Dockerd(), pass.DockerConf()
+	if d == nil || len(d.Args) == 0 {
 		// No process to read (a pod without hostPID): judge from the files, and say so.
 		return iptablesDisabledOnDisk(pass)
 	}
 	f, off := iptablesDisabled(pass)
 	fromFile := false
-	if _, set := dockerconf.FindFlag(pass.Dockerd().Args[min(1, len(pass.Dockerd().Args)):], "iptables"); !set && pass.DockerConf() != nil {
+	if _, set := dockerconf.FindFlag(d.Args[1:], "iptables"); !set && conf != nil {
 		// No flag on the running command line: daemon.json decides.
-		for _, o := range pass.DockerConf().OnDisk {
+		for _, o := range conf.OnDisk {
 			if o.Key == "iptables" && o.Value == "false" && !o.FromFlag() {
 				off, fromFile = true, true
 				f = dockerconf.FlagSetting{Arg: `"iptables": false`}
@@ -194,18 +196,18 @@ func runIPTablesDisabled(pass *diag.Pass) ([]diag.Finding, error) {
 	if !off {
 		return nil, nil
 	}
-	pid := pass.Dockerd().PID
+	pid := d.PID
 	where := &diag.Table{Columns: []string{"SOURCE", "SETTING", "WHERE"}}
 	if !fromFile {
 		where.Rows = append(where.Rows, []string{
-			fmt.Sprintf("running dockerd (pid %d, %s)", pid, pass.Dockerd().Found),
+			fmt.Sprintf("running dockerd (pid %d, %s)", pid, d.Found),
 			f.Arg,
 			fmt.Sprintf("/proc/%d/cmdline, argument %d", pid, f.Index),
 		})
 	}
-	if pass.DockerConf() != nil {
+	if conf != nil {
 		// Where the next start will take it from: the unit, a drop-in, daemon.json.
-		for _, o := range pass.DockerConf().OnDisk {
+		for _, o := range conf.OnDisk {
 			if o.Key != "iptables" || o.Value != "false" {
 				continue
 			}
@@ -230,7 +232,7 @@ func runIPTablesDisabled(pass *diag.Pass) ([]diag.Finding, error) {
 			"net.docker0-masquerade-missing/add-rule restores outbound traffic right away until then.",
 		Evidence: []diag.Evidence{
 			{Label: "Where set", Table: where},
-			{Label: "Command line", Value: strings.Join(pass.Dockerd().Args, " ")},
+			{Label: "Command line", Value: strings.Join(d.Args, " ")},
 		},
 	}
 	if rem, ok := iptablesEnableRemediation(pass); ok {

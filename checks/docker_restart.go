@@ -14,20 +14,21 @@ import (
 func blastRadius(pass *diag.Pass) string {
 	var b strings.Builder
 	live := false
-	if pass.Docker() != nil {
-		live = pass.Docker().LiveRestore
+	dk := pass.Docker()
+	if dk != nil {
+		live = dk.LiveRestore
 	}
 	if f := pass.DockerConf(); f != nil && !live {
 		if o, ok := diag.Option(f.OnDisk, "live-restore"); ok && o.Value == "true" {
 			live = true
 		}
 	}
-	if pass.Docker() == nil || !pass.Docker().Reachable {
+	if dk == nil || !dk.Reachable {
 		b.WriteString("Blast radius: unknown (the Docker API did not answer).\n")
 	} else {
 		running := 0
 		pods := map[string]bool{}
-		for _, c := range pass.Docker().Containers {
+		for _, c := range dk.Containers {
 			if c.State != "running" {
 				continue
 			}
@@ -73,7 +74,7 @@ func restartPlan(pass *diag.Pass, edits []plannedEdit) diag.Plan {
 	if unitChanged || len(edits) == 0 {
 		steps = append(steps, diag.Step{Kind: diag.StepServiceDaemonReload, Description: "systemctl daemon-reload"})
 	}
-	if pass.Systemd() != nil && pass.Systemd().Unit.InStartLimit() {
+	if sd := pass.Systemd(); sd != nil && sd.Unit.InStartLimit() {
 		steps = append(steps, diag.Step{Kind: diag.StepServiceResetFailed, Description: "systemctl reset-failed docker.service (its start limit is used up)", Service: svc})
 	}
 	steps = append(steps,
@@ -100,12 +101,13 @@ func restartPreview(pass *diag.Pass, intro string, edits []plannedEdit) string {
 // what state systemd holds docker.service, the start limit above all: a unit
 // that used it up refuses every start until reset-failed.
 func serviceManagerLine(pass *diag.Pass) string {
-	if pass.Systemd() == nil {
+	sd := pass.Systemd()
+	if sd == nil {
 		return "Services: systemd not reached over D-Bus (see the systemd source); systemctl if on the node, else refused before any change.\n"
 	}
-	u := pass.Systemd().Unit
+	u := sd.Unit
 	line := fmt.Sprintf("Services: %s; %s is %s (%s), last result %s, restarted %d times by systemd, start limit %s.\n",
-		pass.Systemd().Manager, u.Name, u.ActiveState, u.SubState, u.Result, u.NRestarts, u.StartLimit())
+		sd.Manager, u.Name, u.ActiveState, u.SubState, u.Result, u.NRestarts, u.StartLimit())
 	if u.InStartLimit() {
 		line += "docker.service has used up its start limit: systemd refuses to start it until reset-failed, so the plan runs systemctl reset-failed docker.service before the restart.\n"
 	}

@@ -12,8 +12,8 @@ import (
 // bridgeName is the bridge dockerd uses: --bridge/-b, else docker0; ""
 // when dockerd runs without a bridge (--bridge=none).
 func bridgeName(pass *diag.Pass) string {
-	if pass.Dockerd() != nil && len(pass.Dockerd().Args) > 0 {
-		if f, ok := dockerconf.FindFlag(pass.Dockerd().Args[1:], "bridge"); ok {
+	if d := pass.Dockerd(); d != nil && len(d.Args) > 0 {
+		if f, ok := dockerconf.FindFlag(d.Args[1:], "bridge"); ok {
 			if f.Value == "none" {
 				return ""
 			}
@@ -26,8 +26,8 @@ func bridgeName(pass *diag.Pass) string {
 // bridgeSubnet is the IPv4 subnet of Docker's default bridge: what the
 // Docker API says, else the bridge's own address.
 func bridgeSubnet(pass *diag.Pass, link *diag.NetLink) (netip.Prefix, bool) {
-	if pass.Docker() != nil {
-		for _, sub := range pass.Docker().BridgeSubnets {
+	if d := pass.Docker(); d != nil {
+		for _, sub := range d.BridgeSubnets {
 			if p, ok := diag.ParsePrefix(sub); ok && p.Addr().Is4() {
 				return p, true
 			}

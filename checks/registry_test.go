@@ -91,9 +91,9 @@ func judgedSnapshots(t *testing.T) map[string]*diag.Snapshot {
 
 // TestDeclaredSourcesAreRead runs every check over every fixture and
 // real-world case through a Pass and holds what it read to what it
-// declares: a source read must be declared (Needs, Uses, or asked for by
-// Expensive, which Wants may ask for), and a source declared in Needs or Uses must be read somewhere, or
-// the declaration says more than the check does.
+// declares: a source read must be declared (Needs, Uses, or Expensive, the
+// sources Wants may ask for), and a source declared in Needs or Uses must be
+// read somewhere, or the declaration says more than the check does.
 func TestDeclaredSourcesAreRead(t *testing.T) {
 	snaps := judgedSnapshots(t)
 	cfg := diag.DefaultConfig()
