@@ -19,12 +19,26 @@ func FormatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// ShortID is a Docker object ID as docker ps prints it: the first 12
-// hexadecimal digits, without a "sha256:" prefix.
+// ShortID is a Docker object ID as docker ps shows it: without "sha256:",
+// cut to 12 characters.
 func ShortID(id string) string {
 	id = strings.TrimPrefix(id, "sha256:")
 	if len(id) > 12 {
 		return id[:12]
 	}
 	return id
+}
+
+// Symbol is the sign shown beside a severity wherever it is shown (text,
+// Markdown, the terminal UI), so meaning never rests on colour alone.
+func (s Severity) Symbol() string {
+	switch s {
+	case Critical:
+		return "✖"
+	case Warning:
+		return "▲"
+	case Info:
+		return "●"
+	}
+	return "?"
 }

@@ -1,10 +1,15 @@
 package notify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ksdoctor/ksdoctor/diag"
@@ -142,4 +147,59 @@ func FuzzParseTarget(f *testing.F) {
 			t.Fatalf("%q masked as %q", raw, tg.String())
 		}
 	})
+}
+
+// TestSend: targets at once, each with its retries, all within the
+// deadline; a redirect is refused, not followed; no error shows a token.
+func TestSend(t *testing.T) {
+	var flakyN, redirN atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/flaky":
+			if flakyN.Add(1) < 3 {
+				w.WriteHeader(http.StatusBadGateway)
+			}
+		case "/redirect":
+			redirN.Add(1)
+			http.Redirect(w, r, "/elsewhere?token=tok-r", http.StatusFound)
+		case "/hang":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	saved := webhookClient.Transport
+	webhookClient.Transport = srv.Client().Transport
+	defer func() { webhookClient.Transport = saved }()
+
+	var targets []Target
+	for _, p := range []string{"/flaky?token=tok-f", "/redirect?token=tok-r", "/hang?token=tok-h"} {
+		tg, err := ParseTarget(srv.URL+p, FormatGeneric)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, tg)
+	}
+	start := time.Now()
+	res := Send(context.Background(), testReport(diag.Finding{ID: "a", Check: "a", Severity: diag.Critical, Title: "c"}),
+		targets, Options{Timeout: 2 * time.Second, Backoff: 10 * time.Millisecond})
+	took := time.Since(start)
+	if res[0].Err != nil || res[0].Attempts != 3 {
+		t.Errorf("flaky: %+v", res[0])
+	}
+	if res[1].Err == nil || res[1].Attempts != 1 || redirN.Load() != 1 {
+		t.Errorf("redirect: %+v after %d requests", res[1], redirN.Load())
+	}
+	if res[2].Err == nil || took > 4*time.Second {
+		t.Errorf("hang: %+v after %v", res[2], took)
+	}
+	for _, r := range res {
+		if r.Err != nil && strings.Contains(r.Err.Error(), "tok-") || strings.Contains(r.Target, "tok-") {
+			t.Errorf("%s: %v shows a token", r.Target, r.Err)
+		}
+	}
 }

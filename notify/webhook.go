@@ -56,7 +56,9 @@ func postWebhook(ctx context.Context, t Target, m *message, opts Options) error 
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		err := fmt.Errorf("HTTP %s", resp.Status)
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
+		// A redirect is not followed (the token would go along), and a
+		// client error will not mend by itself; 408 and 429 may.
+		if resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
 			return permanent{err}
 		}
 		return err

@@ -117,7 +117,7 @@ func fixtureFindingIDs(t *testing.T, name string) []string {
 	}
 	d := &doctor.Doctor{Checks: checks.All(), Config: diag.DefaultConfig()}
 	var ids []string
-	for _, f := range d.Replay(snap, doctorNoProgress).Findings {
+	for _, f := range d.Replay(snap, doctor.Progress{}).Findings {
 		if !slices.Contains(ids, f.ID) {
 			ids = append(ids, f.ID)
 		}
@@ -143,7 +143,7 @@ func TestSuppressPrintsValidEntries(t *testing.T) {
 	// The printed entry suppresses the finding it names.
 	s, _ := load.Snapshot(snap)
 	d := &doctor.Doctor{Checks: checks.All(), Config: cfg}
-	for _, f := range d.Replay(s, doctorNoProgress).Findings {
+	for _, f := range d.Replay(s, doctor.Progress{}).Findings {
 		if f.ID == id && f.Suppressed == nil {
 			t.Errorf("%s not suppressed by\n%s", id, r.stdout)
 		}

@@ -60,7 +60,7 @@ func TestRemediationCatalog(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := &doctor.Doctor{Checks: checks.All(), Config: diag.DefaultConfig()}
-		for _, f := range d.Replay(snap, doctorNoProgress).Findings {
+		for _, f := range d.Replay(snap, doctor.Progress{}).Findings {
 			for _, rem := range f.Remediations {
 				seen[rem.ID] = true
 				i := indexRem(rem.ID)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/npd"
 )
@@ -76,7 +77,6 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 	if err != nil {
 		return npd.Unknown, "unknown: " + err.Error()
 	}
-	defer d.Gatherer.Close()
 	type answer struct {
 		status npd.Status
 		msg    string
@@ -90,9 +90,9 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 				done <- answer{npd.Unknown, "unknown: " + err.Error()}
 				return
 			}
-			rep = d.Replay(snap, doctorNoProgress)
+			rep = d.Replay(snap, doctor.Progress{})
 		} else {
-			_, rep = d.Sweep(ctx, doctorNoProgress)
+			_, rep = d.Sweep(ctx, doctor.Progress{})
 		}
 		s, m := npd.Judge(rep, ids)
 		done <- answer{s, m}
@@ -101,9 +101,12 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 	defer timer.Stop()
 	select {
 	case a := <-done:
+		d.Gatherer.Close()
 		return a.status, a.msg
 	case <-timer.C:
 		// A backstop: the sweep's deadline should have ended it already.
+		// The gatherers are left to the process's exit, not closed under
+		// a sweep still running.
 		return npd.Unknown, fmt.Sprintf("unknown: no verdict within the %v deadline", f.deadline)
 	case <-ctx.Done():
 		return npd.Unknown, "unknown: interrupted"

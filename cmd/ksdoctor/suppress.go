@@ -104,7 +104,7 @@ func findingsFrom(file string) ([]diag.Finding, error) {
 		return nil, fail(exitCannot, "pass --from a snapshot ('ksdoctor snapshot') or a JSON report ('ksdoctor sweep --format json')", "%s is neither a report nor a snapshot: %v", file, err)
 	}
 	d := &doctor.Doctor{Checks: checks.All(), Config: diag.DefaultConfig()}
-	return d.Replay(snap, doctorNoProgress).Findings, nil
+	return d.Replay(snap, doctor.Progress{}).Findings, nil
 }
 
 // completeFindingIDs completes finding IDs from --from when given, else

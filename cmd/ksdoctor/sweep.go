@@ -13,6 +13,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/outfile"
 	"github.com/ksdoctor/ksdoctor/redact"
 	"github.com/ksdoctor/ksdoctor/report"
@@ -103,9 +104,9 @@ func runSweep(ctx context.Context, io streams, g *globals, f *sweepFlags) error 
 			if err != nil {
 				return err
 			}
-			rep = d.Replay(snap, doctorNoProgress)
+			rep = d.Replay(snap, doctor.Progress{})
 		} else {
-			_, rep = d.Sweep(ctx, doctorNoProgress)
+			_, rep = d.Sweep(ctx, doctor.Progress{})
 		}
 		if base != nil {
 			report.MarkNew(rep, base)
