@@ -69,9 +69,9 @@ func removeImage(ctx context.Context, e *execution, st diag.Step) (effect, error
 		return skipped("in use now: " + err.Error()), nil
 	}
 	if err != nil {
-		return effect{}, fmt.Errorf("remove image %s: %w", shortID(t.ID), err)
+		return effect{}, fmt.Errorf("remove image %s: %w", diag.ShortID(t.ID), err)
 	}
-	return done("removed image "+shortID(t.ID), nil), nil
+	return done("removed image "+diag.ShortID(t.ID), nil), nil
 }
 
 func pruneBuildCache(ctx context.Context, e *execution, _ diag.Step) (effect, error) {
@@ -86,14 +86,4 @@ func pruneBuildCache(ctx context.Context, e *execution, _ diag.Step) (effect, er
 		return noop("no unused build cache"), nil
 	}
 	return done(fmt.Sprintf("pruned %d build-cache records, %d bytes", len(rep.CachesDeleted), rep.SpaceReclaimed), nil), nil
-}
-
-func shortID(id string) string {
-	if len(id) > 7 && id[:7] == "sha256:" {
-		id = id[7:]
-	}
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

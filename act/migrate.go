@@ -172,6 +172,9 @@ func newMigration(ctx context.Context, e *execution, m *diag.DataRootMove) (mg *
 		if _, err := exec.LookPath("rsync"); err != nil {
 			return nil, "", errors.New("rsync is not installed: it copies the data-root preserving hard links, xattrs and sparse files")
 		}
+		if link := root.ProcLink(); link != "" {
+			return nil, "", fmt.Errorf("the host root %s goes through %s, a link of /proc into a mount namespace: rsync would resolve the link's text itself, in this process's own mount namespace, not the node's; give the node's / as a plain mount (a pod's hostPath / at /host)", root.Dir(), link)
+		}
 		copyTree = RsyncCopy
 	}
 	before, err := inventory(ctx, l)

@@ -204,11 +204,25 @@ func restartOnRollback(ctx context.Context, e *execution, st diag.Step) (effect,
 			err = sm.Restart(ctx, unit)
 		}
 		if err != nil {
-			return fmt.Errorf("restart %s with the restored configuration: %w", unit, err)
+			return restoredStartError(e, unit, fmt.Errorf("restart %s with the restored configuration: %w", unit, err))
 		}
 		return nil
 	}
 	return done("a failure from here on restores the files and restarts "+unit+" (resetting its start limit if the failure used it up)", undo), nil
+}
+
+// restoredStartError adds to a failed restart of docker with the restored
+// files whether those files themselves keep dockerd from starting (a
+// dedupe's rollback puts a conflict back): then no restart brings docker
+// back, and the user must know it is down until the files are fixed.
+func restoredStartError(e *execution, unit string, err error) error {
+	if unit != dockerconf.UnitName {
+		return err
+	}
+	if f := dockerconf.Resolve(e.root().FS(), nil); f.StartError != "" {
+		return fmt.Errorf("%w; the restored files themselves make dockerd refuse to start (%s): docker stays down until they are fixed by hand", err, f.StartError)
+	}
+	return err
 }
 
 // validateDockerConfig resolves the configuration now on disk and refuses when dockerd

@@ -134,7 +134,7 @@ func pruneRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		fmt.Fprintf(&b, "Remove %s not managed by kubelet (only while still exited):\n", plural(len(own), "exited container", "exited containers"))
 		for _, c := range own {
 			total += c.SizeRw
-			fmt.Fprintf(&b, "  container %s  %s  %s\n", shortID(c.ID), c.Name, diag.FormatBytes(c.SizeRw))
+			fmt.Fprintf(&b, "  container %s  %s  %s\n", diag.ShortID(c.ID), c.Name, diag.FormatBytes(c.SizeRw))
 		}
 		steps = append(steps, removeContainerSteps(own)...)
 	}
@@ -142,10 +142,10 @@ func pruneRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		fmt.Fprintf(&b, "Remove %s (untagged, used by no container):\n", plural(len(dangling), "dangling image", "dangling images"))
 		for _, im := range dangling {
 			total += im.Size - im.SharedSize
-			fmt.Fprintf(&b, "  image %s  %s\n", shortID(im.ID), diag.FormatBytes(im.Size))
+			fmt.Fprintf(&b, "  image %s  %s\n", diag.ShortID(im.ID), diag.FormatBytes(im.Size))
 			steps = append(steps, diag.Step{
 				Kind:        diag.StepRemoveImage,
-				Description: "docker rmi " + shortID(im.ID),
+				Description: "docker rmi " + diag.ShortID(im.ID),
 				Image:       &diag.ImageTarget{ID: im.ID, Size: im.Size},
 			})
 		}

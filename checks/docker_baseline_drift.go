@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/dockerconf"
 )
 
 // DockerBaselineDrift reports directives that differ from the configured baseline.
@@ -118,7 +117,7 @@ func baselineValues(b diag.DockerBaseline) map[string]string {
 	}
 	if len(b.LogOpts) > 0 {
 		parts := make([]string, 0, len(b.LogOpts))
-		for _, k := range dockerconf.SortedKeys(b.LogOpts) {
+		for _, k := range slices.Sorted(maps.Keys(b.LogOpts)) {
 			parts = append(parts, k+":"+b.LogOpts[k])
 		}
 		out["log-opts"] = "map[" + strings.Join(parts, " ") + "]"

@@ -112,7 +112,7 @@ func containerTable(s *diag.Snapshot, cs []diag.Container) *diag.Table {
 		if s.Docker.SizesGathered {
 			size = diag.FormatBytes(c.SizeRw)
 		}
-		t.Rows = append(t.Rows, []string{shortID(c.ID), c.Name, c.Image, strconv.Itoa(c.ExitCode), age(s.Now(), finishedOrCreated(c)) + " ago", size})
+		t.Rows = append(t.Rows, []string{diag.ShortID(c.ID), c.Name, c.Image, strconv.Itoa(c.ExitCode), age(s.Now(), finishedOrCreated(c)) + " ago", size})
 	}
 	return t
 }
@@ -124,7 +124,7 @@ func removeContainerSteps(cs []diag.Container) []diag.Step {
 	for _, c := range cs {
 		steps = append(steps, diag.Step{
 			Kind:        diag.StepRemoveContainer,
-			Description: fmt.Sprintf("docker rm %s (%s)", shortID(c.ID), c.Name),
+			Description: fmt.Sprintf("docker rm %s (%s)", diag.ShortID(c.ID), c.Name),
 			Container:   &diag.ContainerTarget{ID: c.ID, Name: c.Name},
 		})
 	}
@@ -137,7 +137,7 @@ func removeExitedRemediation(id string, s *diag.Snapshot, own []diag.Container) 
 	var total int64
 	for _, c := range own {
 		total += c.SizeRw
-		fmt.Fprintf(&b, "  %s  %-30s exit %d\n", shortID(c.ID), c.Name, c.ExitCode)
+		fmt.Fprintf(&b, "  %s  %-30s exit %d\n", diag.ShortID(c.ID), c.Name, c.ExitCode)
 	}
 	if s.Docker.SizesGathered {
 		fmt.Fprintf(&b, "Frees about %s of writable layers (plus their logs).\n", diag.FormatBytes(total))

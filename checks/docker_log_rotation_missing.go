@@ -61,7 +61,7 @@ func runLogRotation(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 		var total int64
 		for _, l := range f.LargestLogs {
 			total += l.Bytes
-			rows = append(rows, []string{shortID(l.Container), diag.FormatBytes(l.Bytes), l.Path})
+			rows = append(rows, []string{diag.ShortID(l.Container), diag.FormatBytes(l.Bytes), l.Path})
 		}
 		fi.Evidence = append(fi.Evidence, diag.Evidence{Label: fmt.Sprintf("Largest container logs (%s together)", diag.FormatBytes(total)),
 			Table: &diag.Table{Columns: []string{"CONTAINER", "SIZE", "FILE"}, Rows: rows}})

@@ -33,16 +33,6 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-func shortID(id string) string {
-	if len(id) > 7 && id[:7] == "sha256:" {
-		id = id[7:]
-	}
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"

@@ -3,6 +3,7 @@ package checks
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -81,11 +82,7 @@ func runEvictedPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 			}
 		}
 	}
-	keys := make([][2]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b [2]string) int {
+	keys := slices.SortedFunc(maps.Keys(groups), func(a, b [2]string) int {
 		if x := cmp.Compare(groups[b].n, groups[a].n); x != 0 {
 			return x
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -305,14 +304,4 @@ func MapValue(raw json.RawMessage) (map[string]string, error) {
 		return nil, fmt.Errorf("decode %s: %w", raw, err)
 	}
 	return m, nil
-}
-
-// SortedKeys returns the keys of m in order.
-func SortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

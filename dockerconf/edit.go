@@ -71,18 +71,27 @@ func wordMatches(seg string, words []string) [][]int {
 	return out
 }
 
+// wordsOn finds the words on logical line of content: the line's bounds in
+// content and the matches of the words on it (never none: that is an error).
+func wordsOn(content string, line int, words []string) (start, end int, ms [][]int, err error) {
+	start, end, err = logicalLine(content, line)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if ms = wordMatches(content[start:end], words); ms == nil {
+		return 0, 0, nil, fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
+	}
+	return start, end, ms, nil
+}
+
 // RemoveWords removes the words (one occurrence, as a sequence) from the logical line,
 // together with the blank before them.
 func RemoveWords(content string, line int, words []string) (string, error) {
-	start, end, err := logicalLine(content, line)
+	start, end, ms, err := wordsOn(content, line, words)
 	if err != nil {
 		return "", err
 	}
 	seg := content[start:end]
-	ms := wordMatches(seg, words)
-	if ms == nil {
-		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
-	}
 	from, to := ms[0][4], ms[0][5]
 	// Eat the blanks before (or, at the start of a value, after) the words.
 	if from > 0 && (seg[from-1] == ' ' || seg[from-1] == '\t') {
@@ -99,31 +108,21 @@ func RemoveWords(content string, line int, words []string) (string, error) {
 
 // InsertAfterWords inserts " text" right after the words on the logical line.
 func InsertAfterWords(content string, line int, words []string, text string) (string, error) {
-	start, end, err := logicalLine(content, line)
+	start, _, ms, err := wordsOn(content, line, words)
 	if err != nil {
 		return "", err
 	}
-	seg := content[start:end]
-	ms := wordMatches(seg, words)
-	if ms == nil {
-		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
-	}
-	at := ms[len(ms)-1][5]
-	return content[:start] + seg[:at] + " " + text + seg[at:] + content[end:], nil
+	at := start + ms[len(ms)-1][5]
+	return content[:at] + " " + text + content[at:], nil
 }
 
 // ReplaceWords replaces the words (one occurrence) on the logical line with repl.
 func ReplaceWords(content string, line int, words []string, repl string) (string, error) {
-	start, end, err := logicalLine(content, line)
+	start, _, ms, err := wordsOn(content, line, words)
 	if err != nil {
 		return "", err
 	}
-	seg := content[start:end]
-	ms := wordMatches(seg, words)
-	if ms == nil {
-		return "", fmt.Errorf("line %d does not contain %q", line, strings.Join(words, " "))
-	}
-	return content[:start] + seg[:ms[0][4]] + repl + seg[ms[0][5]:] + content[end:], nil
+	return content[:start+ms[0][4]] + repl + content[start+ms[0][5]:], nil
 }
 
 // Predict resolves the configuration as it would be with edits (node path → new content)

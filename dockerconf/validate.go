@@ -3,6 +3,8 @@ package dockerconf
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,7 +27,7 @@ func validatedKeys(dj *DaemonJSON, file string, v Version) []jsonKey {
 		at := diag.Provenance{Origin: "daemon.json", File: file, Line: d.Line, Column: d.Column}
 		var inner map[string]json.RawMessage
 		if !flatOption(d.Key, v) && json.Unmarshal(d.Raw, &inner) == nil {
-			for _, k := range SortedKeys(inner) {
+			for _, k := range slices.Sorted(maps.Keys(inner)) {
 				out = append(out, jsonKey{key: k, at: at})
 			}
 			continue

@@ -2,12 +2,15 @@ package fleet
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -191,12 +194,7 @@ func selectNodes(ctx context.Context, o Options) (map[string]*nodeRun, []Node, e
 
 // sortedRuns returns runs by node name, for stable Job indexes.
 func sortedRuns(runs map[string]*nodeRun) []*nodeRun {
-	out := make([]*nodeRun, 0, len(runs))
-	for _, r := range runs {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].node.Name < out[j].node.Name })
-	return out
+	return slices.SortedFunc(maps.Values(runs), func(a, b *nodeRun) int { return cmp.Compare(a.node.Name, b.node.Name) })
 }
 
 // createJobs creates one Job per node, o.Parallel at a time. An error that

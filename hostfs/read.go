@@ -155,21 +155,12 @@ func (r Root) Statfs(p string) (unix.Statfs_t, error) {
 
 // Readlink returns the target of the symlink p, as written in the link.
 func (r Root) Readlink(p string) (string, error) {
-	root, err := r.openRoot()
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	dir, name, err := r.parent(root, p)
-	if err != nil {
-		return "", pathErr("readlink", p, err)
-	}
-	defer dir.Close()
-	t, err := readlinkAt(dir, name)
-	if err != nil {
-		return "", pathErr("readlink", p, err)
-	}
-	return t, nil
+	var t string
+	err := r.atParent("readlink", p, func(dir *os.File, name string) (err error) {
+		t, err = readlinkAt(dir, name)
+		return err
+	})
+	return t, err
 }
 
 // ReadDir lists a directory under the root, sorted by name. Each entry is described by

@@ -177,7 +177,17 @@ func (r Root) handle(p string, lf lookupFlags) (*os.File, error) {
 
 // parent returns a handle of the directory holding p (found inside the root, links
 // followed) and p's last name. The root itself has no parent.
-func (r Root) parent(root *os.File, p string) (*os.File, string, error) {
+func (r Root) parent(p string) (*os.File, string, error) {
+	root, err := r.openRoot()
+	if err != nil {
+		return nil, "", err
+	}
+	defer root.Close()
+	return parentIn(root, p)
+}
+
+// parentIn is parent under an open root.
+func parentIn(root *os.File, p string) (*os.File, string, error) {
 	c := clean(p)
 	if c == "/" {
 		return nil, "", errors.New("the host root itself")
@@ -223,10 +233,15 @@ func nodePath(root, f *os.File) (string, error) {
 // target follows p's last component through symlinks, inside the root, to what it names:
 // it returns a handle of the directory that holds the target, the target's name there and
 // the target's node path (every directory on it resolved). The target need not exist.
-func (r Root) target(root *os.File, p string) (*os.File, string, string, error) {
+func (r Root) target(p string) (*os.File, string, string, error) {
+	root, err := r.openRoot()
+	if err != nil {
+		return nil, "", "", err
+	}
+	defer root.Close()
 	cur := clean(p)
 	for hops := 0; ; hops++ {
-		dir, name, err := r.parent(root, cur)
+		dir, name, err := parentIn(root, cur)
 		if err != nil {
 			return nil, "", "", err
 		}
@@ -273,12 +288,7 @@ func readlinkAt(dir *os.File, name string) (string, error) {
 // Resolve follows p through symlinks inside the root and returns the node path it names
 // (every component resolved; the last one need not exist).
 func (r Root) Resolve(p string) (string, error) {
-	root, err := r.openRoot()
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	dir, _, tp, err := r.target(root, p)
+	dir, _, tp, err := r.target(p)
 	if err != nil {
 		return "", pathErr("resolve", p, err)
 	}

@@ -42,7 +42,8 @@ var allowed = map[string]string{
 	"gather/net_linux.go filepath.EvalSymlinks": "resolves the iptables-save this process runs (its own PATH) to tell the backend, not a host path",
 	"gather/cluster.go os.Stat":                 "the user's --kubeconfig, read by client-go as the user's file, not a host path",
 	"cmd/ksdoctor/textfile.go atomicfile.Write": "the user's --textfile directory (node_exporter's textfile collector), not a host path",
-	"cmd/ksdoctor/diff.go os.Open":              "the user's report files (diff OLD NEW, sweep --baseline), read as the user's files, not host paths",
+	"cmd/ksdoctor/notify.go os.Open":            "the user's --notify-auth-file (a mounted Secret), read as the user's file, not a host path",
+	"cmd/ksdoctor/diff.go os.Open":              "the user's report files (diff OLD NEW, sweep --baseline, tui --from FLEET.json), read as the user's files, not host paths",
 	"act/journal.go os.Open":                    "reopens the journal's own descriptor (already opened through Root) read-only via /proc/self/fd to read its last byte, not a new host path",
 }
 

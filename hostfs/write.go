@@ -17,12 +17,7 @@ import (
 // existing file keeps its mode and owner; a new one gets perm. Anything but a regular file
 // at the target is refused. The directory must exist (MkdirAll).
 func (r Root) WriteFile(p string, data []byte, perm fs.FileMode) (string, error) {
-	root, err := r.openRoot()
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	dir, name, tp, err := r.target(root, p)
+	dir, name, tp, err := r.target(p)
 	if err != nil {
 		return "", pathErr("write", p, err)
 	}
@@ -47,20 +42,9 @@ func (r Root) WriteFile(p string, data []byte, perm fs.FileMode) (string, error)
 // perm whatever the umask, owned by this process. A symlink at p is not followed: p
 // itself must be free.
 func (r Root) WriteNew(p string, data []byte, perm fs.FileMode) error {
-	root, err := r.openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	dir, name, err := r.parent(root, p)
-	if err != nil {
-		return pathErr("create", p, err)
-	}
-	defer dir.Close()
-	if err := writeAt(dir, name, data, uint32(perm.Perm()), -1, -1, true); err != nil {
-		return pathErr("create", p, err)
-	}
-	return nil
+	return r.atParent("create", p, func(dir *os.File, name string) error {
+		return writeAt(dir, name, data, uint32(perm.Perm()), -1, -1, true)
+	})
 }
 
 // writeAt writes data to a temporary file in dir, then renames it to name (refusing to
@@ -164,12 +148,7 @@ func (r Root) ReadExisting(p string, max int64) ([]byte, error) {
 // OpenAppend opens p for appending (a journal), creating it with perm when missing. A
 // symlink at p is followed inside the root; anything but a regular file is refused.
 func (r Root) OpenAppend(p string, perm fs.FileMode) (*os.File, error) {
-	root, err := r.openRoot()
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	dir, name, tp, err := r.target(root, p)
+	dir, name, tp, err := r.target(p)
 	if err != nil {
 		return nil, pathErr("open", p, err)
 	}
@@ -220,7 +199,8 @@ func (r Root) MkdirAll(p string, mode fs.FileMode) error {
 // Remove removes the file, link or empty directory p (a last symlink itself, not its
 // target), like os.Remove.
 func (r Root) Remove(p string) error {
-	return r.atParent("remove", p, func(dfd int, name string) error {
+	return r.atParent("remove", p, func(dir *os.File, name string) error {
+		dfd := int(dir.Fd())
 		err := unix.Unlinkat(dfd, name, 0)
 		if err == unix.EISDIR || err == unix.EPERM {
 			if derr := unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR); derr != unix.ENOTDIR {
@@ -234,7 +214,9 @@ func (r Root) Remove(p string) error {
 // RemoveAll removes p and everything under it without following any symlink, like
 // os.RemoveAll. A missing p is not an error.
 func (r Root) RemoveAll(p string) error {
-	err := r.atParent("remove", p, removeAllAt)
+	err := r.atParent("remove", p, func(dir *os.File, name string) error {
+		return removeAllAt(int(dir.Fd()), name)
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -280,17 +262,12 @@ func removeAllAt(dfd int, name string) error {
 
 // Rename renames oldp to newp (neither last component followed), like os.Rename.
 func (r Root) Rename(oldp, newp string) error {
-	root, err := r.openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	od, on, err := r.parent(root, oldp)
+	od, on, err := r.parent(oldp)
 	if err != nil {
 		return pathErr("rename", oldp, err)
 	}
 	defer od.Close()
-	nd, nn, err := r.parent(root, newp)
+	nd, nn, err := r.parent(newp)
 	if err != nil {
 		return pathErr("rename", newp, err)
 	}
@@ -304,24 +281,20 @@ func (r Root) Rename(oldp, newp string) error {
 // Symlink creates the symlink p pointing at target (written as given: the node resolves
 // it, and so does this package, inside the root).
 func (r Root) Symlink(target, p string) error {
-	return r.atParent("symlink", p, func(dfd int, name string) error {
-		return unix.Symlinkat(target, dfd, name)
+	return r.atParent("symlink", p, func(dir *os.File, name string) error {
+		return unix.Symlinkat(target, int(dir.Fd()), name)
 	})
 }
 
-// atParent runs fn on the handle of p's directory and p's last name.
-func (r Root) atParent(op, p string, fn func(dfd int, name string) error) error {
-	root, err := r.openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	dir, name, err := r.parent(root, p)
+// atParent runs fn on the handle of p's directory and p's last name; an
+// error is op's on p.
+func (r Root) atParent(op, p string, fn func(dir *os.File, name string) error) error {
+	dir, name, err := r.parent(p)
 	if err != nil {
 		return pathErr(op, p, err)
 	}
 	defer dir.Close()
-	if err := fn(int(dir.Fd()), name); err != nil {
+	if err := fn(dir, name); err != nil {
 		return pathErr(op, p, err)
 	}
 	return nil

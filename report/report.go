@@ -103,15 +103,7 @@ func ForTerminal(r *diag.Report) *diag.Report {
 // severityWord is the symbol and word shown for a severity (never colour
 // alone).
 func severityWord(s diag.Severity) string {
-	switch s {
-	case diag.Critical:
-		return "✖ CRITICAL"
-	case diag.Warning:
-		return "▲ WARNING"
-	case diag.Info:
-		return "● INFO"
-	}
-	return strings.ToUpper(string(s))
+	return s.Symbol() + " " + strings.ToUpper(string(s))
 }
 
 func statusWord(s diag.Status) string {

@@ -31,6 +31,9 @@ have systemd-analyze || need+=(systemd)
 have xmllint     || need+=(libxml2-utils)
 # sweep --textfile: scraped from a real node_exporter (textfile collector only).
 have prometheus-node-exporter || need+=(prometheus-node-exporter)
+# sweep --notify: mail to a real SMTP server (its own config, spool and
+# mailbox per test; the package's own daemon is not used).
+have exim4 || need+=(exim4-daemon-light)
 # The real-systemd tests: a Debian tree built with debootstrap, booted with
 # systemd-nspawn; journalctl reads the machine's journal for failed restarts.
 have debootstrap    || need+=(debootstrap)

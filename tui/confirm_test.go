@@ -131,8 +131,8 @@ func TestConfirmKeys(t *testing.T) {
 				if _, applied := f.calls(); !slices.Equal(applied, []string{tc.remID}) {
 					t.Fatalf("applied %v, want [%s]", applied, tc.remID)
 				}
-				if len(m.applied) != 1 || m.applied[0].RemediationID != tc.remID {
-					t.Errorf("session applied list %+v", m.applied)
+				if len(m.s.applied) != 1 || m.s.applied[0].RemediationID != tc.remID {
+					t.Errorf("session applied list %+v", m.s.applied)
 				}
 				mustContain(t, m.View(), "Verified", "re-check passed")
 			})

@@ -25,13 +25,13 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // exportCmd writes the report, with every fix applied in this session, as
 // JSON and Markdown files (mode 0600, atomically).
 func (m *Model) exportCmd() tea.Cmd {
-	rep := *m.rep
-	rep.Applied = append([]diag.ApplyResult(nil), m.applied...)
+	rep := *m.s.rep
+	rep.Applied = append([]diag.ApplyResult(nil), m.s.applied...)
 	host := unsafeName.ReplaceAllString(rep.Host.Hostname, "_")
 	if host == "" {
 		host = "node"
 	}
-	base := filepath.Join(m.opts.ExportDir, fmt.Sprintf("ksdoctor-%s-%s", host, m.opts.Now().UTC().Format("20060102T150405Z")))
+	base := filepath.Join(m.s.opts.ExportDir, fmt.Sprintf("ksdoctor-%s-%s", host, m.s.opts.Now().UTC().Format("20060102T150405Z")))
 	return func() tea.Msg {
 		return exportReport(&rep, base)
 	}
@@ -58,8 +58,8 @@ func exportReport(rep *diag.Report, base string) exportedMsg {
 
 func (m *Model) onExported(msg exportedMsg) {
 	if msg.err != nil {
-		m.status = "export failed: " + redact.Line(redact.String(msg.err.Error()))
+		m.s.status = "export failed: " + redact.Line(redact.String(msg.err.Error()))
 		return
 	}
-	m.status = fmt.Sprintf("exported %s and %s (mode 0600)", msg.json, msg.md)
+	m.s.status = fmt.Sprintf("exported %s and %s (mode 0600)", msg.json, msg.md)
 }

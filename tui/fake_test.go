@@ -227,7 +227,7 @@ func newTestModel(t *testing.T, eng Engine, opts Options) Model {
 		}
 	}
 	m := New(context.Background(), eng, opts)
-	m.noTicks = true
+	m.s.noTicks = true
 	m = send(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
 	return m
 }

@@ -183,8 +183,8 @@ func (m fleetModel) headerView() string {
 	left := m.st.title.Render("ksdoctor") + " · " + m.st.header.Render("fleet "+r.SweepID) + " · " +
 		m.st.dim.Render("swept "+r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	counts := fmt.Sprintf("%s  %s  %s",
-		m.st.sev[diag.Critical].Render(fmt.Sprintf("%s %d critical", sevSymbol(diag.Critical), s.Critical)),
-		m.st.sev[diag.Warning].Render(fmt.Sprintf("%s %d warning", sevSymbol(diag.Warning), s.Warning)),
+		m.st.sev[diag.Critical].Render(fmt.Sprintf("%s %d critical", diag.Critical.Symbol(), s.Critical)),
+		m.st.sev[diag.Warning].Render(fmt.Sprintf("%s %d warning", diag.Warning.Symbol(), s.Warning)),
 		m.st.bad.Render(fmt.Sprintf("! %d error", s.Errored)))
 	line1 := left
 	if gap := m.width - lipgloss.Width(left) - lipgloss.Width(counts); gap >= 2 {

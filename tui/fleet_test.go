@@ -125,6 +125,11 @@ func TestFleetNavigate(t *testing.T) {
 	mustContain(t, v, "Node node-2", "3 exited containers not managed by kubelet", "Fix on node node-2",
 		"ksdoctor fix docker.exited-containers/remove")
 	checkFrame(t, v, 80, 24)
+	// The fleet view has no engine and no fix keys: f, y and 1 change
+	// nothing.
+	if m2 := fleetKeys(t, m, "f", "y", "1"); m2.View() != v || len(m2.stack) != 3 {
+		t.Errorf("fix keys changed the fleet view:\n%s", m2.View())
+	}
 
 	m = fleetKeys(t, m, "esc")
 	mustContain(t, m.View(), "docker.exited-containers: 3 of 3 nodes")
@@ -295,4 +300,29 @@ func TestGoldenFleet(t *testing.T) {
 	golden(t, "fleet-nodes", m.View())
 	m = fleetKeys(t, m, "enter")
 	golden(t, "fleet-detail", m.View())
+}
+
+// FuzzFleetKeys presses arbitrary keys in the fleet view of a report with
+// a hostile node: nothing panics, every frame fits 80x24 and holds no
+// control character from node data, and the screens stack at most three
+// deep.
+func FuzzFleetKeys(f *testing.F) {
+	f.Add([]byte{0, 2, 2, 3, 3})
+	f.Add([]byte{1, 1, 2, 0, 0, 2, 2, 4, 3, 3, 3})
+	f.Add([]byte{6, 2, 2, 7, 5, 3})
+	alphabet := []string{"down", "up", "enter", "esc", "pgdown", "?", "pgup", "x"}
+	rep := fixtureFleet()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 64 {
+			data = data[:64]
+		}
+		m := newFleetTest(t, rep)
+		for _, b := range data {
+			m = fleetKeys(t, m, alphabet[int(b)%len(alphabet)])
+			if len(m.stack) < 1 || len(m.stack) > 3 {
+				t.Fatalf("%d screens stacked", len(m.stack))
+			}
+			checkFrame(t, m.View(), 80, 24)
+		}
+	})
 }

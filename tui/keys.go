@@ -58,15 +58,6 @@ func newKeyMap(fixes bool) keyMap {
 	return k
 }
 
-// helpKeys implements help.KeyMap for one screen.
-type helpKeys struct {
-	short []key.Binding
-	full  [][]key.Binding
-}
-
-func (h helpKeys) ShortHelp() []key.Binding  { return h.short }
-func (h helpKeys) FullHelp() [][]key.Binding { return h.full }
-
 // fullHelp lists every key, by area.
 func (k keyMap) fullHelp() [][]key.Binding {
 	return [][]key.Binding{

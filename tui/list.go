@@ -15,9 +15,11 @@ import (
 // severityCycle is the order tab walks the severity filter in; "" is all.
 var severityCycle = []diag.Severity{"", diag.Critical, diag.Warning, diag.Info}
 
-// listModel is the findings list: grouped by severity, filtered by text and
-// by severity.
-type listModel struct {
+// listScreen is the findings list: grouped by severity, filtered by text
+// and by severity. Enter opens a finding, f (or 1-9) its fix.
+type listScreen struct {
+	frame
+	s         *session
 	all       []diag.Finding
 	visible   []diag.Finding
 	cursor    int
@@ -27,23 +29,66 @@ type listModel struct {
 	filtering bool
 }
 
-func newListModel() listModel {
+func newListScreen(f frame, s *session) *listScreen {
 	ti := newTextInput()
 	ti.Prompt = "/"
 	ti.Placeholder = "text in title, summary or ID"
 	ti.CharLimit = 100
-	return listModel{filter: ti}
+	return &listScreen{frame: f, s: s, filter: ti}
 }
+
+// openDetailMsg asks the root to show finding id.
+type openDetailMsg struct{ id string }
+
+// startFixMsg asks the root to open the fix dialog for remediation index
+// of finding, coming back to screen from.
+type startFixMsg struct {
+	finding diag.Finding
+	index   int
+	from    screen
+}
+
+func startFix(f diag.Finding, index int, from screen) tea.Cmd {
+	return func() tea.Msg { return startFixMsg{finding: f, index: index, from: from} }
+}
+
+// Init implements tea.Model.
+func (l *listScreen) Init() tea.Cmd { return nil }
+
+// Update implements tea.Model.
+func (l *listScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return l, nil
+	}
+	if l.filtering {
+		l.filterKey(km)
+		return l, nil
+	}
+	return l, l.key(km)
+}
+
+// ShortHelp implements help.KeyMap.
+func (l *listScreen) ShortHelp() []key.Binding {
+	k := l.keys
+	if l.filtering {
+		return []key.Binding{k.Submit, withHelp(k.Back, "esc", "clear filter")}
+	}
+	return []key.Binding{k.Up, k.Down, k.Open, k.Fix, k.Filter, k.Severity, k.Resweep, k.Export, k.Help, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (l *listScreen) FullHelp() [][]key.Binding { return l.keys.fullHelp() }
 
 // rebuild takes the findings of a new report, keeping the cursor on the
 // same finding when it is still there.
-func (l *listModel) rebuild(rep *diag.Report) {
+func (l *listScreen) rebuild(rep *diag.Report) {
 	l.all = rep.Findings
 	l.apply()
 }
 
 // apply recomputes the visible findings from the filters.
-func (l *listModel) apply() {
+func (l *listScreen) apply() {
 	keep := ""
 	if f, ok := l.selected(); ok {
 		keep = f.ID
@@ -67,7 +112,7 @@ func (l *listModel) apply() {
 	}
 }
 
-func (l *listModel) selected() (diag.Finding, bool) {
+func (l *listScreen) selected() (diag.Finding, bool) {
 	if l.cursor < 0 || l.cursor >= len(l.visible) {
 		return diag.Finding{}, false
 	}
@@ -75,7 +120,7 @@ func (l *listModel) selected() (diag.Finding, bool) {
 }
 
 // selectID moves the cursor to finding id when it is visible.
-func (l *listModel) selectID(id string) {
+func (l *listScreen) selectID(id string) {
 	for i, f := range l.visible {
 		if f.ID == id {
 			l.cursor = i
@@ -83,13 +128,12 @@ func (l *listModel) selectID(id string) {
 	}
 }
 
-func (l *listModel) move(d int) {
+func (l *listScreen) move(d int) {
 	l.cursor = max(min(l.cursor+d, len(l.visible)-1), 0)
 }
 
-func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
-	l := &m.list
-	k := m.keys
+func (l *listScreen) key(msg tea.KeyMsg) tea.Cmd {
+	k := l.keys
 	switch {
 	case key.Matches(msg, k.Up):
 		l.move(-1)
@@ -112,15 +156,15 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 		l.apply()
 	case key.Matches(msg, k.Open):
 		if f, ok := l.selected(); ok {
-			m.openDetail(f.ID, false)
+			return func() tea.Msg { return openDetailMsg{f.ID} }
 		}
 	case key.Matches(msg, k.Fix):
 		if f, ok := l.selected(); ok {
-			return m.startFix(f, 0, screenList)
+			return startFix(f, 0, screenList)
 		}
 	case key.Matches(msg, k.Pick):
 		if f, ok := l.selected(); ok {
-			return m.startFix(f, int(msg.Runes[0]-'1'), screenList)
+			return startFix(f, int(msg.Runes[0]-'1'), screenList)
 		}
 	case key.Matches(msg, k.Back):
 		if l.sevFilter != "" || l.filter.Value() != "" {
@@ -132,8 +176,7 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) listFilterKey(msg tea.KeyMsg) {
-	l := &m.list
+func (l *listScreen) filterKey(msg tea.KeyMsg) {
 	switch msg.String() {
 	case "enter":
 		l.filtering = false
@@ -150,22 +193,23 @@ func (m *Model) listFilterKey(msg tea.KeyMsg) {
 	l.apply()
 }
 
-func (m *Model) listView(h int) string {
-	l := &m.list
+// View implements tea.Model.
+func (l *listScreen) View() string {
+	h := l.height
 	var out []string
 	// Title line: what is shown and how it is filtered.
 	title := fmt.Sprintf("Findings %d of %d", len(l.visible), len(l.all))
 	if l.sevFilter != "" {
-		title += " · severity: " + sevSymbol(l.sevFilter) + " " + string(l.sevFilter)
+		title += " · severity: " + l.sevFilter.Symbol() + " " + string(l.sevFilter)
 	} else {
 		title += " · severity: all"
 	}
 	if l.filtering {
-		out = append(out, m.st.header.Render(title)+"  "+l.filter.View())
+		out = append(out, l.st.header.Render(title)+"  "+l.filter.View())
 	} else if q := l.filter.Value(); q != "" {
-		out = append(out, m.st.header.Render(title)+"  filter: "+q)
+		out = append(out, l.st.header.Render(title)+"  filter: "+q)
 	} else {
-		out = append(out, m.st.header.Render(title))
+		out = append(out, l.st.header.Render(title))
 	}
 	summaryH := 4
 	listH := max(h-1-summaryH, 3)
@@ -174,7 +218,7 @@ func (m *Model) listView(h int) string {
 		if len(l.all) > 0 {
 			msg = "No findings match the filter (esc clears it)."
 		}
-		out = append(out, "", "  "+m.st.ok.Render(msg))
+		out = append(out, "", "  "+l.st.ok.Render(msg))
 		return strings.Join(out, "\n")
 	}
 	// Rows with group headers; remember the line of the cursor.
@@ -190,12 +234,12 @@ func (m *Model) listView(h int) string {
 					n++
 				}
 			}
-			rows = append(rows, m.st.sev[group].Render(fmt.Sprintf("%s %s (%d)", sevSymbol(group), strings.ToUpper(string(group)), n)))
+			rows = append(rows, l.st.sev[group].Render(fmt.Sprintf("%s %s (%d)", group.Symbol(), strings.ToUpper(string(group)), n)))
 		}
 		if i == l.cursor {
 			cursorLine = len(rows)
 		}
-		rows = append(rows, m.findingRow(f, i == l.cursor))
+		rows = append(rows, l.findingRow(f, i == l.cursor))
 	}
 	sc := scroller{lines: rows, offset: l.offset}
 	sc.show(cursorLine, listH)
@@ -209,8 +253,8 @@ func (m *Model) listView(h int) string {
 	}
 	// Summary of the selected finding.
 	if f, ok := l.selected(); ok {
-		out = append(out, m.st.dim.Render(strings.Repeat("─", m.width)))
-		lines := wrap(f.Summary, m.width-2)
+		out = append(out, l.st.dim.Render(strings.Repeat("─", l.width)))
+		lines := wrap(f.Summary, l.width-2)
 		if len(lines) > summaryH-1 {
 			lines = lines[:summaryH-1]
 		}
@@ -223,44 +267,44 @@ func (m *Model) listView(h int) string {
 
 // findingRow renders one finding: cursor, severity (symbol and word),
 // status of a fix, title, and the ID at the right when there is room.
-func (m *Model) findingRow(f diag.Finding, selected bool) string {
+func (l *listScreen) findingRow(f diag.Finding, selected bool) string {
 	cursor := "  "
 	if selected {
 		cursor = "› "
 	}
 	tag := ""
-	if res, ok := m.fixed[f.ID]; ok {
+	if res, ok := l.s.fixed[f.ID]; ok {
 		if res.Verified {
-			tag = m.st.ok.Render("✔ resolved") + " "
+			tag = l.st.ok.Render("✔ resolved") + " "
 		} else {
-			tag = m.st.bad.Render("✖ not resolved") + " "
+			tag = l.st.bad.Render("✖ not resolved") + " "
 		}
 	}
 	if f.New {
-		tag += m.st.bad.Render("new") + " "
+		tag += l.st.bad.Render("new") + " "
 	}
 	if f.Suppressed != nil {
-		tag += m.st.dim.Render("suppressed") + " "
+		tag += l.st.dim.Render("suppressed") + " "
 	}
 	fixes := ""
 	if n := len(f.Remediations); n > 0 {
-		fixes = m.st.dim.Render(fmt.Sprintf(" [%d fix]", n))
+		fixes = l.st.dim.Render(fmt.Sprintf(" [%d fix]", n))
 		if n > 1 {
-			fixes = m.st.dim.Render(fmt.Sprintf(" [%d fixes]", n))
+			fixes = l.st.dim.Render(fmt.Sprintf(" [%d fixes]", n))
 		}
 	}
 	title := f.Title
 	if selected {
-		title = m.st.selected.Render(title)
+		title = l.st.selected.Render(title)
 	}
-	left := cursor + m.st.sevLabel(f.Severity) + " " + tag + title + fixes
-	id := m.st.dim.Render(f.ID)
+	left := cursor + l.st.sevLabel(f.Severity) + " " + tag + title + fixes
+	id := l.st.dim.Render(f.ID)
 	lw, iw := ansi.StringWidth(left), ansi.StringWidth(id)
 	switch {
-	case lw+2+iw <= m.width:
-		return left + strings.Repeat(" ", m.width-lw-iw) + id
-	case m.width-iw-2 >= 40:
-		return truncate(left, m.width-iw-2) + "  " + id
+	case lw+2+iw <= l.width:
+		return left + strings.Repeat(" ", l.width-lw-iw) + id
+	case l.width-iw-2 >= 40:
+		return truncate(left, l.width-iw-2) + "  " + id
 	}
 	return left
 }

@@ -17,8 +17,8 @@ func TestSuppressedAndNewMarked(t *testing.T) {
 	view := m.View()
 	mustContain(t, view, "new")
 	mustContain(t, view, "suppressed")
-	m.openDetail(fs[1].ID, false)
+	m.openDetail(fs[1].ID)
 	mustContain(t, m.View(), "suppressed by the configuration (entry 2, until 2027-01-31): known since")
-	m.openDetail(fs[0].ID, false)
+	m.openDetail(fs[0].ID)
 	mustContain(t, m.View(), "new: not in the baseline report")
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/ksdoctor/ksdoctor/diag"
-	"github.com/ksdoctor/ksdoctor/report"
 )
 
 // Default size until the terminal reports its own.
@@ -32,44 +31,35 @@ const (
 	screenFix
 )
 
-// Model is the root Bubble Tea model: it owns the sweep's results and
-// routes messages to the sub-model of the current screen.
+// Model is the root Bubble Tea model of a node's TUI: it runs the sweep,
+// draws the header and the help bar, handles the keys of every screen
+// (quit, help, re-sweep, export) and routes the rest to the component of
+// the current screen: sweep progress, findings list, finding detail or the
+// fix dialog. Components ask to navigate with messages (openDetailMsg,
+// showListMsg, startFixMsg, closeFixMsg).
 type Model struct {
-	// ctx is the program's lifetime, the parent of every command's
-	// context. A tea.Model outlives any one call, so it keeps it.
-	ctx  context.Context
-	eng  Engine
-	opts Options
+	s    *session
 	keys keyMap
 	st   styles
 	help help.Model
-	spin spinner.Model
 
 	width, height int
 	screen        screen
 	showHelp      bool
-	status        string
 	quitting      bool
 
-	// sweep state
+	// sweep lifecycle
 	gen         int
 	cancelSweep context.CancelFunc
 	sweeping    bool
-	sweep       sweepModel
 
-	snap    *diag.Snapshot
-	rep     *diag.Report // redacted for display
-	applied []diag.ApplyResult
-	fixed   map[string]*diag.ApplyResult // finding ID → its last apply result
-
-	list   listModel
-	detail detailModel
-	fix    fixModel
+	sweep  *sweepScreen
+	list   *listScreen
+	detail *detailScreen
+	fix    *fixDialog
 
 	// initCmd starts the first sweep.
 	initCmd tea.Cmd
-	// noTicks stops spinner animation (tests drive Update synchronously).
-	noTicks bool
 }
 
 // New returns the root model. ctx bounds every command it runs.
@@ -79,19 +69,17 @@ func New(ctx context.Context, eng Engine, opts Options) Model {
 	}
 	h := help.New()
 	h.ShortSeparator = " · "
-	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	s := &session{ctx: ctx, eng: eng, opts: opts, fixed: map[string]*diag.ApplyResult{},
+		spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+	st, keys := newStyles(), newKeyMap(opts.fixesDisabled() == "")
+	f := newFrame(st, keys)
 	m := Model{
-		ctx:    ctx,
-		eng:    eng,
-		opts:   opts,
-		keys:   newKeyMap(opts.fixesDisabled() == ""),
-		st:     newStyles(),
-		help:   h,
-		spin:   sp,
-		width:  defaultWidth,
-		height: defaultHeight,
-		fixed:  map[string]*diag.ApplyResult{},
-		list:   newListModel(),
+		s: s, keys: keys, st: st, help: h,
+		width: defaultWidth, height: defaultHeight,
+		sweep:  newSweepScreen(f, s),
+		list:   newListScreen(f, s),
+		detail: newDetailScreen(f, s),
+		fix:    newFixDialog(f, s),
 	}
 	m.initCmd = m.beginSweep()
 	return m
@@ -99,19 +87,25 @@ func New(ctx context.Context, eng Engine, opts Options) Model {
 
 // Init starts the first sweep; the first frame renders before it ends.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.initCmd, m.tick())
+	return tea.Batch(m.initCmd, m.s.tick())
 }
 
-func (m *Model) tick() tea.Cmd {
-	if m.noTicks {
-		return nil
+// current is the component of the current screen.
+func (m *Model) current() component {
+	switch m.screen {
+	case screenList:
+		return m.list
+	case screenDetail:
+		return m.detail
+	case screenFix:
+		return m.fix
 	}
-	return m.spin.Tick
+	return m.sweep
 }
 
 // busy reports whether something runs that the spinner shows.
 func (m *Model) busy() bool {
-	return m.sweeping || (m.screen == screenFix && (m.fix.stage == stagePreparing || m.fix.stage == stageApplying))
+	return m.sweeping || (m.screen == screenFix && m.fix.busy())
 }
 
 // Update implements tea.Model.
@@ -127,20 +121,31 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.relayout()
 		return nil
 	case spinner.TickMsg:
-		if !m.busy() || m.noTicks {
+		if !m.busy() || m.s.noTicks {
 			return nil
 		}
 		var cmd tea.Cmd
-		m.spin, cmd = m.spin.Update(msg)
+		m.s.spin, cmd = m.s.spin.Update(msg)
 		return cmd
 	case sweepEventMsg:
 		return m.onSweepEvent(msg)
-	case preparedMsg:
-		return m.onPrepared(msg)
-	case appliedMsg:
-		return m.onApplied(msg)
+	case preparedMsg, appliedMsg:
+		_, cmd := m.fix.Update(msg)
+		return cmd
 	case exportedMsg:
 		m.onExported(msg)
+		return nil
+	case openDetailMsg:
+		m.openDetail(msg.id)
+		return nil
+	case showListMsg:
+		m.list.selectID(msg.id)
+		m.screen = screenList
+		return nil
+	case startFixMsg:
+		return m.startFix(msg)
+	case closeFixMsg:
+		m.closeFix()
 		return nil
 	case tea.KeyMsg:
 		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
@@ -159,12 +164,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 	if key.Matches(msg, m.keys.Interrupt) {
-		if m.screen == screenFix && m.fix.stage == stageApplying && !m.fix.aborting {
-			// Let the steps in flight stop and report, rather than leave
-			// the node half-changed without a word.
-			m.fix.aborting = true
-			m.fix.cancel()
-			m.status = "aborting: waiting for the steps in flight to stop (ctrl+c again quits at once)"
+		if m.screen == screenFix && m.fix.interrupt() {
+			// The steps in flight stop and report, rather than leave the
+			// node half-changed without a word.
 			return nil
 		}
 		return m.quit()
@@ -174,13 +176,10 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	// The fix dialog owns every key: that is what makes "any other key
-	// cancels" true.
-	if m.screen == screenFix {
-		return m.fixKey(msg)
-	}
-	if m.screen == screenList && m.list.filtering {
-		m.listFilterKey(msg)
-		return nil
+	// cancels" true. So does the list's filter while it is typed.
+	if m.screen == screenFix || (m.screen == screenList && m.list.filtering) {
+		_, cmd := m.current().Update(msg)
+		return cmd
 	}
 	switch {
 	case key.Matches(msg, m.keys.Quit):
@@ -190,38 +189,54 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, m.keys.Resweep) && !m.sweeping:
 		return m.resweep()
-	case key.Matches(msg, m.keys.Export) && m.rep != nil && !m.sweeping:
-		m.status = "exporting…"
+	case key.Matches(msg, m.keys.Export) && m.s.rep != nil && !m.sweeping:
+		m.s.status = "exporting…"
 		return m.exportCmd()
 	}
-	switch m.screen {
-	case screenList:
-		return m.listKey(msg)
-	case screenDetail:
-		return m.detailKey(msg)
-	}
-	return nil
+	_, cmd := m.current().Update(msg)
+	return cmd
 }
 
 func (m *Model) quit() tea.Cmd {
 	if m.cancelSweep != nil {
 		m.cancelSweep()
 	}
-	if m.fix.cancel != nil {
-		m.fix.cancel()
-	}
+	m.fix.stop()
 	m.quitting = true
 	return tea.Quit
 }
 
-// relayout recomputes what depends on the terminal size.
+// openDetail shows finding id, with no way back but to the list.
+func (m *Model) openDetail(id string) {
+	m.detail.open(id)
+	m.screen = screenDetail
+}
+
+// startFix opens the fix dialog, unless it says why it cannot.
+func (m *Model) startFix(msg startFixMsg) tea.Cmd {
+	cmd, ok := m.fix.start(msg.finding, msg.index, msg.from)
+	if ok {
+		m.screen = screenFix
+	}
+	return cmd
+}
+
+// closeFix goes back where the dialog was opened.
+func (m *Model) closeFix() {
+	m.screen = m.fix.from
+	switch m.screen {
+	case screenDetail:
+		m.detail.render()
+	case screenList:
+		m.list.selectID(m.fix.finding.ID)
+	}
+}
+
+// relayout gives every component the size of the body.
 func (m *Model) relayout() {
 	m.help.Width = m.width
-	if m.screen == screenDetail {
-		m.detail.render(m)
-	}
-	if m.screen == screenFix {
-		m.fix.render(m)
+	for _, c := range []component{m.sweep, m.list, m.detail, m.fix} {
+		c.SetSize(m.width, m.bodyHeight())
 	}
 }
 
@@ -236,43 +251,35 @@ func (m Model) View() string {
 		return ""
 	}
 	h := m.bodyHeight()
-	var body string
-	switch {
-	case m.showHelp:
-		body = m.helpView(h)
-	case m.screen == screenSweep:
-		body = m.sweepView(h)
-	case m.screen == screenList:
-		body = m.listView(h)
-	case m.screen == screenDetail:
-		body = m.detailView(h)
-	case m.screen == screenFix:
-		body = m.fixView(h)
+	body := m.current().View()
+	if m.showHelp {
+		body = m.helpView()
 	}
 	frame := m.headerView() + "\n" + fit(body, m.width, h) + "\n" + m.footerView()
 	return fit(frame, m.width, m.height)
 }
 
 func (m *Model) headerView() string {
+	rep := m.s.rep
 	left := m.st.title.Render("ksdoctor")
-	if m.rep != nil {
-		host := m.rep.Host.Hostname
+	if rep != nil {
+		host := rep.Host.Hostname
 		if host == "" {
 			host = "(unknown host)"
 		}
 		left += " · " + m.st.header.Render(host) + " · " +
-			m.st.dim.Render("swept "+m.rep.StartedAt.UTC().Format("15:04:05 UTC"))
+			m.st.dim.Render("swept "+rep.StartedAt.UTC().Format("15:04:05 UTC"))
 	}
 	if m.sweeping {
-		left += " · " + m.spinView() + " sweeping…"
+		left += " · " + m.s.spinView() + " sweeping…"
 	}
 	line1 := left
-	if m.rep != nil {
-		s := m.rep.Summary
+	if rep != nil {
+		s := rep.Summary
 		counts := fmt.Sprintf("%s  %s  %s",
-			m.st.sev[diag.Critical].Render(fmt.Sprintf("%s %d critical", sevSymbol(diag.Critical), s.Critical)),
-			m.st.sev[diag.Warning].Render(fmt.Sprintf("%s %d warning", sevSymbol(diag.Warning), s.Warning)),
-			m.st.sev[diag.Info].Render(fmt.Sprintf("%s %d info", sevSymbol(diag.Info), s.Info)))
+			m.st.sev[diag.Critical].Render(fmt.Sprintf("%s %d critical", diag.Critical.Symbol(), s.Critical)),
+			m.st.sev[diag.Warning].Render(fmt.Sprintf("%s %d warning", diag.Warning.Symbol(), s.Warning)),
+			m.st.sev[diag.Info].Render(fmt.Sprintf("%s %d info", diag.Info.Symbol(), s.Info)))
 		gap := m.width - lipgloss.Width(left) - lipgloss.Width(counts)
 		if gap >= 2 {
 			line1 = left + strings.Repeat(" ", gap) + counts
@@ -280,22 +287,27 @@ func (m *Model) headerView() string {
 			line1 = truncate(left, m.width-lipgloss.Width(counts)-2) + "  " + counts
 		}
 	}
-	var line2 string
+	return line1 + "\n" + m.headerLine2()
+}
+
+func (m *Model) headerLine2() string {
+	o, rep := m.s.opts, m.s.rep
+	var line string
 	switch {
-	case m.opts.From != nil:
-		line2 = m.st.badge.Render(" REPLAY ") + " " + filepath.Base(m.opts.FromPath) + " · " + m.opts.fixesDisabled()
-	case m.opts.ReadOnly:
-		line2 = m.st.badge.Render(" READ-ONLY ") + " " + m.opts.fixesDisabled()
+	case o.From != nil:
+		line = m.st.badge.Render(" REPLAY ") + " " + filepath.Base(o.FromPath) + " · " + o.fixesDisabled()
+	case o.ReadOnly:
+		line = m.st.badge.Render(" READ-ONLY ") + " " + o.fixesDisabled()
 	default:
-		line2 = m.st.dim.Render("live node")
+		line = m.st.dim.Render("live node")
 	}
-	if m.rep != nil {
-		line2 += m.st.dim.Render(fmt.Sprintf(" · %s · %s on %s", checkCounts(m.rep.Checks), fmtMs(float64(m.rep.DurationMs)), m.rep.StartedAt.UTC().Format("2006-01-02")))
+	if rep != nil {
+		line += m.st.dim.Render(fmt.Sprintf(" · %s · %s on %s", checkCounts(rep.Checks), fmtMs(float64(rep.DurationMs)), rep.StartedAt.UTC().Format("2006-01-02")))
 	}
-	if len(m.applied) > 0 {
-		line2 += m.st.dim.Render(fmt.Sprintf(" · %d applied", len(m.applied)))
+	if len(m.s.applied) > 0 {
+		line += m.st.dim.Render(fmt.Sprintf(" · %d applied", len(m.s.applied)))
 	}
-	return line1 + "\n" + line2
+	return line
 }
 
 func checkCounts(cs []diag.CheckResult) string {
@@ -308,32 +320,15 @@ func checkCounts(cs []diag.CheckResult) string {
 }
 
 func (m *Model) footerView() string {
-	status := m.status
+	status := m.s.status
 	if status == "" {
 		status = " "
 	}
-	return truncate(status, m.width) + "\n" + m.help.ShortHelpView(m.screenKeys().ShortHelp())
-}
-
-// screenKeys are the keys that do something on the current screen.
-func (m *Model) screenKeys() helpKeys {
-	k := m.keys
-	full := k.fullHelp()
-	switch {
-	case m.showHelp:
-		return helpKeys{short: []key.Binding{key.NewBinding(key.WithKeys("?"), key.WithHelp("any key", "close help"))}, full: full}
-	case m.screen == screenSweep:
-		return helpKeys{short: []key.Binding{k.Help, k.Quit}, full: full}
-	case m.screen == screenList && m.list.filtering:
-		return helpKeys{short: []key.Binding{k.Submit, withHelp(k.Back, "esc", "clear filter")}, full: full}
-	case m.screen == screenList:
-		return helpKeys{short: []key.Binding{k.Up, k.Down, k.Open, k.Fix, k.Filter, k.Severity, k.Resweep, k.Export, k.Help, k.Quit}, full: full}
-	case m.screen == screenDetail:
-		return helpKeys{short: []key.Binding{k.Back, k.Up, k.Down, k.NextLink, withHelp(k.Open, "enter", "follow link"), k.Fix, k.Pick, k.Export, k.Help, k.Quit}, full: full}
-	case m.screen == screenFix:
-		return m.fixKeys(k)
+	short := m.current().ShortHelp()
+	if m.showHelp {
+		short = []key.Binding{key.NewBinding(key.WithKeys("?"), key.WithHelp("any key", "close help"))}
 	}
-	return helpKeys{short: []key.Binding{k.Help, k.Quit}, full: full}
+	return truncate(status, m.width) + "\n" + m.help.ShortHelpView(short)
 }
 
 // withHelp returns a copy of b with other help text.
@@ -342,14 +337,14 @@ func withHelp(b key.Binding, keys, desc string) key.Binding {
 	return b
 }
 
-func (m *Model) helpView(h int) string {
+func (m *Model) helpView() string {
 	var b strings.Builder
 	b.WriteString(m.st.header.Render("Keys") + "\n\n")
 	hm := m.help
 	hm.ShowAll = true
-	b.WriteString(hm.FullHelpView(m.keys.fullHelp()))
+	b.WriteString(hm.FullHelpView(m.current().FullHelp()))
 	b.WriteString("\n\n")
-	if r := m.opts.fixesDisabled(); r != "" {
+	if r := m.s.opts.fixesDisabled(); r != "" {
 		b.WriteString(m.st.warn.Render(r) + "\n")
 	} else {
 		for _, l := range wrap("f opens the exact plan of the finding's first fix (1-9 pick another); only y applies, "+
@@ -364,13 +359,6 @@ func (m *Model) helpView(h int) string {
 	return b.String()
 }
 
-func (m *Model) spinView() string {
-	if m.noTicks {
-		return "*"
-	}
-	return m.spin.View()
-}
-
 // fmtMs renders a duration in milliseconds for people.
 func fmtMs(ms float64) string {
 	switch {
@@ -381,10 +369,4 @@ func fmtMs(ms float64) string {
 	default:
 		return fmt.Sprintf("%.1f s", ms/1000)
 	}
-}
-
-// redactedReport is the report as the screen shows it: secrets masked,
-// control characters from node data made visible.
-func redactedReport(r *diag.Report) *diag.Report {
-	return report.ForTerminal(r)
 }

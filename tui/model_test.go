@@ -143,8 +143,8 @@ func TestResweepKeepsApplied(t *testing.T) {
 	if m.screen != screenList || m.sweeping {
 		t.Fatalf("after r: screen %d sweeping %v", m.screen, m.sweeping)
 	}
-	if len(m.applied) != 1 {
-		t.Errorf("applied list lost on re-sweep: %v", m.applied)
+	if len(m.s.applied) != 1 {
+		t.Errorf("applied list lost on re-sweep: %v", m.s.applied)
 	}
 	if m.gen != 2 {
 		t.Errorf("sweep generation %d, want 2", m.gen)

@@ -141,8 +141,8 @@ func TestRealHighRiskFixNeedsTheHostname(t *testing.T) {
 			t.Fatalf("stage %d, want the preview of a high-risk fix:\n%s", m.fix.stage, m.View())
 		}
 		m = keys(t, m, presses...)
-		if len(m.applied) != 0 || !slices.Equal(n.d.Args, before) {
-			t.Fatalf("%v applied %+v; dockerd args %q", presses, m.applied, n.d.Args)
+		if len(m.s.applied) != 0 || !slices.Equal(n.d.Args, before) {
+			t.Fatalf("%v applied %+v; dockerd args %q", presses, m.s.applied, n.d.Args)
 		}
 	}
 
@@ -155,10 +155,10 @@ func TestRealHighRiskFixNeedsTheHostname(t *testing.T) {
 	mustContain(t, m.View(), `unit="docker.service"`)
 	m = typeText(t, m, host)
 	m = keys(t, m, "enter")
-	if len(m.applied) != 1 {
-		t.Fatalf("applied %+v\n%s", m.applied, m.View())
+	if len(m.s.applied) != 1 {
+		t.Fatalf("applied %+v\n%s", m.s.applied, m.View())
 	}
-	res := m.applied[0]
+	res := m.s.applied[0]
 	if res.Error != "" || !res.Verified {
 		t.Fatalf("apply: %+v\n%s", res, m.View())
 	}

@@ -31,7 +31,7 @@ func Run(ctx context.Context, eng Engine, opts Options, in io.Reader, out io.Wri
 	final, err := p.Run()
 	var res Result
 	if fm, ok := final.(Model); ok {
-		res = Result{Report: fm.rep, Applied: fm.applied}
+		res = Result{Report: fm.s.rep, Applied: fm.s.applied}
 	}
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return res, fmt.Errorf("terminal UI: %w", err)

@@ -56,27 +56,13 @@ func newStyles() styles {
 	}
 }
 
-// sevSymbol is the symbol shown with every severity, so meaning never rests
-// on colour alone.
-func sevSymbol(s diag.Severity) string {
-	switch s {
-	case diag.Critical:
-		return "✖"
-	case diag.Warning:
-		return "▲"
-	case diag.Info:
-		return "●"
-	}
-	return "?"
-}
-
 // sevLabel is symbol + word, padded to a fixed width.
 func (st styles) sevLabel(s diag.Severity) string {
 	word := string(s)
 	if word == "" {
 		word = "unknown"
 	}
-	txt := sevSymbol(s) + " " + word
+	txt := s.Symbol() + " " + word
 	for len([]rune(txt)) < 10 {
 		txt += " "
 	}

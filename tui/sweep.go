@@ -7,17 +7,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/progress"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/redact"
+	"github.com/ksdoctor/ksdoctor/report"
 )
 
-// sweepModel is the progress of one sweep: every source and check as it
+// sweepProgress is the progress of one sweep: every source and check as it
 // ends.
-type sweepModel struct {
+type sweepProgress struct {
 	started  time.Time
 	checks   []checkRow
 	index    map[string]int
@@ -31,8 +33,8 @@ type checkRow struct {
 	res       *diag.CheckResult
 }
 
-func newSweepModel(checks []diag.Check, now time.Time) sweepModel {
-	s := sweepModel{started: now, index: map[string]int{}}
+func newSweepProgress(checks []diag.Check, now time.Time) sweepProgress {
+	s := sweepProgress{started: now, index: map[string]int{}}
 	for i, c := range checks {
 		s.checks = append(s.checks, checkRow{id: c.ID, title: c.Title})
 		s.index[c.ID] = i
@@ -46,7 +48,7 @@ func newSweepModel(checks []diag.Check, now time.Time) sweepModel {
 }
 
 // fraction is how far the sweep is: sources gathered and checks judged.
-func (s *sweepModel) fraction() float64 {
+func (s *sweepProgress) fraction() float64 {
 	done := len(s.sources)
 	total := max(s.expected, len(s.sources)) + len(s.checks)
 	for _, c := range s.checks {
@@ -84,11 +86,10 @@ func (m *Model) beginSweep() tea.Cmd {
 	}
 	m.gen++
 	m.sweeping = true
-	m.sweep = newSweepModel(m.opts.Checks, m.opts.Now())
-	m.sweep.bar.Width = max(m.width-10, 10)
-	ctx, cancel := context.WithCancel(m.ctx)
+	m.sweep.reset()
+	ctx, cancel := context.WithCancel(m.s.ctx)
 	m.cancelSweep = cancel
-	return sweepCmd(ctx, m.eng, m.opts.From, m.gen)
+	return sweepCmd(ctx, m.s.eng, m.s.opts.From, m.gen)
 }
 
 // sweepCmd starts the engine in the background and returns its first
@@ -136,36 +137,16 @@ func (m *Model) onSweepEvent(msg sweepEventMsg) tea.Cmd {
 	if msg.gen != m.gen {
 		return nil // a sweep that was replaced
 	}
-	ev := msg.ev
-	// Source errors and check reasons come from the node: masked and
-	// made safe for the terminal as they enter.
-	if ev.source != nil {
-		s := redact.Copy(*ev.source, redact.Text)
-		ev.source = &s
-	}
-	if ev.check != nil {
-		c := redact.Copy(*ev.check, redact.Text)
-		ev.check = &c
-	}
-	switch {
-	case ev.source != nil:
-		m.sweep.sources = append(m.sweep.sources, *ev.source)
-	case ev.check != nil:
-		if i, ok := m.sweep.index[ev.check.ID]; ok {
-			m.sweep.checks[i].res = ev.check
-		} else {
-			m.sweep.index[ev.check.ID] = len(m.sweep.checks)
-			m.sweep.checks = append(m.sweep.checks, checkRow{id: ev.check.ID, title: ev.check.Title, res: ev.check})
-		}
-	case ev.done:
+	if msg.ev.done {
 		m.sweeping = false
 		if m.cancelSweep != nil {
 			m.cancelSweep()
 			m.cancelSweep = nil
 		}
-		m.finishSweep(ev.snap, ev.rep)
+		m.finishSweep(msg.ev.snap, msg.ev.rep)
 		return nil
 	}
+	m.sweep.Update(msg)
 	return nextSweepEvent(msg.gen, msg.ch)
 }
 
@@ -175,31 +156,86 @@ func (m *Model) finishSweep(snap *diag.Snapshot, rep *diag.Report) {
 	if rep == nil {
 		rep = &diag.Report{}
 	}
-	m.snap = snap
-	m.rep = redactedReport(rep)
-	m.fixed = map[string]*diag.ApplyResult{}
-	m.list.rebuild(m.rep)
+	m.s.snap = snap
+	// The screen shows the report masked, with control characters from
+	// node data made visible.
+	m.s.rep = report.ForTerminal(rep)
+	m.s.fixed = map[string]*diag.ApplyResult{}
+	m.list.rebuild(m.s.rep)
 	m.screen = screenList
-	if m.status == "re-sweeping…" {
-		m.status = ""
+	if m.s.status == "re-sweeping…" {
+		m.s.status = ""
 	}
 }
 
 func (m *Model) resweep() tea.Cmd {
 	m.screen = screenSweep
-	m.status = "re-sweeping…"
-	return tea.Batch(m.beginSweep(), m.tick())
+	m.s.status = "re-sweeping…"
+	return tea.Batch(m.beginSweep(), m.s.tick())
 }
 
-func (m *Model) sweepView(h int) string {
-	s := &m.sweep
+// sweepScreen shows a sweep's progress: a bar, the sources gathered and
+// every check as it ends.
+type sweepScreen struct {
+	frame
+	s    *session
+	prog sweepProgress
+}
+
+func newSweepScreen(f frame, s *session) *sweepScreen {
+	return &sweepScreen{frame: f, s: s}
+}
+
+// reset starts the progress of a new sweep.
+func (v *sweepScreen) reset() {
+	v.prog = newSweepProgress(v.s.opts.Checks, v.s.opts.Now())
+}
+
+// Init implements tea.Model.
+func (v *sweepScreen) Init() tea.Cmd { return nil }
+
+// Update implements tea.Model: it records the sweep's events (keys do
+// nothing here but the root's quit and help).
+func (v *sweepScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	ev, ok := msg.(sweepEventMsg)
+	if !ok {
+		return v, nil
+	}
+	// Source errors and check reasons come from the node: masked and
+	// made safe for the terminal as they enter.
+	p := &v.prog
+	switch {
+	case ev.ev.source != nil:
+		p.sources = append(p.sources, redact.Copy(*ev.ev.source, redact.Text))
+	case ev.ev.check != nil:
+		c := redact.Copy(*ev.ev.check, redact.Text)
+		if i, ok := p.index[c.ID]; ok {
+			p.checks[i].res = &c
+		} else {
+			p.index[c.ID] = len(p.checks)
+			p.checks = append(p.checks, checkRow{id: c.ID, title: c.Title, res: &c})
+		}
+	}
+	return v, nil
+}
+
+// ShortHelp implements help.KeyMap.
+func (v *sweepScreen) ShortHelp() []key.Binding { return []key.Binding{v.keys.Help, v.keys.Quit} }
+
+// FullHelp implements help.KeyMap.
+func (v *sweepScreen) FullHelp() [][]key.Binding { return v.keys.fullHelp() }
+
+// View implements tea.Model.
+func (v *sweepScreen) View() string {
+	s := &v.prog
+	h := v.height
 	var b strings.Builder
 	what := "Sweeping this node"
-	if m.opts.From != nil {
-		what = "Judging the recorded snapshot " + m.opts.FromPath
+	if v.s.opts.From != nil {
+		what = "Judging the recorded snapshot " + v.s.opts.FromPath
 	}
-	elapsed := m.opts.Now().Sub(s.started)
-	fmt.Fprintf(&b, "%s %s  %s\n", m.spinView(), m.st.header.Render(what), m.st.dim.Render(fmt.Sprintf("%.1f s", elapsed.Seconds())))
+	elapsed := v.s.opts.Now().Sub(s.started)
+	fmt.Fprintf(&b, "%s %s  %s\n", v.s.spinView(), v.st.header.Render(what), v.st.dim.Render(fmt.Sprintf("%.1f s", elapsed.Seconds())))
 	done := 0
 	for _, c := range s.checks {
 		if c.res != nil {
@@ -207,54 +243,63 @@ func (m *Model) sweepView(h int) string {
 		}
 	}
 	bar := s.bar
-	bar.Width = max(min(m.width-24, 60), 10)
+	bar.Width = max(min(v.width-24, 60), 10)
 	fmt.Fprintf(&b, "%s  %d/%d checks\n", bar.ViewAs(s.fraction()), done, len(s.checks))
-	// Sources as one wrapped paragraph.
-	var parts []string
-	for _, src := range s.sources {
-		mark := m.st.ok.Render("✔")
-		if !src.OK {
-			mark = m.st.bad.Render("✖")
-		}
-		parts = append(parts, fmt.Sprintf("%s %s %s", mark, src.Source, m.st.dim.Render(fmtMs(float64(src.DurationMs)))))
-	}
-	if len(parts) == 0 {
-		parts = append(parts, m.st.dim.Render("(gathering…)"))
-	}
-	srcLines := wrap("Sources: "+strings.Join(parts, "  "), m.width)
+	srcLines := v.sourceLines()
 	for _, l := range srcLines {
 		b.WriteString(l + "\n")
 	}
 	b.WriteString("\n")
-	used := 3 + len(srcLines)
-	rows := make([]string, 0, len(s.checks))
-	for _, c := range s.checks {
-		rows = append(rows, m.checkRowView(c))
-	}
-	room := h - used
-	if len(rows) > room && room > 0 {
-		// Keep the newest results and what is still running visible.
-		first := 0
-		for i, c := range s.checks {
-			if c.res == nil {
-				first = i
-				break
-			}
-			first = i
-		}
-		start := max(min(first-room/2, len(rows)-room), 0)
-		rows = rows[start : start+room]
-		if start > 0 {
-			rows[0] = m.st.dim.Render(fmt.Sprintf("  ↑ %d more", start+1))
-		}
-	}
-	b.WriteString(strings.Join(rows, "\n"))
+	b.WriteString(strings.Join(v.checkRows(h-3-len(srcLines)), "\n"))
 	return b.String()
 }
 
-func (m *Model) checkRowView(c checkRow) string {
+// sourceLines are the sources gathered, as one wrapped paragraph.
+func (v *sweepScreen) sourceLines() []string {
+	var parts []string
+	for _, src := range v.prog.sources {
+		mark := v.st.ok.Render("✔")
+		if !src.OK {
+			mark = v.st.bad.Render("✖")
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %s", mark, src.Source, v.st.dim.Render(fmtMs(float64(src.DurationMs)))))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, v.st.dim.Render("(gathering…)"))
+	}
+	return wrap("Sources: "+strings.Join(parts, "  "), v.width)
+}
+
+// checkRows are the checks' rows that fit in room lines: the newest
+// results and what still runs.
+func (v *sweepScreen) checkRows(room int) []string {
+	s := &v.prog
+	rows := make([]string, 0, len(s.checks))
+	for _, c := range s.checks {
+		rows = append(rows, v.checkRowView(c))
+	}
+	if len(rows) <= room || room <= 0 {
+		return rows
+	}
+	first := 0
+	for i, c := range s.checks {
+		if c.res == nil {
+			first = i
+			break
+		}
+		first = i
+	}
+	start := max(min(first-room/2, len(rows)-room), 0)
+	rows = rows[start : start+room]
+	if start > 0 {
+		rows[0] = v.st.dim.Render(fmt.Sprintf("  ↑ %d more", start+1))
+	}
+	return rows
+}
+
+func (v *sweepScreen) checkRowView(c checkRow) string {
 	if c.res == nil {
-		return fmt.Sprintf("  %s running  %-9s %-34s %s", m.spinView(), "", c.id, m.st.dim.Render(c.title))
+		return fmt.Sprintf("  %s running  %-9s %-34s %s", v.s.spinView(), "", c.id, v.st.dim.Render(c.title))
 	}
 	r := c.res
 	extra := ""
@@ -269,5 +314,5 @@ func (m *Model) checkRowView(c checkRow) string {
 	if r.Error != "" {
 		extra = r.Error
 	}
-	return fmt.Sprintf("  %s %9s %-34s %s", m.st.statusLabel(r.Status), fmtMs(r.DurationMs), r.ID, m.st.dim.Render(extra))
+	return fmt.Sprintf("  %s %9s %-34s %s", v.st.statusLabel(r.Status), fmtMs(r.DurationMs), r.ID, v.st.dim.Render(extra))
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/tools/clientcmd"
@@ -88,7 +89,7 @@ func completeCheckIDs(_ *cobra.Command, args []string, toComplete string) ([]cob
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var out []cobra.Completion
-	for _, c := range allChecks() {
+	for _, c := range checks.All() {
 		if !strings.HasPrefix(c.ID, toComplete) {
 			continue
 		}
@@ -100,7 +101,7 @@ func completeCheckIDs(_ *cobra.Command, args []string, toComplete string) ([]cob
 // completeManyCheckIDs completes check IDs, those already given left out.
 func completeManyCheckIDs(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	var out []cobra.Completion
-	for _, c := range allChecks() {
+	for _, c := range checks.All() {
 		if strings.HasPrefix(c.ID, toComplete) && !slices.Contains(args, c.ID) {
 			out = append(out, cobra.CompletionWithDesc(c.ID, c.Title))
 		}
@@ -117,7 +118,7 @@ func completeCheckList(_ *cobra.Command, _ []string, toComplete string) ([]cobra
 		done = splitIDs(prefix)
 	}
 	var out []cobra.Completion
-	for _, c := range allChecks() {
+	for _, c := range checks.All() {
 		if !slices.Contains(done, c.ID) && strings.HasPrefix(prefix+c.ID, toComplete) {
 			out = append(out, cobra.CompletionWithDesc(prefix+c.ID, c.Title))
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 )
@@ -31,7 +32,7 @@ func complete(t *testing.T, args ...string) ([]string, string) {
 
 func TestCompletion(t *testing.T) {
 	var checkIDs []string
-	for _, c := range allChecks() {
+	for _, c := range checks.All() {
 		checkIDs = append(checkIDs, c.ID)
 	}
 	got, dir := complete(t, "explain", "")
@@ -113,9 +114,9 @@ func fixtureFindingIDs(t *testing.T, name string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &doctor.Doctor{Checks: allChecks(), Config: diag.DefaultConfig()}
+	d := &doctor.Doctor{Checks: checks.All(), Config: diag.DefaultConfig()}
 	var ids []string
-	for _, f := range d.Replay(snap, doctorNoProgress).Findings {
+	for _, f := range d.Replay(snap, doctor.Progress{}).Findings {
 		if !slices.Contains(ids, f.ID) {
 			ids = append(ids, f.ID)
 		}
@@ -140,8 +141,8 @@ func TestSuppressPrintsValidEntries(t *testing.T) {
 	}
 	// The printed entry suppresses the finding it names.
 	s, _ := diag.ReadSnapshotFile(snap)
-	d := &doctor.Doctor{Checks: allChecks(), Config: cfg}
-	for _, f := range d.Replay(s, doctorNoProgress).Findings {
+	d := &doctor.Doctor{Checks: checks.All(), Config: cfg}
+	for _, f := range d.Replay(s, doctor.Progress{}).Findings {
 		if f.ID == id && f.Suppressed == nil {
 			t.Errorf("%s not suppressed by\n%s", id, r.stdout)
 		}

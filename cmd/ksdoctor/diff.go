@@ -67,23 +67,34 @@ Suppressed findings never raise the code.`,
 	return cmd
 }
 
-// readReport reads a JSON report written by 'sweep --format json' and
-// validates it against the report schema.
-func readReport(path string) (*diag.Report, error) {
-	const hint = "pass a report written by 'ksdoctor sweep --format json --output FILE'"
+// readUserFile reads a file the user named (what it should be: "report"),
+// up to maxReportBytes, as an error with hint on failure.
+func readUserFile(path, what, hint string) ([]byte, error) {
 	name := redact.Line(path)
 	file, err := os.Open(path)
 	if err != nil {
-		return nil, fail(exitCannot, hint, "read report: %v", err)
+		return nil, fail(exitCannot, hint, "read %s: %v", what, err)
 	}
 	defer file.Close()
 	data, err := io.ReadAll(io.LimitReader(file, maxReportBytes+1))
 	if err != nil {
-		return nil, fail(exitCannot, hint, "read report %s: %v", name, err)
+		return nil, fail(exitCannot, hint, "read %s %s: %v", what, name, err)
 	}
 	if len(data) > maxReportBytes {
-		return nil, fail(exitCannot, hint, "report %s is over %d MiB", name, maxReportBytes>>20)
+		return nil, fail(exitCannot, hint, "%s %s is over %d MiB", what, name, maxReportBytes>>20)
 	}
+	return data, nil
+}
+
+// readReport reads a JSON report written by 'sweep --format json' and
+// validates it against the report schema.
+func readReport(path string) (*diag.Report, error) {
+	const hint = "pass a report written by 'ksdoctor sweep --format json --output FILE'"
+	data, err := readUserFile(path, "report", hint)
+	if err != nil {
+		return nil, err
+	}
+	name := redact.Line(path)
 	if err := validate.Report(data); err != nil {
 		return nil, fail(exitCannot, hint, "%s is not a valid ksdoctor report: %v", name, err)
 	}

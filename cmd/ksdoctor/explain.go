@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
@@ -39,7 +40,7 @@ the nearest check IDs.`,
 // (a finding's subject may itself hold slashes, e.g. a file path).
 func checkFor(id string) (diag.Check, bool) {
 	var best diag.Check
-	for _, c := range allChecks() {
+	for _, c := range checks.All() {
 		if (id == c.ID || strings.HasPrefix(id, c.ID+"/")) && len(c.ID) > len(best.ID) {
 			best = c
 		}
@@ -85,7 +86,7 @@ func nearestHint(id string) string {
 		dist int
 	}
 	var cs []cand
-	for _, c := range allChecks() {
+	for _, c := range checks.All() {
 		d := editDistance(id, c.ID)
 		if strings.Contains(c.ID, id) || strings.Contains(id, c.ID) {
 			d = min(d, 1)

@@ -11,7 +11,7 @@ import (
 )
 
 func TestExplainEveryCheck(t *testing.T) {
-	for _, c := range allChecks() {
+	for _, c := range checks.All() {
 		r := inproc(t, "explain", c.ID)
 		if r.code != 0 || !strings.HasPrefix(r.stdout, c.ID+": "+c.Title) || !strings.Contains(r.stdout, "Reads:") {
 			t.Errorf("explain %s: code %d\n%s%s", c.ID, r.code, r.stdout, r.stderr)
@@ -58,8 +58,8 @@ func TestRemediationCatalog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := &doctor.Doctor{Checks: allChecks(), Config: diag.DefaultConfig()}
-		for _, f := range d.Replay(snap, doctorNoProgress).Findings {
+		d := &doctor.Doctor{Checks: checks.All(), Config: diag.DefaultConfig()}
+		for _, f := range d.Replay(snap, doctor.Progress{}).Findings {
 			for _, rem := range f.Remediations {
 				seen[rem.ID] = true
 				i := indexRem(rem.ID)

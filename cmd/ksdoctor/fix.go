@@ -15,10 +15,6 @@ import (
 	"github.com/ksdoctor/ksdoctor/redact"
 )
 
-var doctorNoProgress = doctor.Progress{}
-
-func allChecks() []diag.Check { return checks.All() }
-
 type fixFlags struct {
 	dryRun, yes bool
 	// to and symlink are inputs of disk.docker-root-usage/migrate.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/fleet"
 	"github.com/ksdoctor/ksdoctor/gather"
 	"github.com/ksdoctor/ksdoctor/kubeapi"
@@ -113,7 +114,7 @@ func runFleet(ctx context.Context, io streams, g *globals, f *sweepFlags, ff *fl
 		return err
 	}
 	defer d.Gatherer.Close()
-	_, clusterRep := d.Sweep(ctx, doctorNoProgress)
+	_, clusterRep := d.Sweep(ctx, doctor.Progress{})
 	var logs fleet.LogReader = fleet.APILogs{Client: cs}
 	if fleetHooks.logs != nil {
 		logs = fleetHooks.logs(cs)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"os"
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/fleet"
@@ -18,19 +16,11 @@ import (
 // "kind" is "fleet"); ok is false for anything else (a snapshot).
 func readFleetFrom(path string) (rep *fleet.Report, ok bool, err error) {
 	const hint = "pass a snapshot ('ksdoctor snapshot --output FILE') or a fleet report ('ksdoctor sweep --all-nodes --format json --output FILE')"
+	data, err := readUserFile(path, "file", hint)
+	if err != nil {
+		return nil, false, err
+	}
 	name := redact.Line(path)
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, false, fail(exitCannot, hint, "read %s: %v", name, err)
-	}
-	defer file.Close()
-	data, err := io.ReadAll(io.LimitReader(file, maxReportBytes+1))
-	if err != nil {
-		return nil, false, fail(exitCannot, hint, "read %s: %v", name, err)
-	}
-	if len(data) > maxReportBytes {
-		return nil, false, fail(exitCannot, hint, "%s is over %d MiB", name, maxReportBytes>>20)
-	}
 	var head struct {
 		Kind string `json:"kind"`
 	}

@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/npd"
 )
 
@@ -66,7 +68,7 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 		// checks to say why, and for the line to be written.
 		g.timeout = f.deadline * 9 / 10
 	}
-	sel, err := diag.Select(allChecks(), ids, nil)
+	sel, err := diag.Select(checks.All(), ids, nil)
 	if err != nil {
 		return npd.Unknown, "unknown: " + err.Error()
 	}
@@ -74,7 +76,6 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 	if err != nil {
 		return npd.Unknown, "unknown: " + err.Error()
 	}
-	defer d.Gatherer.Close()
 	type answer struct {
 		status npd.Status
 		msg    string
@@ -88,9 +89,9 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 				done <- answer{npd.Unknown, "unknown: " + err.Error()}
 				return
 			}
-			rep = d.Replay(snap, doctorNoProgress)
+			rep = d.Replay(snap, doctor.Progress{})
 		} else {
-			_, rep = d.Sweep(ctx, doctorNoProgress)
+			_, rep = d.Sweep(ctx, doctor.Progress{})
 		}
 		s, m := npd.Judge(rep, ids)
 		done <- answer{s, m}
@@ -99,9 +100,12 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 	defer timer.Stop()
 	select {
 	case a := <-done:
+		d.Gatherer.Close()
 		return a.status, a.msg
 	case <-timer.C:
 		// A backstop: the sweep's deadline should have ended it already.
+		// The gatherers are left to the process's exit, not closed under
+		// a sweep still running.
 		return npd.Unknown, fmt.Sprintf("unknown: no verdict within the %v deadline", f.deadline)
 	case <-ctx.Done():
 		return npd.Unknown, "unknown: interrupted"

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 )
@@ -101,8 +102,8 @@ func findingsFrom(file string) ([]diag.Finding, error) {
 	if err != nil {
 		return nil, fail(exitCannot, "pass --from a snapshot ('ksdoctor snapshot') or a JSON report ('ksdoctor sweep --format json')", "%s is neither a report nor a snapshot: %v", file, err)
 	}
-	d := &doctor.Doctor{Checks: allChecks(), Config: diag.DefaultConfig()}
-	return d.Replay(snap, doctorNoProgress).Findings, nil
+	d := &doctor.Doctor{Checks: checks.All(), Config: diag.DefaultConfig()}
+	return d.Replay(snap, doctor.Progress{}).Findings, nil
 }
 
 // completeFindingIDs completes finding IDs from --from when given, else

@@ -79,6 +79,12 @@ func (n *machineNode) outside(t *testing.T, args ...string) result {
 	return ksdNS(t, n.m.Netns, append(args, flags...)...)
 }
 
+// runner runs ksdoctor "inside" the machine, from "outside" through
+// --host-root /proc/PID/root, or as a "pod" would (see inPod).
+func (n *machineNode) runner(where string) func(*testing.T, ...string) result {
+	return map[string]func(*testing.T, ...string) result{"inside": n.inside, "outside": n.outside, "pod": n.inPod}[where]
+}
+
 // unitShow asks the machine's systemd for unit properties.
 func (n *machineNode) unitShow(t *testing.T, props ...string) map[string]string {
 	t.Helper()
@@ -180,22 +186,22 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 	if fail > 0 && started > fail {
 		line += "; rollback " + secs(started-fail) + " (first failure → Started again)"
 	}
+	if stop > 0 && started < stop {
+		line += " docker stopped and not started again"
+	}
 	t.Log(line)
 }
 
 // TestIPTablesEnableOnRealSystemd runs docker.iptables-disabled/enable end to
 // end on a real systemd 252 with Debian's docker.service and kubespray's
-// drop-in: once with the binary inside the machine, once from outside
-// through --host-root and the machine's D-Bus socket, as a pod would.
+// drop-in: with the binary inside the machine, from outside through
+// --host-root and the machine's D-Bus socket, and as a pod would.
 func TestIPTablesEnableOnRealSystemd(t *testing.T) {
 	n := bootKubesprayMachine(t)
-	for _, where := range []string{"inside", "outside"} {
+	for _, where := range []string{"inside", "outside", "pod"} {
 		t.Run(where, func(t *testing.T) {
 			n.resetToKubespray(t)
-			run := n.inside
-			if where == "outside" {
-				run = n.outside
-			}
+			run := n.runner(where)
 			r := run(t, "fix", "docker.iptables-disabled/enable", "--dry-run")
 			r.wantCode(t, 0)
 			if !strings.Contains(r.stdout, "systemd over D-Bus") || !strings.Contains(r.stdout, "--iptables=false") {
@@ -204,6 +210,7 @@ func TestIPTablesEnableOnRealSystemd(t *testing.T) {
 			start := time.Now()
 			r = run(t, "fix", "docker.iptables-disabled/enable", "--yes")
 			logTiming(t, where+" fix (sweep, apply, restart, re-check)", start)
+			n.logServiceTimes(t, "docker.iptables-disabled/enable "+where, start)
 			r.wantCode(t, 0)
 			n.wantIPTablesOn(t)
 			if !strings.Contains(r.stdout, "running containers: 0 before the restart, 0 after") {
@@ -241,18 +248,16 @@ func (n *machineNode) breakIPTables(t *testing.T) {
 // the journal records the rollback.
 func TestRestartFailureRollsBackOnRealSystemd(t *testing.T) {
 	n := bootKubesprayMachine(t)
-	for _, where := range []string{"inside", "outside"} {
+	for _, where := range []string{"inside", "outside", "pod"} {
 		t.Run(where, func(t *testing.T) {
 			n.resetToKubespray(t)
 			n.breakIPTables(t)
 			defer n.m.Run(t, "ln", "-sf", "/etc/alternatives/iptables", "/usr/sbin/iptables")
-			run := n.inside
-			if where == "outside" {
-				run = n.outside
-			}
+			run := n.runner(where)
 			start := time.Now()
 			r := run(t, "fix", "docker.iptables-disabled/enable", "--yes")
 			logTiming(t, where+" failed fix with rollback", start)
+			n.logServiceTimes(t, "docker.iptables-disabled/enable "+where+" failing", start)
 			t.Logf("result:\n%s", r.stdout)
 			r.wantCode(t, 4)
 			out := r.stdout + r.stderr
@@ -304,6 +309,7 @@ func TestStartLimitConflictFixOnRealSystemd(t *testing.T) {
 	start := time.Now()
 	r = n.inside(t, "fix", "docker.config-conflict/dedupe", "--yes")
 	logTiming(t, "dedupe with reset-failed and restart", start)
+	n.logServiceTimes(t, "docker.config-conflict/dedupe after the start limit", start)
 	r.wantCode(t, 0)
 	if !strings.Contains(r.stdout, "reset the failed state and start limit of docker.service") {
 		t.Errorf("result does not show the reset-failed step:\n%s", r.stdout)
@@ -335,11 +341,20 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 			}
 		},
 	}, {
-		// daemon.json and the drop-in both set log-opts: dockerd refuses to start.
+		// daemon.json and the drop-in both set log-opts: dockerd refuses to
+		// start. systemd's own auto-restarts (Restart=always) are stopped and
+		// the start limit reset, as an operator would before a fix: a fix
+		// applied in the middle of them can find the start limit hit between
+		// its preview and its restart (TestStartLimitConflictFixOnRealSystemd
+		// is the case of a unit already in its limit).
 		id: "docker.config-conflict/dedupe",
 		setup: func(t *testing.T) {
 			n.m.WriteFile(t, "/etc/docker/daemon.json", "{\n  \"log-opts\": {\"max-size\": \"100m\"}\n}\n", 0o644)
-			_, _ = n.m.TryRun("systemctl", "restart", "docker.service")
+			if out, err := n.m.TryRun("systemctl", "restart", "docker.service"); err == nil {
+				t.Fatalf("dockerd started with a conflicting configuration:\n%s", out)
+			}
+			n.m.Run(t, "systemctl", "stop", "docker.service")
+			n.m.Run(t, "systemctl", "reset-failed", "docker.service")
 		},
 		want: func(t *testing.T, argv string) {
 			if strings.Contains(argv, "--log-opt") {
@@ -363,18 +378,16 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 		},
 	}}
 	for _, c := range cases {
-		for _, where := range []string{"inside", "outside"} {
+		for _, where := range []string{"inside", "outside", "pod"} {
 			t.Run(c.id+"/"+where, func(t *testing.T) {
 				n.resetToKubespray(t)
 				c.setup(t)
-				run := n.inside
-				if where == "outside" {
-					run = n.outside
-				}
+				run := n.runner(where)
 				pidBefore := n.unitShow(t, "MainPID")["MainPID"]
 				start := time.Now()
 				r := run(t, "fix", c.id, "--yes")
 				logTiming(t, c.id+" "+where, start)
+				n.logServiceTimes(t, c.id+" "+where, start)
 				r.wantCode(t, 0)
 				if pid := n.unitShow(t, "MainPID")["MainPID"]; pid == pidBefore {
 					t.Errorf("dockerd was not restarted (main PID still %s)", pid)
@@ -383,6 +396,144 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 					t.Errorf("docker.service after the fix: %v", st)
 				}
 				c.want(t, n.dockerdArgv(t))
+			})
+		}
+	}
+}
+
+// refusingDockerd is the machine's /usr/sbin/dockerd while a test injects
+// a failure: docker.service's unit is unchanged (systemd and ksdoctor still
+// agree on it), but the start fails when /etc/ksdt-refuse-once exists (once:
+// it is removed) or when dockerd's argv or daemon.json holds the word in
+// /etc/ksdt-refuse. Otherwise it is the real dockerd (same comm, same argv[0]).
+const refusingDockerd = `#!/bin/bash
+if [ -e /etc/ksdt-refuse-once ]; then
+  rm -f /etc/ksdt-refuse-once
+  echo "dockerd: start refused once by the test" >&2
+  exit 1
+fi
+if [ -s /etc/ksdt-refuse ]; then
+  w=$(cat /etc/ksdt-refuse)
+  case " $* $(cat /etc/docker/daemon.json 2>/dev/null) " in
+  *"$w"*) echo "dockerd: refused by the test: $w" >&2; exit 1;;
+  esac
+fi
+exec -a /usr/sbin/dockerd /usr/local/lib/ksdt/dockerd "$@"
+`
+
+// injectRefusal puts refusingDockerd in place of dockerd: word "" refuses
+// the next start only, otherwise every start whose configuration holds
+// word. The real dockerd is put back when the test ends.
+func (n *machineNode) injectRefusal(t *testing.T, word string) {
+	t.Helper()
+	n.m.Run(t, "mkdir", "-p", "/usr/local/lib/ksdt")
+	n.m.Run(t, "mv", "/usr/sbin/dockerd", "/usr/local/lib/ksdt/dockerd")
+	n.m.WriteFile(t, "/usr/sbin/dockerd", refusingDockerd, 0o755)
+	if word == "" {
+		n.m.WriteFile(t, "/etc/ksdt-refuse-once", "", 0o644)
+	} else {
+		n.m.WriteFile(t, "/etc/ksdt-refuse", word, 0o644)
+	}
+	t.Cleanup(func() {
+		n.m.Run(t, "rm", "-f", "/etc/ksdt-refuse", "/etc/ksdt-refuse-once")
+		n.m.Run(t, "mv", "/usr/local/lib/ksdt/dockerd", "/usr/sbin/dockerd")
+	})
+}
+
+// TestRemediationFailureRollsBackOnRealSystemd injects, for each remediation
+// that restarts docker, a failure of its restart, from inside the machine
+// and from outside through --host-root: the fix exits 4, the result carries
+// the unit's failure and journal lines and says what the rollback did, the
+// files are as before the fix, and the journal records the rollback.
+//   - options-drift/restart changes no file: its restart fails once (as a
+//     start that times out would); the rollback starts dockerd again on the
+//     same files.
+//   - log-rotation-missing/set: dockerd refuses the max-size it adds; the
+//     drop-in is restored and dockerd runs on it again.
+//   - config-conflict/dedupe: its restart fails once; the restored
+//     daemon.json conflicts with the drop-in (the problem being fixed), so
+//     dockerd cannot start on the restored files: docker stays down and the
+//     result says why. A dedupe rollback can never bring dockerd back.
+func TestRemediationFailureRollsBackOnRealSystemd(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	noLogOpts := "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false \\\n --data-root=/var/lib/docker\"\n"
+	conflicting := "{\n  \"log-opts\": {\"max-size\": \"100m\"}\n}\n"
+	cases := []struct {
+		id, refuse string
+		setup      func(t *testing.T)
+		// files are the node's files the fix must leave as they were.
+		files       map[string]string
+		wantRunning bool
+		wantSays    string
+	}{{
+		id: "docker.options-drift/restart",
+		setup: func(t *testing.T) {
+			n.m.WriteFile(t, dropInPath, strings.Replace(kubesprayDropIn, "max-file=5", "max-file=3", 1), 0o644)
+		},
+		files:       map[string]string{dropInPath: strings.Replace(kubesprayDropIn, "max-file=5", "max-file=3", 1)},
+		wantRunning: true,
+		wantSays:    "start refused once by the test",
+	}, {
+		id:     "docker.log-rotation-missing/set",
+		refuse: "max-size",
+		setup: func(t *testing.T) {
+			n.m.WriteFile(t, dropInPath, noLogOpts, 0o644)
+			n.m.Run(t, "systemctl", "daemon-reload")
+			n.m.Run(t, "systemctl", "restart", "docker.service")
+		},
+		files:       map[string]string{dropInPath: noLogOpts},
+		wantRunning: true,
+		wantSays:    "refused by the test: max-size",
+	}, {
+		id: "docker.config-conflict/dedupe",
+		setup: func(t *testing.T) {
+			// Written while dockerd runs: the conflict is on disk only.
+			n.m.WriteFile(t, "/etc/docker/daemon.json", conflicting, 0o644)
+		},
+		files:       map[string]string{dropInPath: kubesprayDropIn, "/etc/docker/daemon.json": conflicting},
+		wantRunning: false,
+		wantSays:    "the restored files themselves make dockerd refuse to start",
+	}}
+	for _, c := range cases {
+		for _, where := range []string{"inside", "outside", "pod"} {
+			t.Run(c.id+"/"+where, func(t *testing.T) {
+				n.resetToKubespray(t)
+				c.setup(t)
+				n.injectRefusal(t, c.refuse)
+				run := n.runner(where)
+				start := time.Now()
+				r := run(t, "fix", c.id, "--yes")
+				logTiming(t, c.id+" "+where+" failing, rolled back", start)
+				n.logServiceTimes(t, c.id+" "+where+" failing", start)
+				out := r.stdout + r.stderr
+				t.Logf("result:\n%s", out)
+				r.wantCode(t, 4)
+				for _, want := range []string{"restart docker.service: job failed", "last journal lines", c.wantSays} {
+					if !strings.Contains(out, want) {
+						t.Errorf("result does not say %q:\n%s", want, out)
+					}
+				}
+				for p, want := range c.files {
+					if got := n.m.ReadFile(t, p); got != want {
+						t.Errorf("%s not as before the fix:\n%s", p, got)
+					}
+				}
+				st := n.unitShow(t, "ActiveState")
+				if c.wantRunning {
+					if st["ActiveState"] != "active" || !strings.Contains(out, "rolled back") {
+						t.Errorf("docker.service after the rollback: %v (rolled back said: %v)", st, strings.Contains(out, "rolled back"))
+					}
+					if argv := n.dockerdArgv(t); strings.Contains(argv, c.refuse+"=") && c.refuse != "" {
+						t.Errorf("dockerd runs with what it refused: %s", argv)
+					}
+				} else if st["ActiveState"] == "active" {
+					t.Errorf("docker.service is active on files that conflict: %v", st)
+				}
+				recs := n.journalRecords(t)
+				last, _ := json.Marshal(recs[len(recs)-1])
+				if !strings.Contains(string(last), c.id) || !strings.Contains(string(last), "rollback") && !strings.Contains(string(last), "rolled back") {
+					t.Errorf("journal does not record the rollback: %s", last)
+				}
 			})
 		}
 	}
@@ -397,9 +548,9 @@ func TestRestartRemediationsOnRealSystemd(t *testing.T) {
 const podScript = `mkdir -p /host && mount --rbind / /host && mount -t proc proc /proc && exec "$@"`
 
 // inPod runs ksdoctor as a pod with hostPath / at /host would: --host-root
-// /host is a plain recursive bind mount, not the /proc/PID/root magic link
-// that outside() uses (rsync 3.2.7 and later walk paths without following
-// links, so a copy under /proc/PID/root fails). A bind of /proc/PID/root
+// /host is a plain recursive bind mount, not the /proc/PID/root link that
+// outside() uses (rsync resolves that link's text, "/", in its own mount
+// namespace, so the data-root move refuses it). A bind of /proc/PID/root
 // made from outside the machine's mount namespace does not carry the
 // machine's mounts (its /run, its data-root) on this kernel, so the
 // namespace is made from the machine's: the pod's own / is then the
@@ -416,13 +567,14 @@ func (n *machineNode) inPod(t *testing.T, args ...string) result {
 // filesystem to another with disk.docker-root-usage/migrate, driving
 // docker.service (stop, start) through the machine's systemd: from inside
 // the machine, and from a pod's view of the node (--host-root /host, a
-// plain bind mount; see inPod). The data-root is a filesystem mounted at
+// plain bind mount; see inPod); from outside through /proc/PID/root it is
+// refused before any change. The data-root is a filesystem mounted at
 // /var/lib/docker, as on nodes with a separate Docker disk: it cannot be
 // renamed, so it stays in place as the backup. First a copy that fails
 // half-way: everything is put back and docker runs on the old data-root.
 func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 	testbed.Require(t, "mkfs.ext4", "losetup")
-	for _, where := range []string{"inside", "pod"} {
+	for _, where := range []string{"inside", "pod", "outside"} {
 		t.Run(where, func(t *testing.T) {
 			src, dst := testbed.LoopFS(t, 200), testbed.LoopFS(t, 400)
 			m := testbed.BootMachine(t, testbed.MachineOptions{
@@ -433,9 +585,10 @@ func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 			n := &machineNode{m: m}
 			n.resetToKubespray(t)
 			testbed.FillTo(t, src, 86)
-			run := n.inside
-			if where == "pod" {
-				run = n.inPod
+			run := n.runner(where)
+			if where == "outside" {
+				migrateRefusedThroughProcRoot(t, n)
+				return
 			}
 			migrateFailsHalfWay(t, n, run)
 			r := run(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
@@ -457,6 +610,26 @@ func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 			}
 			n.logServiceTimes(t, "migrate "+where, start)
 		})
+	}
+}
+
+// migrateRefusedThroughProcRoot runs the migration with --host-root at the
+// machine's /proc/PID/root: rsync would resolve that link's text in the
+// test's own mount namespace, so the move is refused before docker is
+// stopped, and nothing changes.
+func migrateRefusedThroughProcRoot(t *testing.T, n *machineNode) {
+	t.Helper()
+	pid := n.unitShow(t, "MainPID")["MainPID"]
+	r := n.outside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
+	r.wantCode(t, 4)
+	if !strings.Contains(r.stdout, "a link of /proc into a mount namespace") || !strings.Contains(r.stdout, "hostPath / at /host") {
+		t.Errorf("the refusal does not say why or what to do:\n%s", r.stdout)
+	}
+	if now := n.unitShow(t, "MainPID")["MainPID"]; now != pid {
+		t.Errorf("dockerd was restarted (PID %s -> %s) by a refused move", pid, now)
+	}
+	if left := strings.Fields(n.m.Run(t, "ls", "-A", "/data")); len(slices.DeleteFunc(left, func(s string) bool { return s == "lost+found" })) > 0 {
+		t.Errorf("a refused move left files in /data: %v", left)
 	}
 }
 

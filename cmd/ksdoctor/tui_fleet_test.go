@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,5 +203,51 @@ func TestFleetSweepOpensTUIInTmux(t *testing.T) {
 	}
 	if left := leftBehind(t, ctx, admin); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
+	}
+}
+
+// TestReadFleetFrom: tui --from tells a fleet report from a snapshot, and
+// refuses a fleet report it cannot trust, with exit code 3: an unknown
+// field, another schema version, a node report that fails the report
+// schema.
+func TestReadFleetFrom(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := fleetReportFile(t, dir)
+	rep, ok, err := readFleetFrom(path)
+	if err != nil || !ok || len(rep.Nodes) != 4 || rep.Nodes[2].Name != hostileNode {
+		t.Fatalf("fleet report: ok %v err %v", ok, err)
+	}
+	if _, ok, err := readFleetFrom("../../fixtures/healthy/snapshot.json"); ok || err != nil {
+		t.Fatalf("a snapshot read as a fleet report: ok %v err %v", ok, err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(map[string]any){
+		"unknown field":    func(m map[string]any) { m["extra"] = true },
+		"schema version 2": func(m map[string]any) { m["schemaVersion"] = 2 },
+		"bad node report": func(m map[string]any) {
+			m["nodes"].([]any)[0].(map[string]any)["report"].(map[string]any)["schemaVersion"] = "x"
+		},
+		"node report shape": func(m map[string]any) {
+			delete(m["nodes"].([]any)[1].(map[string]any)["report"].(map[string]any), "summary")
+		},
+	} {
+		var doc map[string]any
+		if err := json.Unmarshal(good, &doc); err != nil {
+			t.Fatal(err)
+		}
+		edit(doc)
+		data, _ := json.Marshal(doc)
+		bad := filepath.Join(dir, "bad.json")
+		if err := os.WriteFile(bad, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := readFleetFrom(bad)
+		var ce *cliError
+		if !errors.As(err, &ce) || ce.code != exitCannot {
+			t.Errorf("%s: err %v, want a refusal with exit 3", name, err)
+		}
 	}
 }
