@@ -21,6 +21,13 @@ var imageReasons = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": tru
 // the node's Ready condition and the pod's events.
 func classify(pod *corev1.Pod, node *corev1.Node, events []corev1.Event, timeout time.Duration) (reason, detail string) {
 	reason, detail = classifyStatus(pod, node, timeout)
+	if reason == ReasonTimedOut && pod != nil && pod.Status.Phase == corev1.PodPending {
+		// The kubelet's events can be ahead of the pod's status: a pull
+		// that failed while the status still says ContainerCreating.
+		if msg := imageEvent(events); msg != "" {
+			reason, detail = ReasonImageMissing, fmt.Sprintf("pod %s still Pending after %s: %s", pod.Name, timeout, msg)
+		}
+	}
 	if ev := eventText(events); ev != "" {
 		detail += "; events: " + ev
 	}
@@ -68,6 +75,22 @@ func classifyStatus(pod *corev1.Pod, node *corev1.Node, timeout time.Duration) (
 		}
 	}
 	return ReasonTimedOut, d
+}
+
+// imageEvent is the message of the latest event that says the kubelet
+// cannot get the pod's image, or "".
+func imageEvent(events []corev1.Event) string {
+	var msg string
+	var at time.Time
+	for _, e := range events {
+		failed := e.Reason == "Failed" || e.Reason == "BackOff" || e.Reason == "ErrImageNeverPull"
+		image := imageReasons[strings.TrimPrefix(e.Message, "Error: ")] || strings.Contains(e.Message, "pulling image") ||
+			strings.Contains(e.Message, "Failed to pull image") || strings.Contains(e.Message, "ErrImageNeverPull")
+		if failed && image && !eventTime(e).Before(at) {
+			msg, at = e.Reason+": "+e.Message, eventTime(e)
+		}
+	}
+	return msg
 }
 
 func nonEmpty(ss ...string) []string {

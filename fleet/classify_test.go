@@ -35,6 +35,10 @@ func TestClassify(t *testing.T) {
 		{"deadline", ReasonFailed, "DeadlineExceeded", pod(corev1.PodStatus{Phase: corev1.PodFailed, Reason: "DeadlineExceeded", Message: "Pod was active on the node longer than the specified deadline"}), nil},
 		{"running", ReasonTimedOut, "still running", pod(corev1.PodStatus{Phase: corev1.PodRunning}), nil},
 		{"creating", ReasonTimedOut, "ContainerCreating", pod(waiting("ContainerCreating")), nil},
+		// A real kubelet 1.36: the pull failed, the status still says ContainerCreating.
+		{"pull failed, status behind", ReasonImageMissing, `Back-off pulling image "ksdoctor:absent"`, pod(waiting("ContainerCreating")), []corev1.Event{
+			{Reason: "Failed", Message: `Failed to pull image "ksdoctor:absent": not found`}, {Reason: "Failed", Message: "Error: ErrImagePull"},
+			{Reason: "BackOff", Message: `Back-off pulling image "ksdoctor:absent"`}}},
 	} {
 		reason, detail := classify(tc.pod, node, tc.events, 5*time.Second)
 		if reason != tc.reason || !strings.Contains(detail, tc.detail) {
@@ -43,6 +47,22 @@ func TestClassify(t *testing.T) {
 		if len(tc.events) > 0 && !strings.Contains(detail, "not found") {
 			t.Errorf("%s: events not in the detail: %s", tc.name, detail)
 		}
+	}
+}
+
+// TestReportedFindings: a sweep that exits 1, 2 or 5 printed its report
+// (findings, or a check that could not judge); 3 and signals did not.
+func TestReportedFindings(t *testing.T) {
+	exited := func(code int32) *corev1.Pod {
+		return &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{Name: ContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code}}}}}}
+	}
+	for code, want := range map[int32]bool{1: true, 2: true, 5: true, 3: false, 137: false, 4: false} {
+		if got := reportedFindings(exited(code)); got != want {
+			t.Errorf("exit %d: %v, want %v", code, got, want)
+		}
+	}
+	if reportedFindings(&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "DeadlineExceeded"}}) {
+		t.Error("a pod with no terminated container reported findings")
 	}
 }
 

@@ -286,8 +286,8 @@ func watchLoop(ctx context.Context, o Options, runs map[string]*nodeRun, pw *pod
 				continue
 			}
 			r.pod, r.out.Pod = pod, pod.Name
-			switch pod.Status.Phase {
-			case corev1.PodSucceeded:
+			switch {
+			case pod.Status.Phase == corev1.PodSucceeded || reportedFindings(pod):
 				r.reading = true
 				inflight++
 				go func(node, name string) {
@@ -298,7 +298,7 @@ func watchLoop(ctx context.Context, o Options, runs map[string]*nodeRun, pw *pod
 					data, err := o.Logs.ReadLog(rctx, o.Namespace, name, ContainerName)
 					logs <- logResult{node, data, err}
 				}(r.node.Name, pod.Name)
-			case corev1.PodFailed:
+			case pod.Status.Phase == corev1.PodFailed:
 				r.done = true
 				r.out.Reason, r.out.Detail = classify(pod, r.node, nil, o.NodeTimeout)
 				r.out.DurationMs = time.Since(r.created).Milliseconds()
@@ -316,6 +316,26 @@ func watchLoop(ctx context.Context, o Options, runs map[string]*nodeRun, pw *pod
 		}
 	}
 	return nil
+}
+
+// reportExits are the node sweep's exit codes that come with a report:
+// findings of warning (1) or critical (2) severity, or a check that could
+// not judge (5). The pod then fails (the exit code is not 0) but its log
+// is the report.
+var reportExits = map[int32]bool{1: true, 2: true, 5: true}
+
+// reportedFindings reports whether a failed pod's sweep container exited
+// with a code that comes with a report.
+func reportedFindings(pod *corev1.Pod) bool {
+	if pod.Status.Phase != corev1.PodFailed {
+		return false
+	}
+	for _, c := range pod.Status.ContainerStatuses {
+		if c.Name == ContainerName && c.State.Terminated != nil {
+			return reportExits[c.State.Terminated.ExitCode]
+		}
+	}
+	return false
 }
 
 func pending(runs map[string]*nodeRun) int {

@@ -26,7 +26,7 @@ const (
 	NoKubelet    Kubelet = iota // nothing: the pod stays Pending with no status
 	Succeeds                    // the pod ends Succeeded (its log comes from Logs)
 	ImageMissing                // the pod waits in ImagePullBackOff, with the kubelet's event
-	Fails                       // the container exits 1
+	Fails                       // the container exits 3 (the sweep could not run; 1, 2 and 5 come with a report)
 )
 
 // StandIn is NOT kube-controller-manager and NOT a kubelet. The test
@@ -154,7 +154,7 @@ func (s *StandIn) run(ctx context.Context, job *batchv1.Job) error {
 			ContainerStatuses: []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}})
 	case Fails:
 		_, err = kube.SetPodStatus(ctx, s.cs, created, corev1.PodStatus{Phase: corev1.PodFailed, StartTime: &now,
-			ContainerStatuses: []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}})
+			ContainerStatuses: []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}}}}})
 	case ImageMissing:
 		msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
 		_, err = kube.SetPodStatus(ctx, s.cs, created, corev1.PodStatus{Phase: corev1.PodPending, StartTime: &now,

@@ -97,6 +97,8 @@ nodeStatusUpdateFrequency: 2s
 syncFrequency: 5s
 fileCheckFrequency: 5s
 registerNode: true
+clusterDNS: ["10.96.0.10"]
+clusterDomain: cluster.local
 `, n.cgroup, n.IP, filepath.Join(n.Dir, "serving.crt"), filepath.Join(n.Dir, "serving.key"), filepath.Join(n.Dir, "ca.crt"),
 		n.Containerd, filepath.Join(n.Dir, "pod-logs"))
 }

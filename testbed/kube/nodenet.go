@@ -27,6 +27,9 @@ type NodeNet struct {
 func NewNodeNet(t testing.TB) *NodeNet {
 	t.Helper()
 	Require(t)
+	if err := CleanStaleNodes(); err != nil {
+		t.Logf("kube testbed: stale nodes of earlier runs: %v", err)
+	}
 	pid := os.Getpid()
 	n := &NodeNet{prefix: fmt.Sprintf("198.19.%d.", pid%250+1), link: fmt.Sprintf("ksk%d", pid), next: 10}
 	n.Address = n.prefix + "1"

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ksdoctor/ksdoctor/fleet"
+	"github.com/ksdoctor/ksdoctor/testbed/kube"
+)
+
+// BenchmarkFleetRealKubelet: `sweep --all-nodes` on the real kube-apiserver
+// and kube-controller-manager (the Job controller) with one real kubelet
+// node (containerd, the ksdoctor image imported, the seed's dockerd in
+// its namespace) and 199 Node objects without a kubelet. Each sweep must
+// end at its --node-timeout with the real node answered and 199 nodes
+// "no kubelet". Reported: the time to create the 200 Jobs, the command's
+// API requests per node (counted on its transport, in-process; the cluster
+// checks' requests are not in it; the real node's report comes through the
+// real pods/log), wall time per sweep, and the real binary's peak RSS.
+func BenchmarkFleetRealKubelet(b *testing.B) {
+	const nodes, timeout = 200, 15 * time.Second
+	ghosts := make([]string, nodes-1)
+	for i := range ghosts {
+		ghosts[i] = fmt.Sprintf("ksdt-ghost-%03d", i)
+	}
+	f := startRealFleet(b, ghosts)
+	args := []string{"sweep", "--all-nodes", "--kubeconfig", f.kc, "--context", kube.ContextName, "--format", "json",
+		"--image", realImage, "--job-template", f.template, "--node-timeout", timeout.String()}
+	var createMs, requests, wall float64
+	b.ResetTimer()
+	for range b.N {
+		ct := &countingTransport{n: map[string]int{}}
+		fleetHooks.wrap = func(rt http.RoundTripper) http.RoundTripper { ct.next = rt; return ct }
+		var out, errb bytes.Buffer
+		start := time.Now()
+		code := run(context.Background(), args[:], strings.NewReader(""), &out, &errb)
+		took := time.Since(start)
+		fleetHooks.wrap = nil
+		wall += took.Seconds()
+		rep := checkRealBench(b, out.String(), errb.String(), code, nodes)
+		createMs += float64(rep.JobsCreatedMs)
+		requests += float64(ct.all)
+		if ct.get("WATCH pods") != 1 || ct.get("GET pods/log") != 1 {
+			b.Errorf("pod watches %d, pods/log reads %d: %v", ct.get("WATCH pods"), ct.get("GET pods/log"), ct.n)
+		}
+		if took > timeout+20*time.Second {
+			b.Errorf("the sweep took %s with --node-timeout %s", took, timeout)
+		}
+		b.Logf("sweep %s, Jobs created in %d ms; requests by kind: %v", took.Round(time.Millisecond), rep.JobsCreatedMs, ct.n)
+		b.StopTimer()
+		waitNothingLeft(b, f.admin)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(createMs/n, "ms-create-200-jobs")
+	b.ReportMetric(requests/n/nodes, "requests/node")
+	b.ReportMetric(wall/n, "s/sweep")
+
+	// Peak RSS of the real binary for the same sweep.
+	cmd := exec.Command(bin, args...)
+	var so, se strings.Builder
+	cmd.Stdout, cmd.Stderr, cmd.Env = &so, &se, cleanEnv(b)
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		b.Fatal(err)
+	}
+	checkRealBench(b, so.String(), se.String(), code, nodes)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "MiB-peak-RSS")
+	}
+	waitNothingLeft(b, f.admin)
+}
+
+// checkRealBench: the real node answered, every other node is "no
+// kubelet", and the exit code is the real node's worst finding.
+func checkRealBench(b *testing.B, out, stderr string, code, nodes int) *fleet.Report {
+	b.Helper()
+	var rep fleet.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		b.Fatalf("exit %d: %v\n%s", code, err, stderr)
+	}
+	noKubelet := 0
+	for _, n := range rep.Nodes {
+		if n.Reason == fleet.ReasonNoKubelet {
+			noKubelet++
+		}
+	}
+	if rep.Summary.Answered != 1 || noKubelet != nodes-1 || code != rep.Summary.ExitCode {
+		b.Fatalf("exit %d (report %d), %d answered, %d no kubelet; want 1, %d\n%s", code, rep.Summary.ExitCode, rep.Summary.Answered, noKubelet, nodes-1, stderr)
+	}
+	return &rep
+}
