@@ -9,11 +9,13 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/testbed"
 )
 
@@ -207,12 +210,14 @@ func benchCert() (crt, key []byte, err error) {
 }
 
 func writeClusterSection(b *testing.B, results []clusterResult) {
+	results = slices.Clone(results)
+	sort.Slice(results, func(i, j int) bool { return results[i].size.pods < results[j].size.pods })
 	var w strings.Builder
 	fmt.Fprintf(&w, "## Big cluster: sweep and evicted-pod cleanup vs the seed's kubectl loops\n\n")
 	fmt.Fprintf(&w, "Written by `make bench-cluster` (`BenchmarkCluster`, doctor/cluster_bench_test.go) on %s. Machine: %s, "+
 		"shared with other jobs (load average with every figure).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), testbed.BenchMachine())
 	w.WriteString("A real kube-apiserver v1.36.3 with Debian's etcd 3.4 on 127.0.0.1 (testbed/kube), a fresh one per size, filled with " +
-		"bulk client-go calls: Running pods (one container), evicted pods (phase Failed, reason Evicted), pods in CrashLoopBackOff " +
+		"bulk client-go calls: pods bound to a node with one container and no status (Pending: no kubelet runs here; a status for each would double the setup), evicted pods (phase Failed, reason Evicted), pods in CrashLoopBackOff " +
 		"(status set through the status subresource), Ingresses with TLS, each naming its own secret. " +
 		"Pairs, the order flipping every pair: the ksdoctor binary's `sweep --checks " + clusterChecksArg + " --format json` " +
 		"(default timeouts) against the seed's find loop `" + seedFindLoop + "`; then `ksdoctor fix k8s.evicted-pods/delete --yes` " +
@@ -228,6 +233,11 @@ func writeClusterSection(b *testing.B, results []clusterResult) {
 			testbed.WallMedian(r.sweep), testbed.WallMedian(r.seedFind), testbed.WallMedian(r.seedFind)/testbed.WallMedian(r.sweep),
 			testbed.WallMedian(r.del), testbed.WallMedian(r.seedDel), testbed.WallMedian(r.seedDel)/testbed.WallMedian(r.del),
 			float64(testbed.MaxRSS(r.sweep))/1024, r.apiRSSSweep>>20, r.apiRSSPeak>>20, r.sweep[0].Load)
+	}
+	w.WriteString("\nThe cluster source of one sweep with the default timeouts (5 s per source, 30 s per sweep), run before the pairs " +
+		"(the pairs run with `timeouts: {source: 120s, sweep: 300s}` so that they measure the whole work on a loaded machine):\n\n")
+	for _, r := range results {
+		fmt.Fprintf(&w, "- %d pods: %s (load %s)\n", r.size.pods, r.defaultTimeouts, r.sweep[0].Load)
 	}
 	w.WriteString("\nAPI requests of one run (apiserver_request_total difference, by verb and resource):\n\n")
 	w.WriteString("| pods / namespaces | ksdoctor sweep | seed find loop |\n|---|---|---|\n")
@@ -260,4 +270,27 @@ func kubectlVersion() string {
 func execOutput(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).Output()
 	return string(out), err
+}
+
+// sourceVerdict reads a sweep's JSON report and words how source did:
+// "ok, 840 ms" or "failed after 5000 ms: timed out after 5s".
+func sourceVerdict(b *testing.B, path string, source diag.Source) string {
+	b.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rep diag.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		b.Fatalf("report: %v", err)
+	}
+	for _, st := range rep.Sources {
+		if st.Source == source {
+			if st.OK {
+				return fmt.Sprintf("ok, %d ms", st.DurationMs)
+			}
+			return fmt.Sprintf("failed after %d ms: %s", st.DurationMs, st.Error)
+		}
+	}
+	return "not gathered"
 }

@@ -77,8 +77,25 @@ type Run struct {
 
 // TimeCmd runs cmd to the end and measures it. A failed command is an
 // error carrying its output, unless ok accepts its exit code.
+//
+// The peak RSS comes from GNU time (/usr/bin/time -f %M) wrapped around
+// the command: the rusage of a child this (big) process starts directly
+// counts this process's own resident memory, which Linux carries over
+// into the child's maximum at exec after Go's vfork-style clone.
 func TimeCmd(cmd *exec.Cmd, ok func(code int) bool) (Run, []byte, error) {
 	r := Run{Load: LoadAvg()}
+	rssFile := ""
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
+		f, err := os.CreateTemp("", "ksdt-rss-")
+		if err != nil {
+			return r, nil, err
+		}
+		f.Close()
+		rssFile = f.Name()
+		defer os.Remove(rssFile)
+		cmd.Args = append([]string{"/usr/bin/time", "-f", "%M", "-o", rssFile, cmd.Path}, cmd.Args[1:]...)
+		cmd.Path = "/usr/bin/time"
+	}
 	var out strings.Builder
 	if cmd.Stdout == nil {
 		cmd.Stdout = &out
@@ -91,8 +108,16 @@ func TimeCmd(cmd *exec.Cmd, ok func(code int) bool) (Run, []byte, error) {
 	r.Wall = time.Since(start)
 	if ps := cmd.ProcessState; ps != nil {
 		r.CPU = ps.UserTime() + ps.SystemTime()
-		if ru, isRU := ps.SysUsage().(*syscall.Rusage); isRU {
-			r.MaxRSSKB = ru.Maxrss
+		if ru, isRU := ps.SysUsage().(*syscall.Rusage); isRU && rssFile == "" {
+			r.MaxRSSKB = ru.Maxrss // an upper bound (see above)
+		}
+	}
+	if rssFile != "" {
+		if b, err := os.ReadFile(rssFile); err == nil {
+			lines := strings.Fields(string(b))
+			if len(lines) > 0 {
+				r.MaxRSSKB, _ = strconv.ParseInt(lines[len(lines)-1], 10, 64)
+			}
 		}
 	}
 	if err != nil {
@@ -134,6 +159,15 @@ func WriteBenchSection(name, body string) (string, error) {
 	}
 	if !filepath.IsAbs(path) {
 		return "", fmt.Errorf("%s must be an absolute path, got %q", BenchDocEnv, path)
+	}
+	// Benchmarks of several packages may finish at once: one writer at a time.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "ksdoctor-bench-doc.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
 	}
 	doc := "# ksdoctor benchmarks\n\nEach section is written by its `make` target; figures are from one run on the machine named in it.\n"
 	if b, err := os.ReadFile(path); err == nil {

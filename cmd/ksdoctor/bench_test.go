@@ -37,10 +37,9 @@ func BenchmarkExitedRemove(b *testing.B) {
 	for _, count := range testbed.BenchSizes(exitedSizes) {
 		b.Run(fmt.Sprintf("exited=%d", count), func(b *testing.B) {
 			results = append(results, benchExited(b, d, mk, img, count))
+			// Written after every size: a run cut short keeps what it measured.
+			writeExitedSection(b, results)
 		})
-	}
-	if len(results) > 0 {
-		writeExitedSection(b, results)
 	}
 }
 

@@ -620,7 +620,16 @@ func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 func migrateRefusedThroughProcRoot(t *testing.T, n *machineNode) {
 	t.Helper()
 	pid := n.unitShow(t, "MainPID")["MainPID"]
-	r := n.outside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
+	// The machine's own mount table judges its paths: the data-root is the
+	// filesystem mounted at /var/lib/docker (not this process's /proc).
+	r := n.outside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
+	r.wantCode(t, 0)
+	for _, want := range []string{"Docker data-root filesystem /var/lib/docker is 86 % full", "Leave /var/lib/docker in place: it is a mount point"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("preview through /proc/PID/root does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	r = n.outside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
 	r.wantCode(t, 4)
 	if !strings.Contains(r.stdout, "a link of /proc into a mount namespace") || !strings.Contains(r.stdout, "hostPath / at /host") {
 		t.Errorf("the refusal does not say why or what to do:\n%s", r.stdout)

@@ -23,7 +23,8 @@ const hostileNode = "evil\x1b]2;pwned\x07\x1b[2J-node"
 
 // fleetReportFile writes a fleet report made of fixture replays: two
 // nodes with exited containers, one (with a hostile name) with a full
-// disk too, and one that did not answer. It is valid against
+// disk too, and one that did not answer; the cluster's findings from a
+// cluster fixture. It is valid against
 // docs/fleet.schema.json.
 func fleetReportFile(t *testing.T, dir string) (string, *fleet.Report) {
 	t.Helper()
@@ -46,6 +47,7 @@ func fleetReportFile(t *testing.T, dir string) (string, *fleet.Report) {
 			{Name: "worker-gone", Reason: fleet.ReasonNoKubelet, Detail: "pod Pending: no kubelet on the node"},
 		},
 	}
+	rep.Cluster = nodeReport("cluster-node-pressure")
 	fleet.Merge(rep)
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -144,6 +146,22 @@ func TestTUIFleetInTmux(t *testing.T) {
 
 	tm.keys(t, "Escape")
 	tm.waitText(t, 10*time.Second, "disk.docker-root-usage: 1 of 3 nodes")
+	tm.keys(t, "Escape")
+	tm.waitText(t, 10*time.Second, "Checks with findings", "enter nodes")
+
+	// The cluster's findings, checked once: their fix runs with the
+	// kubeconfig.
+	tm.moveTo(t, "cluster (checked once)")
+	tm.keys(t, "Enter")
+	tm.waitText(t, 10*time.Second, "(checked once by the command)", "k8s.evicted-pods")
+	tm.moveTo(t, "k8s.evicted-pods")
+	tm.keys(t, "Enter")
+	s = tm.waitText(t, 10*time.Second, "Fix in the cluster", "--kubeconfig")
+	if !hasLine(s, "ksdoctor fix k8s.evicted-pods/delete") {
+		t.Errorf("no line is exactly the cluster fix command:\n%s", s)
+	}
+	tm.keys(t, "Escape")
+	tm.waitText(t, 10*time.Second, "Cluster:", "enter finding")
 	tm.keys(t, "Escape")
 	tm.waitText(t, 10*time.Second, "Checks with findings", "enter nodes")
 	tm.keys(t, "q")
