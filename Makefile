@@ -147,7 +147,7 @@ demo-down:
 # Effective dockerd configuration: resolution with 20 drop-ins, and a node sweep without
 # and with the docker configuration checks, in the same run.
 bench-dockerconf:
-	$(GO) test -run '^$$' -bench 'BenchmarkDockerConf|BenchmarkParseDaemonJSON40k|BenchmarkDiffDaemonJSON' -benchmem -count 5 ./dockerconf/
+	$(GO) test -run '^$$' -bench 'BenchmarkDockerConf|BenchmarkParseDaemonJSON40k|BenchmarkDiffDaemonJSON' -benchmem -count 5 ./dockerconf/ ./doctor/
 
 # A man page for every command, generated from the command tree into
 # build/man/man1 (never committed): the generator is linked only with -tags man.

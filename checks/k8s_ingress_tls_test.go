@@ -125,7 +125,7 @@ func TestIngressTLS(t *testing.T) {
 			// Newer broken Ingress for one.test: ignored, the older one wins.
 			ing("newer", time.Minute, []string{"one.test"}, diag.IngressTLS{Hosts: []string{"one.test"}, SecretName: "missing"}),
 		}}
-	fs, err := runIngressTLS(clusterSnap(c), diag.DefaultConfig())
+	fs, err := K8sIngressTLS.Judge(clusterSnap(c), diag.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
