@@ -160,7 +160,7 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 		t.Logf("TIMING %s: journal not read: %v", what, err)
 		return
 	}
-	var stop, fail, started float64
+	var stop, starting, fail, started float64
 	for _, l := range strings.Split(out, "\n") {
 		ts, msg, ok := strings.Cut(l, " ")
 		at, err := strconv.ParseFloat(ts, 64)
@@ -170,6 +170,8 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 		switch {
 		case strings.Contains(msg, "Stopping docker.service") && stop == 0:
 			stop = at
+		case strings.Contains(msg, "Starting docker.service") && starting == 0:
+			starting = at
 		case (strings.Contains(msg, "Failed to start docker.service") || strings.Contains(msg, "docker.service: Failed with result")) && fail == 0:
 			fail = at
 		case strings.Contains(msg, "Started docker.service"):
@@ -180,10 +182,13 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 		return (time.Duration(d * float64(time.Second))).Round(time.Millisecond).String()
 	}
 	line := "TIMING " + what + " (systemd's journal):"
-	if stop > 0 && started > stop {
+	switch {
+	case stop > 0 && started > stop:
 		line += " docker down " + secs(started-stop) + " (Stopping → last Started)"
+	case stop == 0 && starting > 0 && started > starting:
+		line += " docker was down; started in " + secs(started-starting) + " (first Starting → last Started)"
 	}
-	if fail > 0 && started > fail {
+	if fail > 0 && started > fail && (stop == 0 || fail > stop) {
 		line += "; rollback " + secs(started-fail) + " (first failure → Started again)"
 	}
 	if stop > 0 && started < stop {

@@ -165,12 +165,7 @@ func TestTUIFleetInTmux(t *testing.T) {
 	tm.keys(t, "Escape")
 	tm.waitText(t, 10*time.Second, "Checks with findings", "enter nodes")
 	tm.keys(t, "q")
-	tm.waitFor(t, "exit", 10*time.Second, func(string) bool {
-		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}")
-		return strings.TrimSpace(out) == "1"
-	})
-	out, _ := tm.tmux("display-message", "-p", "#{pane_dead_status}")
-	if got := strings.TrimSpace(out); got != "2" || rep.Summary.ExitCode != 2 {
+	if got := tm.exitStatus(t); got != "2" || rep.Summary.ExitCode != 2 {
 		t.Errorf("exit status %s (report's %d), want 2", got, rep.Summary.ExitCode)
 	}
 }
@@ -212,12 +207,8 @@ func TestFleetSweepOpensTUIInTmux(t *testing.T) {
 	tm.keys(t, "Escape")
 	tm.waitText(t, 10*time.Second, "2 nodes did not answer")
 	tm.keys(t, "q")
-	tm.waitFor(t, "exit", 10*time.Second, func(string) bool {
-		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}")
-		return strings.TrimSpace(out) == "1"
-	})
-	if out, _ := tm.tmux("display-message", "-p", "#{pane_dead_status}"); strings.TrimSpace(out) != "3" {
-		t.Errorf("exit status %s, want 3 (no node answered):\n%s", strings.TrimSpace(out), s)
+	if got := tm.exitStatus(t); got != "3" {
+		t.Errorf("exit status %s, want 3 (no node answered):\n%s", got, s)
 	}
 	if left := leftBehind(t, ctx, admin); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
@@ -268,4 +259,32 @@ func TestReadFleetFrom(t *testing.T) {
 			t.Errorf("%s: err %v, want a refusal with exit 3", name, err)
 		}
 	}
+}
+
+// TestTUIFleetRefusesSnapshotFlagsInTmux: --checks, --skip and --baseline
+// judge a snapshot; with a fleet report they are refused with exit 3, not
+// silently ignored.
+func TestTUIFleetRefusesSnapshotFlagsInTmux(t *testing.T) {
+	testbed.Require(t, "tmux")
+	dir := t.TempDir()
+	path, _ := fleetReportFile(t, dir)
+	tm := startTermEnv(t, dir, 100, 20, []string{"TERM=xterm-256color", "NO_COLOR=1"}, bin, "tui", "--from", path, "--checks", "docker.exited-containers")
+	status := tm.exitStatus(t)
+	if s := tm.screen(t); status != "3" || !strings.Contains(s, "leave out --checks") {
+		t.Errorf("exit %s, want 3 with a hint:\n%s", status, s)
+	}
+}
+
+// exitStatus waits for the program to exit and returns its exit status
+// (tmux sets pane_dead a moment before pane_dead_status).
+func (tm *tmuxTerm) exitStatus(t *testing.T) string {
+	t.Helper()
+	var status string
+	tm.waitFor(t, "exit", 30*time.Second, func(string) bool {
+		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}:#{pane_dead_status}")
+		dead, st, _ := strings.Cut(strings.TrimSpace(out), ":")
+		status = st
+		return dead == "1" && st != ""
+	})
+	return status
 }
