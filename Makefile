@@ -7,7 +7,7 @@ export CGO_ENABLED ?= 0
 
 include testbed/kubeapiserver/kube.mk
 
-.PHONY: image image-bin image-tar fuzz fuzz-ci all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-node bench-exited clean docs demo demo-down
+.PHONY: bench-fleet image image-bin image-tar fuzz fuzz-ci all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-node bench-exited clean docs demo demo-down
 
 all: build
 
@@ -130,6 +130,11 @@ docs: build
 # evicted-pod fix vs the seed's kubectl loops. Writes its section of docs/bench.md.
 bench-cluster: kube-apiserver-bin
 	$(BENCH_ENV) KSDOCTOR_BENCH_CLUSTER=1 $(GO) test ./doctor -run '^$$' -bench '^BenchmarkCluster$$' -benchtime 1x -timeout 180m -v
+
+# sweep --all-nodes on the real apiserver: 200 Node objects with the status-patch
+# stand-in, then one real kubelet node + 199 without (docs/bench-fleet.md; root).
+bench-fleet: kube-apiserver-bin kube-node-bin
+	$(GO) test -run '^$$' -bench 'BenchmarkFleet200Nodes|BenchmarkFleetRealKubelet' -benchtime 3x -timeout 60m ./cmd/ksdoctor
 
 # The network part of a sweep against the raw reads (iptables-save, ip) on
 # 20,000 nat rules and 200 veths in a namespace, in the same run (root).
