@@ -7,7 +7,7 @@ export CGO_ENABLED ?= 0
 
 include testbed/kubeapiserver/kube.mk
 
-.PHONY: image image-bin image-tar fuzz fuzz-ci all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-node bench-exited clean docs demo demo-down
+.PHONY: bench-fleet image image-bin image-tar fuzz fuzz-ci all build release run test unit deps systemd-tree vet fmt-check bench bench-startup bench-tui bench-cluster bench-net bench-node bench-exited clean docs demo demo-down
 
 all: build
 
@@ -131,6 +131,11 @@ docs: build
 bench-cluster: kube-apiserver-bin
 	$(BENCH_ENV) KSDOCTOR_BENCH_CLUSTER=1 $(GO) test ./doctor -run '^$$' -bench '^BenchmarkCluster$$' -benchtime 1x -timeout 180m -v
 
+# sweep --all-nodes on the real apiserver: 200 Node objects with the status-patch
+# stand-in, then one real kubelet node + 199 without (docs/bench-fleet.md; root).
+bench-fleet: kube-apiserver-bin kube-node-bin
+	$(GO) test -run '^$$' -bench 'BenchmarkFleet200Nodes|BenchmarkFleetRealKubelet' -benchtime 3x -timeout 60m ./cmd/ksdoctor
+
 # The network part of a sweep against the raw reads (iptables-save, ip) on
 # 20,000 nat rules and 200 veths in a namespace, in the same run (root).
 bench-net: build
@@ -147,7 +152,7 @@ demo-down:
 # Effective dockerd configuration: resolution with 20 drop-ins, and a node sweep without
 # and with the docker configuration checks, in the same run.
 bench-dockerconf:
-	$(GO) test -run '^$$' -bench 'BenchmarkDockerConf|BenchmarkParseDaemonJSON40k|BenchmarkDiffDaemonJSON' -benchmem -count 5 ./dockerconf/
+	$(GO) test -run '^$$' -bench 'BenchmarkDockerConf|BenchmarkParseDaemonJSON40k|BenchmarkDiffDaemonJSON' -benchmem -count 5 ./dockerconf/ ./doctor/
 
 # A man page for every command, generated from the command tree into
 # build/man/man1 (never committed): the generator is linked only with -tags man.
@@ -155,3 +160,23 @@ bench-dockerconf:
 man:
 	rm -rf build/man && mkdir -p build/man/man1
 	$(GO) run -tags man ./cmd/ksdoctor man --dir build/man/man1
+
+# A release in $(DIST): static binaries for linux/amd64 and linux/arm64,
+# per architecture a tar.gz (the krew archive), a .deb and an .rpm (nfpm,
+# in scripts/dist: a module of its own, no dependency of ksdoctor), the
+# krew manifest filled in, the container image tar (make image-tar; leave
+# it out with DIST_IMAGE=) and SHA256SUMS over all of it.
+DIST       ?= dist
+DIST_IMAGE ?= $(DIST)/ksdoctor-image-linux-amd64.tar
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+.PHONY: dist
+dist:
+	rm -rf $(DIST) && mkdir -p $(DIST)/.stage/man1
+	for arch in amd64 arm64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(DIST)/ksdoctor-linux-$$arch ./cmd/ksdoctor || exit 1; \
+	done
+	$(GO) run -tags man ./cmd/ksdoctor man --dir $(DIST)/.stage/man1 >/dev/null
+	$(if $(DIST_IMAGE),$(MAKE) image-tar IMAGE_TAR=$(DIST_IMAGE))
+	cd scripts/dist && SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run . -dir $(abspath $(DIST)) -version $(VERSION) \
+	  -krew $(abspath deploy/krew/ksdoctor.yaml) -nfpm $(abspath scripts/dist/nfpm.yaml)
+	cd $(DIST) && sha256sum -c --quiet SHA256SUMS && ls -l

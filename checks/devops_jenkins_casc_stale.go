@@ -64,7 +64,7 @@ const reloadWindow = time.Minute
 // judgeReload decides by the installed version whether Jenkins reloads its
 // configuration-as-code by itself (kubesphere/ks-devops: the jenkinsconfig
 // controller, --reload-casc-delay).
-func judgeReload(s *diag.Snapshot, j *diag.JenkinsFacts) reloadVerdict {
+func judgeReload(pass *diag.Pass, j *diag.JenkinsFacts) reloadVerdict {
 	d := j.DevOps
 	if d == nil {
 		return reloadVerdict{kind: reloadUnknown, why: "this snapshot holds no KubeSphere DevOps version facts"}
@@ -93,7 +93,7 @@ func judgeReload(s *diag.Snapshot, j *diag.JenkinsFacts) reloadVerdict {
 	if !known {
 		version = "3.2 or later (a devops controller runs)"
 	}
-	if s.Now().Sub(j.ConfigChangedAt) < d.Delay()+reloadWindow {
+	if pass.Now().Sub(j.ConfigChangedAt) < d.Delay()+reloadWindow {
 		return reloadVerdict{kind: reloadPending, version: version}
 	}
 	return reloadVerdict{kind: reloaded, version: version}
@@ -128,8 +128,8 @@ func devopsEvidence(j *diag.JenkinsFacts) []diag.Evidence {
 	return append(ev, diag.Evidence{Label: "Devops controller", Value: ctrl})
 }
 
-func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	c, err := clusterFacts(s, diag.ClusterAreaJenkins)
+func runJenkinsCascStale(pass *diag.Pass) ([]diag.Finding, error) {
+	c, err := clusterFacts(pass, diag.ClusterAreaJenkins)
 	if err != nil {
 		return nil, err
 	}
@@ -173,12 +173,12 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 		},
 	}
 	f.Evidence = append(f.Evidence, devopsEvidence(j)...)
-	switch v := judgeReload(s, j); v.kind {
+	switch v := judgeReload(pass, j); v.kind {
 	case reloadPending:
 		f.Severity = diag.Info
 		f.Title = "Jenkins configuration-as-code reload pending"
 		f.Summary = fmt.Sprintf("jenkins-casc-config changed %s ago; the devops controller (KubeSphere %s) reloads it into the running Jenkins about %s after a change.",
-			age(s.Now(), j.ConfigChangedAt), v.version, j.DevOps.Delay())
+			age(pass.Now(), j.ConfigChangedAt), v.version, j.DevOps.Delay())
 		f.Explanation = "Nothing to do yet: wait for the reload, then sweep again. If the agents still use the old images after that, restart " + j.Deployment + "."
 		return []diag.Finding{f}, nil
 	case reloaded:
@@ -202,7 +202,7 @@ func runJenkinsCascStale(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Restart requested", Value: j.RestartedAt})
 		return []diag.Finding{f}, nil
 	}
-	stamp := s.Now().UTC().Format(time.RFC3339)
+	stamp := pass.Now().UTC().Format(time.RFC3339)
 	f.Remediations = []diag.Remediation{{
 		ID:    "devops.jenkins-casc-stale/restart",
 		Title: "Rollout restart the " + j.Deployment + " Deployment",

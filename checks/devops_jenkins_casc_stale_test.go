@@ -44,7 +44,7 @@ func TestJenkinsCascByVersion(t *testing.T) {
 			j := &diag.JenkinsFacts{Namespace: "kubesphere-devops-system", ConfigMapFound: true, DeploymentFound: true, Deployment: "devops-jenkins",
 				ConfigChangedAt: t0.Add(-tt.changed), ConfigChangedBy: "kubectl-edit", CascSubPath: tt.subPath, DevOps: tt.devops,
 				Pods: []diag.PodFacts{{Name: "devops-jenkins-x", StartedAt: t0.Add(-48 * time.Hour)}}}
-			fs, err := runJenkinsCascStale(clusterSnap(&diag.ClusterFacts{Jenkins: j}), nil)
+			fs, err := DevopsJenkinsCascStale.Judge(clusterSnap(&diag.ClusterFacts{Jenkins: j}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestJenkinsCascStale(t *testing.T) {
 		Pods: []diag.PodFacts{{Name: "devops-jenkins-x", StartedAt: t0.Add(-48 * time.Hour), Containers: []diag.ContainerStatus{{Image: "ks-jenkins:1"}}}}}
 	j.DevOps = &diag.DevOpsFacts{Version: "v3.1.1", VersionFrom: "ks-apiserver image kubesphere/ks-apiserver:v3.1.1"}
 	s := clusterSnap(&diag.ClusterFacts{Jenkins: j})
-	fs, err := runJenkinsCascStale(s, nil)
+	fs, err := DevopsJenkinsCascStale.Judge(s, nil)
 	if err != nil || len(fs) != 1 || fs[0].Severity != diag.Warning || len(fs[0].Remediations) != 1 {
 		t.Fatalf("stale: %+v %v", fs, err)
 	}
@@ -82,16 +82,16 @@ func TestJenkinsCascStale(t *testing.T) {
 		t.Errorf("workload %+v", w)
 	}
 	j.RestartedAt = t0.Add(-time.Minute).Format(time.RFC3339)
-	fs, _ = runJenkinsCascStale(s, nil)
+	fs, _ = DevopsJenkinsCascStale.Judge(s, nil)
 	if len(fs) != 1 || fs[0].Severity != diag.Info || len(fs[0].Remediations) != 0 {
 		t.Errorf("restart pending: %+v", fs)
 	}
 	j.Pods[0].StartedAt = t0.Add(-time.Minute)
-	if fs, _ := runJenkinsCascStale(s, nil); len(fs) != 0 {
+	if fs, _ := DevopsJenkinsCascStale.Judge(s, nil); len(fs) != 0 {
 		t.Errorf("fresh pod: %+v", fs)
 	}
 	s.Cluster.Jenkins = nil
-	if _, err := runJenkinsCascStale(s, nil); err == nil {
+	if _, err := DevopsJenkinsCascStale.Judge(s, nil); err == nil {
 		t.Error("no devops: want skip")
 	} else if _, ok := diag.IsSkip(err); !ok {
 		t.Errorf("no devops: %v, want skip", err)

@@ -24,8 +24,9 @@ writes fail. Evidence includes Docker's own breakdown (images, writable
 layers, volumes, build cache, reclaimable bytes). The prune remediation
 removes exited non-Kubernetes containers, dangling images and unused build
 cache; moving the data-root to a bigger disk is the lasting fix.`,
-	Needs: []diag.Source{diag.SourceFilesystems},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerConf},
+	Needs:     []diag.Source{diag.SourceFilesystems},
+	Uses:      []diag.Source{diag.SourceDocker, diag.SourceDockerConf},
+	Expensive: []diag.Source{diag.SourceDockerDisk},
 	Wants: func(s *diag.Snapshot, cfg *diag.Config) []diag.Source {
 		fs, ok := s.FilesystemFor(purposeDockerRoot)
 		if !ok || fs.Error != "" || !s.Has(diag.SourceDocker) || s.DockerDisk != nil {
@@ -39,8 +40,8 @@ cache; moving the data-root to a bigger disk is the lasting fix.`,
 	Run: runDockerRootUsage,
 }
 
-func runDockerRootUsage(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
-	fs, ok := s.FilesystemFor(purposeDockerRoot)
+func runDockerRootUsage(pass *diag.Pass) ([]diag.Finding, error) {
+	fs, ok := pass.FilesystemFor(purposeDockerRoot)
 	if !ok {
 		// The source worked but holds no entry for it: a damaged snapshot.
 		return nil, fmt.Errorf("could not judge: the filesystems gathered do not include the Docker data-root")
@@ -56,9 +57,9 @@ func runDockerRootUsage(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, err
 	worst := max(bytesPct, inodePct)
 	var sev diag.Severity
 	switch {
-	case worst >= cfg.Disk.CriticalPercent:
+	case worst >= pass.Config.Disk.CriticalPercent:
 		sev = diag.Critical
-	case worst >= cfg.Disk.WarnPercent:
+	case worst >= pass.Config.Disk.WarnPercent:
 		sev = diag.Warning
 	default:
 		return nil, nil
@@ -83,33 +84,33 @@ func runDockerRootUsage(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, err
 			{Label: "Inodes", Value: fmt.Sprintf("%d of %d used (%.1f %%)", fs.TotalInodes-fs.FreeInodes, fs.TotalInodes, inodePct)},
 		},
 	}
-	if du := s.DockerDisk; du != nil {
+	if du := pass.DockerDisk(); du != nil {
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Docker disk usage", Table: &diag.Table{
 			Columns: []string{"TYPE", "COUNT", "SIZE"},
 			Rows: [][]string{
 				{"Images", fmt.Sprint(len(du.Images)), diag.FormatBytes(du.LayersSize)},
-				{"Containers (writable layers)", fmt.Sprint(len(s.Docker.Containers)), diag.FormatBytes(du.ContainersRw)},
+				{"Containers (writable layers)", fmt.Sprint(len(pass.Docker().Containers)), diag.FormatBytes(du.ContainersRw)},
 				{"Local volumes", fmt.Sprint(du.Volumes), diag.FormatBytes(du.VolumesSize)},
 				{"Build cache", fmt.Sprint(len(du.BuildCacheItems)), diag.FormatBytes(du.BuildCacheSize)},
 			},
 		}}, diag.Evidence{Label: "Reclaimable by Docker's accounting", Value: diag.FormatBytes(du.Reclaimable)})
-		if rem, ok := pruneRemediation(s); ok {
+		if rem, ok := pruneRemediation(pass); ok {
 			f.Remediations = append(f.Remediations, rem)
 		}
-	} else if !s.Has(diag.SourceDocker) {
+	} else if !pass.Has(diag.SourceDocker) {
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Docker breakdown", Value: "unavailable: the Docker daemon did not answer"})
 	}
-	if s.Docker != nil && s.Docker.Reachable {
-		f.Remediations = append(f.Remediations, DataRootMigrateRemediation(s))
+	if pass.Docker() != nil && pass.Docker().Reachable {
+		f.Remediations = append(f.Remediations, dataRootMigrateRemediation(pass))
 	}
 	return []diag.Finding{f}, nil
 }
 
 // pruneRemediation plans the removal of exited non-kubelet containers,
 // dangling images and unused build cache, as listed in the snapshot.
-func pruneRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
-	own, _ := exitedContainers(s)
-	du := s.DockerDisk
+func pruneRemediation(pass *diag.Pass) (diag.Remediation, bool) {
+	own, _ := exitedContainers(pass)
+	du := pass.DockerDisk()
 	var dangling []diag.DiskImage
 	for _, im := range du.Images {
 		if im.Dangling() {
@@ -157,7 +158,7 @@ func pruneRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	}
 	fmt.Fprintf(&b, "Frees about %s. Running containers, tagged images and volumes are kept.", diag.FormatBytes(total))
 	return diag.Remediation{
-		ID:      "disk.docker-root-usage/prune",
+		ID:      pass.RemediationID("prune"),
 		Title:   fmt.Sprintf("Prune unused Docker data (about %s)", diag.FormatBytes(total)),
 		Risk:    diag.RiskLow,
 		Preview: b.String(),
@@ -168,21 +169,21 @@ func pruneRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 // Room a data-root migration needs beyond the data itself: 10 % plus this.
 const migrateMarginBytes = 64 << 20
 
-// DataRootMigrateRemediation builds disk.docker-root-usage/migrate: move Docker's
-// data-root to the directory the user gives (Snapshot.Inputs["to"]; with
-// Inputs["symlink"] == "true" the old path becomes a symlink instead of changing
+// dataRootMigrateRemediation builds disk.docker-root-usage/migrate: move Docker's
+// data-root to the directory the user gives (the input diag.InputTo; with
+// diag.InputSymlink "true" the old path becomes a symlink instead of changing
 // data-root). Without the input the plan is empty and the remediation asks for it.
-func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
+func dataRootMigrateRemediation(pass *diag.Pass) diag.Remediation {
 	rem := diag.Remediation{
 		ID:    "disk.docker-root-usage/migrate",
 		Title: "Move Docker's data-root to a larger filesystem",
 		Risk:  diag.RiskHigh,
-		Input: &diag.InputSpec{Name: "to", Prompt: "New data-root directory (empty, on a filesystem with room for the data)"},
+		Input: &diag.InputSpec{Name: diag.InputTo, Prompt: "New data-root directory (empty, on a filesystem with room for the data)"},
 		Preview: "Stops docker, copies the data-root to DIR (rsync -aHAXS), verifies it, keeps the old directory as a backup, " +
 			"points dockerd at DIR and starts docker again. Give DIR with: ksdoctor fix disk.docker-root-usage/migrate --to DIR",
 	}
-	f := s.DockerConf
-	if s.Inputs["to"] == "" || f == nil || f.Move == nil {
+	f := pass.DockerConf()
+	if pass.Input(diag.InputTo) == "" || f == nil || f.Move == nil {
 		return rem
 	}
 	mv := f.Move
@@ -202,8 +203,8 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 	case uint64(need) > mv.ToFreeBytes:
 		return refuse("%s has %s free, the data-root needs %s (%s plus a margin)", mv.To, diag.FormatBytes(int64(mv.ToFreeBytes)), diag.FormatBytes(need), diag.FormatBytes(mv.FromBytes))
 	}
-	symlink := s.Inputs["symlink"] == "true"
-	fromIsMount := isMountPoint(s, mv.From)
+	symlink := pass.Input(diag.InputSymlink) == "true"
+	fromIsMount := isMountPoint(pass, mv.From)
 	if fromIsMount && symlink {
 		return refuse("%s is a mount point: it cannot become a symlink (drop --symlink: data-root is then set in the configuration)", mv.From)
 	}
@@ -212,7 +213,7 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 	}
 	m := &diag.DataRootMove{
 		From: mv.From, To: mv.To, Bytes: mv.FromBytes, Files: mv.FromFiles, Symlink: symlink,
-		Backup: mv.From + ".ksdoctor-" + s.Now().UTC().Format("20060102T150405Z") + ".bak",
+		Backup: mv.From + ".ksdoctor-" + pass.Now().UTC().Format("20060102T150405Z") + ".bak",
 	}
 	if fromIsMount {
 		m.Backup = ""
@@ -246,7 +247,7 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 	b.WriteString("5. " + diff)
 	b.WriteString("6. Start docker and verify it lists the same images and containers.\n")
 	b.WriteString("Any failure puts everything back and starts docker on the old data-root.\n")
-	b.WriteString(blastRadius(s))
+	b.WriteString(blastRadius(pass))
 	rem.Title = fmt.Sprintf("Move Docker's data-root to %s (%s)", mv.To, diag.FormatBytes(mv.FromBytes))
 	rem.Preview = strings.TrimRight(b.String(), "\n")
 	rem.Plan = diag.Plan{Transactional: true, Steps: []diag.Step{{
@@ -259,8 +260,8 @@ func DataRootMigrateRemediation(s *diag.Snapshot) diag.Remediation {
 
 // isMountPoint reports whether the node path p is itself the mount point of
 // the data-root's filesystem (a disk mounted at /var/lib/docker).
-func isMountPoint(s *diag.Snapshot, p string) bool {
-	for _, fs := range s.Filesystems {
+func isMountPoint(pass *diag.Pass, p string) bool {
+	for _, fs := range pass.Filesystems() {
 		if fs.Purpose == purposeDockerRoot && fs.MountPoint != "" && path.Clean(fs.MountPoint) == path.Clean(p) {
 			return true
 		}

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func TestDataRootMigrateRemediation(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&mv)
 			}
-			rem := DataRootMigrateRemediation(base(tc.inputs, mv))
+			rem := dataRootMigrateRemediation(diag.NewPass(&DiskDockerRootUsage, base(tc.inputs, mv), nil))
 			if len(rem.Plan.Steps) != tc.steps || !strings.Contains(rem.Preview, tc.want) {
 				t.Fatalf("steps %d (want %d), preview:\n%s", len(rem.Plan.Steps), tc.steps, rem.Preview)
 			}
@@ -52,6 +53,32 @@ func TestDataRootMigrateRemediation(t *testing.T) {
 				if o, _ := diag.Option(p.OnDisk, "data-root"); o.Value != "/data/docker" || p.StartError != "" {
 					t.Errorf("after the edit: %+v %s", o, p.StartError)
 				}
+			}
+		})
+	}
+}
+
+func TestDiskDockerRootUsage(t *testing.T) {
+	tests := []struct {
+		name       string
+		used, free uint64
+		fsErr      string
+		want       []string
+		err        bool
+	}{
+		{"half full", 50, 50, "", nil, false},
+		{"85 percent", 85, 15, "", []string{"disk.docker-root-usage=warning"}, false},
+		{"95 percent", 95, 5, "", []string{"disk.docker-root-usage=critical"}, false},
+		{"not measurable", 0, 0, "permission denied", nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &diag.Snapshot{Sources: map[diag.Source]*diag.SourceStatus{diag.SourceFilesystems: {OK: true}},
+				Filesystems: []diag.Filesystem{{Purpose: purposeDockerRoot, Path: "/var/lib/docker", TotalBytes: (tc.used + tc.free) << 30,
+					UsedBytes: tc.used << 30, FreeBytes: tc.free << 30, Error: tc.fsErr}}}
+			fs, err := DiskDockerRootUsage.Judge(s, diag.DefaultConfig())
+			if (err != nil) != tc.err || !slices.Equal(ids(fs), tc.want) {
+				t.Errorf("got %v (%v), want %v, error %v", ids(fs), err, tc.want, tc.err)
 			}
 		})
 	}

@@ -24,15 +24,15 @@ differently from its peers. Without a baseline the check is skipped.`,
 	Run:   runBaselineDrift,
 }
 
-func runBaselineDrift(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
-	f := s.DockerConf
+func runBaselineDrift(pass *diag.Pass) ([]diag.Finding, error) {
+	f := pass.DockerConf()
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
 	}
 	if err := unparsedSkip(f); err != nil {
 		return nil, err
 	}
-	want := baselineValues(cfg.DockerBaseline)
+	want := baselineValues(pass.Config.DockerBaseline)
 	if len(want) == 0 {
 		return nil, diag.Skip("no dockerBaseline in the configuration file")
 	}
@@ -60,8 +60,7 @@ func runBaselineDrift(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error
 		return nil, nil
 	}
 	return []diag.Finding{{
-		ID:       "docker.baseline-drift",
-		Check:    "docker.baseline-drift",
+		ID:       pass.FindingID(""),
 		Severity: diag.Warning,
 		Title:    fmt.Sprintf("dockerd configuration differs from the baseline in %s", plural(len(rows), "directive", "directives")),
 		Summary:  "The configuration on disk does not match the dockerBaseline of ksdoctor's configuration file.",

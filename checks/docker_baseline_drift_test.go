@@ -14,7 +14,7 @@ func TestBaselineDrift(t *testing.T) {
 	yes := true
 	cfg := diag.DefaultConfig()
 	cfg.DockerBaseline = diag.DockerBaseline{IPTables: &yes, LogOpts: map[string]string{"max-size": "100m"}, RegistryMirrors: []string{"https://m"}, DataRoot: "/data/docker"}
-	fs, err := runBaselineDrift(s, cfg)
+	fs, err := DockerBaselineDrift.Judge(s, cfg)
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("%v %v", fs, err)
 	}

@@ -21,12 +21,12 @@ in the configuration file"), so the next restart of docker, or reboot, leaves
 the node without a container runtime and NotReady. The dedupe remediation
 keeps the directive in the place the running daemon took it from.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceSystemd},
 	Run:   runConfigConflict,
 }
 
-func runConfigConflict(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	f := s.DockerConf
+func runConfigConflict(pass *diag.Pass) ([]diag.Finding, error) {
+	f := pass.DockerConf()
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
 	}
@@ -43,8 +43,7 @@ func runConfigConflict(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error)
 		rows[i] = []string{c.Key, c.Flag.Value, strings.Join(c.Flag.Tokens, " ") + " at " + c.Flag.At.String(), c.File.Value, c.File.At.String()}
 	}
 	fi := diag.Finding{
-		ID:       "docker.config-conflict",
-		Check:    "docker.config-conflict",
+		ID:       pass.FindingID(""),
 		Severity: diag.Critical,
 		Title:    fmt.Sprintf("dockerd will refuse to start: %s set both as a flag and in %s", strings.Join(keys, ", "), f.DaemonJSON),
 		Summary:  "At its next restart dockerd stops with: " + dockerconf.ConflictError(f.DaemonJSON, f.Conflicts),
@@ -53,7 +52,7 @@ func runConfigConflict(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error)
 		Evidence: []diag.Evidence{{Label: "Directives set twice", Table: &diag.Table{
 			Columns: []string{"DIRECTIVE", "FLAG VALUE", "FLAG AT", "FILE VALUE", "FILE AT"}, Rows: rows}}},
 	}
-	if rem, ok := dedupeRemediation(s); ok {
+	if rem, ok := dedupeRemediation(pass); ok {
 		fi.Remediations = append(fi.Remediations, rem)
 	}
 	return []diag.Finding{fi}, nil
@@ -62,10 +61,10 @@ func runConfigConflict(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error)
 // dedupeRemediation keeps each conflicting directive where the running daemon took it
 // from: a flag the running process has stays and the daemon.json copy goes; otherwise the
 // flag goes.
-func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
-	f := s.DockerConf
+func dedupeRemediation(pass *diag.Pass) (diag.Remediation, bool) {
+	f := pass.DockerConf()
 	if len(f.Unparsed) > 0 {
-		return refusedEdit("docker.config-conflict/dedupe", f), true
+		return refusedEdit(pass.RemediationID("dedupe"), f), true
 	}
 	edits := newEditSet(f)
 	get := edits.get
@@ -105,16 +104,16 @@ func dedupeRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 		e.after = after
 		lines = append(lines, fmt.Sprintf("%s: keep daemon.json (%s); drop %s from %s", c.Key, c.File.Value, strings.Join(c.Flag.Tokens, " "), c.Flag.At))
 	}
-	list, err := finishEdits(s, edits.list())
+	list, err := finishEdits(pass, edits.list())
 	if err != nil || len(list) == 0 {
 		return diag.Remediation{}, false
 	}
 	return diag.Remediation{
-		ID:      "docker.config-conflict/dedupe",
+		ID:      pass.RemediationID("dedupe"),
 		Title:   "Keep each directive in one place (" + plural(len(f.Conflicts), "directive", "directives") + ") and restart docker",
 		Risk:    diag.RiskHigh,
-		Preview: restartPreview(s, strings.Join(lines, "\n"), list),
-		Plan:    restartPlan(s, list),
+		Preview: restartPreview(pass, strings.Join(lines, "\n"), list),
+		Plan:    restartPlan(pass, list),
 	}, true
 }
 

@@ -16,7 +16,7 @@ func TestConfigConflictDedupe(t *testing.T) {
 	}
 	// The running daemon has the log-opt flag but not the insecure-registry one.
 	s := confSnapshot(files, []string{"/usr/sbin/dockerd", "-H", "fd://", "--log-opt", "max-size=10m"})
-	fs, err := runConfigConflict(s, diag.DefaultConfig())
+	fs, err := DockerConfigConflict.Judge(s, diag.DefaultConfig())
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("findings %v %v", findingIDs(fs), err)
 	}
@@ -57,7 +57,7 @@ func TestDedupeOnWrappedKubespray(t *testing.T) {
 	if len(s.DockerConf.Conflicts) != 2 {
 		t.Fatalf("conflicts %+v", s.DockerConf.Conflicts)
 	}
-	rem, ok := dedupeRemediation(s)
+	rem, ok := dedupeRemediation(diag.NewPass(&DockerConfigConflict, s, nil))
 	if !ok || len(rem.Plan.Steps) == 0 {
 		t.Fatalf("no dedupe: %+v", rem)
 	}

@@ -22,8 +22,8 @@ could be read.`,
 	Run:   runConfigUnparseable,
 }
 
-func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	f := s.DockerConf
+func runConfigUnparseable(pass *diag.Pass) ([]diag.Finding, error) {
+	f := pass.DockerConf()
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
 	}
@@ -49,7 +49,7 @@ func runConfigUnparseable(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, err
 			rows[i] = []string{position(p), p.Message}
 		}
 		fi := diag.Finding{
-			ID:       "docker.config-unparseable/" + file,
+			ID:       pass.FindingID(file),
 			Severity: sev,
 			Title:    fmt.Sprintf("%s: %s", file, ps[0].Message),
 			Summary:  fmt.Sprintf("%s has %s that dockerd or systemd cannot parse.", file, plural(len(ps), "problem", "problems")),

@@ -48,7 +48,7 @@ func TestConfigUnparseableStopsTheOtherChecks(t *testing.T) {
 					t.Errorf("%s: status %s reason %q, want skipped because a file does not parse", c.ID, c.Status, c.Reason)
 				}
 			}
-			rem, ok := IPTablesEnableRemediation(s)
+			rem, ok := iptablesEnableRemediation(diag.NewPass(&DockerIPTablesDisabled, s, nil))
 			if !ok || len(rem.Plan.Steps) != 0 || !strings.HasPrefix(rem.Preview, "Refused: ") {
 				t.Errorf("iptables enable must refuse: %+v", rem)
 			}
@@ -70,7 +70,7 @@ func TestDockerConfigUnparseable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fs, err := DockerConfigUnparseable.Run(confSnapshot(tc.files, nil), nil)
+			fs, err := DockerConfigUnparseable.Judge(confSnapshot(tc.files, nil), nil)
 			if err != nil || !slices.Equal(ids(fs), tc.want) {
 				t.Fatalf("got %v (%v), want %v", ids(fs), err, tc.want)
 			}

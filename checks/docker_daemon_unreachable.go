@@ -17,18 +17,18 @@ holds. Look at "systemctl status docker" and "journalctl -u docker": a
 daemon that refuses to start often names a conflict between daemon.json and
 its flags.`,
 	Uses: []diag.Source{diag.SourceDocker},
-	Run: func(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-		if s.Has(diag.SourceDocker) {
+	Run: func(pass *diag.Pass) ([]diag.Finding, error) {
+		if pass.Has(diag.SourceDocker) {
 			return nil, nil
 		}
-		addr, reason := s.DockerHost, "not gathered"
+		addr, reason := pass.DockerHost(), "not gathered"
 		if addr == "" {
 			addr = "(unknown)"
 		}
-		if s.Docker != nil {
-			addr, reason = s.Docker.Address, s.Docker.Error
+		if d := pass.Docker(); d != nil {
+			addr, reason = d.Address, d.Error
 		}
-		if st := s.Sources[diag.SourceDocker]; st != nil && st.Error != "" {
+		if st := pass.Status(diag.SourceDocker); st != nil && st.Error != "" {
 			reason = st.Error
 		}
 		return []diag.Finding{{

@@ -21,8 +21,8 @@ any edit.`,
 	Run:   runEffectiveConfig,
 }
 
-func runEffectiveConfig(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	f := s.DockerConf
+func runEffectiveConfig(pass *diag.Pass) ([]diag.Finding, error) {
+	f := pass.DockerConf()
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
 	}
@@ -47,8 +47,7 @@ func runEffectiveConfig(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error
 		}
 	}
 	fi := diag.Finding{
-		ID:       "docker.effective-config",
-		Check:    "docker.effective-config",
+		ID:       pass.FindingID(""),
 		Severity: diag.Info,
 		Title:    fmt.Sprintf("dockerd configuration: %s from %s", plural(len(f.OnDisk), "directive", "directives"), plural(files, "file", "files")),
 		Summary:  "What dockerd starts with, and where each option comes from.",

@@ -11,7 +11,7 @@ func TestDockerEffectiveConfig(t *testing.T) {
 		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--data-root=/data/docker\"\n",
 		"/etc/docker/daemon.json":                                  "{\"log-driver\": \"json-file\"}\n",
 	}, []string{"/usr/sbin/dockerd", "-H", "fd://", "--data-root=/data/docker"})
-	fs, err := DockerEffectiveConfig.Run(s, nil)
+	fs, err := DockerEffectiveConfig.Judge(s, nil)
 	if err != nil || len(fs) != 1 || fs[0].ID != "docker.effective-config" {
 		t.Fatalf("findings %v, err %v", findingIDs(fs), err)
 	}
@@ -29,7 +29,7 @@ func TestDockerEffectiveConfig(t *testing.T) {
 		t.Errorf("title %q", fs[0].Title)
 	}
 	empty := confSnapshot(map[string]string{}, nil)
-	if _, err := DockerEffectiveConfig.Run(empty, nil); err == nil {
+	if _, err := DockerEffectiveConfig.Judge(empty, nil); err == nil {
 		t.Errorf("no unit and no daemon.json: want a skip")
 	}
 }

@@ -24,6 +24,7 @@ meantime is skipped, never removed, and running containers are never
 touched.`,
 	Needs:             []diag.Source{diag.SourceDocker},
 	WantsEvidenceOnly: true, // sizes are evidence; the removal plan needs IDs only
+	Expensive:         []diag.Source{diag.SourceDockerSizes},
 	Wants: func(s *diag.Snapshot, _ *diag.Config) []diag.Source {
 		if s.Docker == nil || s.Docker.SizesGathered {
 			return nil
@@ -38,8 +39,8 @@ touched.`,
 	Run: runExitedContainers,
 }
 
-func exitedContainers(s *diag.Snapshot) (own, kubelet []diag.Container) {
-	for _, c := range s.Docker.Containers {
+func exitedContainers(pass *diag.Pass) (own, kubelet []diag.Container) {
+	for _, c := range pass.Docker().Containers {
 		if c.State != "exited" {
 			continue
 		}
@@ -61,8 +62,8 @@ func finishedOrCreated(c diag.Container) time.Time {
 	return c.CreatedAt
 }
 
-func runExitedContainers(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
-	own, kubelet := exitedContainers(s)
+func runExitedContainers(pass *diag.Pass) ([]diag.Finding, error) {
+	own, kubelet := exitedContainers(pass)
 	if len(own) == 0 && len(kubelet) == 0 {
 		return nil, nil
 	}
@@ -71,12 +72,12 @@ func runExitedContainers(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, er
 		ownBytes += c.SizeRw
 	}
 	sev := diag.Info
-	if len(own) > 0 && (len(own) >= cfg.ExitedContainers.WarnCount || ownBytes >= cfg.ExitedContainers.WarnBytes) {
+	if len(own) > 0 && (len(own) >= pass.Config.ExitedContainers.WarnCount || ownBytes >= pass.Config.ExitedContainers.WarnBytes) {
 		sev = diag.Warning
 	}
 	f := diag.Finding{Severity: sev}
 	sizes := ""
-	if s.Docker.SizesGathered {
+	if pass.Docker().SizesGathered {
 		sizes = fmt.Sprintf(", holding %s of writable layers", diag.FormatBytes(ownBytes))
 	}
 	switch {
@@ -93,26 +94,26 @@ func runExitedContainers(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, er
 		"Docker socket, or cron jobs are never collected and pile up."
 	f.Evidence = append(f.Evidence, diag.Evidence{Label: "Exited, not managed by kubelet", Value: strconv.Itoa(len(own))})
 	if len(own) > 0 {
-		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Containers to remove", Table: containerTable(s, own)})
+		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Containers to remove", Table: containerTable(pass, own)})
 	}
 	f.Evidence = append(f.Evidence, diag.Evidence{Label: "Exited, managed by kubelet (collected by kubelet, left alone)", Value: strconv.Itoa(len(kubelet))})
 	if len(kubelet) > 0 {
-		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Kubelet-managed exited containers", Table: containerTable(s, kubelet)})
+		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Kubelet-managed exited containers", Table: containerTable(pass, kubelet)})
 	}
 	if len(own) > 0 {
-		f.Remediations = []diag.Remediation{removeExitedRemediation("docker.exited-containers/remove", s, own)}
+		f.Remediations = []diag.Remediation{removeExitedRemediation(pass.RemediationID("remove"), pass, own)}
 	}
 	return []diag.Finding{f}, nil
 }
 
-func containerTable(s *diag.Snapshot, cs []diag.Container) *diag.Table {
+func containerTable(pass *diag.Pass, cs []diag.Container) *diag.Table {
 	t := &diag.Table{Columns: []string{"ID", "NAME", "IMAGE", "EXIT", "FINISHED", "SIZE"}}
 	for _, c := range cs {
 		size := "-"
-		if s.Docker.SizesGathered {
+		if pass.Docker().SizesGathered {
 			size = diag.FormatBytes(c.SizeRw)
 		}
-		t.Rows = append(t.Rows, []string{diag.ShortID(c.ID), c.Name, c.Image, strconv.Itoa(c.ExitCode), age(s.Now(), finishedOrCreated(c)) + " ago", size})
+		t.Rows = append(t.Rows, []string{diag.ShortID(c.ID), c.Name, c.Image, strconv.Itoa(c.ExitCode), age(pass.Now(), finishedOrCreated(c)) + " ago", size})
 	}
 	return t
 }
@@ -131,7 +132,7 @@ func removeContainerSteps(cs []diag.Container) []diag.Step {
 	return steps
 }
 
-func removeExitedRemediation(id string, s *diag.Snapshot, own []diag.Container) diag.Remediation {
+func removeExitedRemediation(id string, pass *diag.Pass, own []diag.Container) diag.Remediation {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Remove %s not managed by kubelet:\n", plural(len(own), "exited container", "exited containers"))
 	var total int64
@@ -139,7 +140,7 @@ func removeExitedRemediation(id string, s *diag.Snapshot, own []diag.Container) 
 		total += c.SizeRw
 		fmt.Fprintf(&b, "  %s  %-30s exit %d\n", diag.ShortID(c.ID), c.Name, c.ExitCode)
 	}
-	if s.Docker.SizesGathered {
+	if pass.Docker().SizesGathered {
 		fmt.Fprintf(&b, "Frees about %s of writable layers (plus their logs).\n", diag.FormatBytes(total))
 	}
 	b.WriteString("Each container is removed only if it is still exited; one started again since this preview is skipped. Running containers and kubelet-managed containers are never touched. Volumes are kept.")

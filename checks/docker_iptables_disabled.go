@@ -10,30 +10,16 @@ import (
 	"github.com/ksdoctor/ksdoctor/netpath"
 )
 
-// IPTablesFlagProvenance says where iptables management is turned off: the file and line
-// of --iptables=false (or "iptables": false in daemon.json).
-func IPTablesFlagProvenance(s *diag.Snapshot) (file string, line int, ok bool) {
-	if s.DockerConf == nil {
-		return "", 0, false
-	}
-	for _, o := range s.DockerConf.OnDisk {
-		if o.Key == "iptables" && o.Value == "false" && o.At.File != "" {
-			return o.At.File, o.At.Line, true
-		}
-	}
-	return "", 0, false
-}
-
-// IPTablesEnableRemediation builds docker.iptables-disabled/enable from the configuration
+// iptablesEnableRemediation builds docker.iptables-disabled/enable from the configuration
 // facts: drop --iptables=false where it is set (or set "iptables": true in daemon.json),
 // check the result, restart docker.
-func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
-	f := s.DockerConf
+func iptablesEnableRemediation(pass *diag.Pass) (diag.Remediation, bool) {
+	f := pass.DockerConf()
 	if f == nil {
 		return diag.Remediation{}, false
 	}
 	if len(f.Unparsed) > 0 {
-		return refusedEdit("docker.iptables-disabled/enable", f), true
+		return refusedEdit(pass.RemediationID("enable"), f), true
 	}
 	edits := newEditSet(f)
 	get := edits.get
@@ -73,56 +59,31 @@ func IPTablesEnableRemediation(s *diag.Snapshot) (diag.Remediation, bool) {
 	if len(edits.order) == 0 {
 		return diag.Remediation{}, false
 	}
-	list, err := finishEdits(s, edits.list())
+	list, err := finishEdits(pass, edits.list())
 	if err != nil || len(list) == 0 {
 		return diag.Remediation{}, false
 	}
 	return diag.Remediation{
-		ID:      "docker.iptables-disabled/enable",
+		ID:      pass.RemediationID("enable"),
 		Title:   "Let dockerd manage iptables again (" + strings.Join(where, "; ") + ") and restart docker",
 		Risk:    diag.RiskHigh,
-		Preview: restartPreview(s, "dockerd will install its NAT (MASQUERADE for docker0) and filter rules at start.", list),
-		Plan:    restartPlan(s, list),
+		Preview: restartPreview(pass, "dockerd will install its NAT (MASQUERADE for docker0) and filter rules at start.", list),
+		Plan:    restartPlan(pass, list),
 	}, true
-}
-
-// IPTablesEvidence is the evidence docker.iptables-disabled shows for where iptables
-// management is turned off (false when the configuration facts do not say).
-func IPTablesEvidence(s *diag.Snapshot) (diag.Evidence, bool) {
-	if s.DockerConf == nil {
-		return diag.Evidence{}, false
-	}
-	var rows [][]string
-	for _, o := range s.DockerConf.OnDisk {
-		if o.Key == "iptables" && o.Value == "false" {
-			set := strings.Join(o.Tokens, " ")
-			if !o.FromFlag() {
-				set = `"iptables": false`
-			}
-			rows = append(rows, []string{set, o.At.String()})
-		}
-	}
-	if o, ok := diag.Option(s.DockerConf.Running, "iptables"); ok && o.Value == "false" {
-		rows = append(rows, []string{strings.Join(o.Tokens, " "), "running process"})
-	}
-	if len(rows) == 0 {
-		return diag.Evidence{}, false
-	}
-	return diag.Evidence{Label: "iptables=false set at", Table: &diag.Table{Columns: []string{"SETTING", "WHERE"}, Rows: rows}}, true
 }
 
 // iptablesDisabledOnDisk judges docker.iptables-disabled when the running process cannot
 // be read (a pod without hostPID): the Docker API does not report --iptables, so the
 // setting comes from the configuration dockerd starts with, and the finding says so.
-func iptablesDisabledOnDisk(s *diag.Snapshot) ([]diag.Finding, error) {
-	procErr := s.SourceError(diag.SourceDockerdProc)
+func iptablesDisabledOnDisk(pass *diag.Pass) ([]diag.Finding, error) {
+	procErr := pass.SourceError(diag.SourceDockerdProc)
 	undecided := func(why string) ([]diag.Finding, error) {
-		if st := s.Sources[diag.SourceDockerdProc]; st != nil && !st.OK && !st.Absent {
+		if st := pass.Status(diag.SourceDockerdProc); st != nil && !st.OK && !st.Absent {
 			return nil, fmt.Errorf("could not judge: %v; %s", procErr, why)
 		}
 		return nil, diag.Skip("no running dockerd could be read; %s", why)
 	}
-	f := s.DockerConf
+	f := pass.DockerConf()
 	if f == nil {
 		return undecided("the configuration on disk was not read either")
 	}
@@ -149,8 +110,8 @@ func iptablesDisabledOnDisk(s *diag.Snapshot) ([]diag.Finding, error) {
 	}
 	where.Rows = append(where.Rows, []string{fromProcess, "unknown", "/proc shows no dockerd (" + why + ")"})
 	api := "the Docker API did not answer"
-	if s.Docker != nil && s.Docker.Reachable {
-		api = fmt.Sprintf("dockerd %s answers, but /info does not report --iptables", s.Docker.Version)
+	if dk := pass.Docker(); dk != nil && dk.Reachable {
+		api = fmt.Sprintf("dockerd %s answers, but /info does not report --iptables", dk.Version)
 	}
 	where.Rows = append(where.Rows, []string{"Docker API", "not reported", api})
 	last := off[len(off)-1]
@@ -159,7 +120,7 @@ func iptablesDisabledOnDisk(s *diag.Snapshot) ([]diag.Finding, error) {
 		setting = `"iptables": false`
 	}
 	fd := diag.Finding{
-		ID:       idIPTablesDisabled,
+		ID:       pass.FindingID(""),
 		Severity: diag.Warning,
 		Title:    "dockerd is configured with --iptables=false",
 		Summary: fmt.Sprintf("dockerd starts with %s (%s): Docker adds no NAT or FORWARD rules for docker0, so containers started "+
@@ -169,16 +130,16 @@ func iptablesDisabledOnDisk(s *diag.Snapshot) ([]diag.Finding, error) {
 			"Run ksdoctor with hostPID (or on the node) to read the running dockerd's command line and confirm.",
 		Evidence: []diag.Evidence{{Label: "Where set", Table: where}},
 	}
-	if rem, ok := IPTablesEnableRemediation(s); ok {
+	if rem, ok := iptablesEnableRemediation(pass); ok {
 		fd.Remediations = []diag.Remediation{rem}
 	}
-	iptablesDisabledCovered(s, &fd)
+	iptablesDisabledCovered(pass, &fd)
 	return []diag.Finding{fd}, nil
 }
 
 // DockerIPTablesDisabled reports a dockerd that does not manage iptables.
 var DockerIPTablesDisabled = diag.Check{
-	ID:    idIPTablesDisabled,
+	ID:    "docker.iptables-disabled",
 	Title: "dockerd runs with --iptables=false",
 	Doc: `dockerd was started with --iptables=false, so Docker installs no NAT
 (MASQUERADE) and no FORWARD rules for its bridge. kubespray set this by
@@ -201,11 +162,12 @@ disk, and the finding says so: the Docker API does not report --iptables.`,
 
 // iptablesDisabled reports whether the running dockerd manages no iptables
 // rules, with the setting found (Index counts argv[0]).
-func iptablesDisabled(s *diag.Snapshot) (dockerconf.FlagSetting, bool) {
-	if s.Dockerd == nil || len(s.Dockerd.Args) == 0 {
+func iptablesDisabled(pass *diag.Pass) (dockerconf.FlagSetting, bool) {
+	d := pass.Dockerd()
+	if d == nil || len(d.Args) == 0 {
 		return dockerconf.FlagSetting{}, false
 	}
-	f, ok := dockerconf.FindFlag(s.Dockerd.Args[1:], "iptables")
+	f, ok := dockerconf.FindFlag(d.Args[1:], "iptables")
 	if !ok {
 		return f, false
 	}
@@ -214,16 +176,17 @@ func iptablesDisabled(s *diag.Snapshot) (dockerconf.FlagSetting, bool) {
 	return f, err == nil && !v
 }
 
-func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	if s.Dockerd == nil || len(s.Dockerd.Args) == 0 {
+func runIPTablesDisabled(pass *diag.Pass) ([]diag.Finding, error) {
+	d, conf := pass.Dockerd(), pass.DockerConf()
+	if d == nil || len(d.Args) == 0 {
 		// No process to read (a pod without hostPID): judge from the files, and say so.
-		return iptablesDisabledOnDisk(s)
+		return iptablesDisabledOnDisk(pass)
 	}
-	f, off := iptablesDisabled(s)
+	f, off := iptablesDisabled(pass)
 	fromFile := false
-	if _, set := dockerconf.FindFlag(s.Dockerd.Args[min(1, len(s.Dockerd.Args)):], "iptables"); !set && s.DockerConf != nil {
+	if _, set := dockerconf.FindFlag(d.Args[1:], "iptables"); !set && conf != nil {
 		// No flag on the running command line: daemon.json decides.
-		for _, o := range s.DockerConf.OnDisk {
+		for _, o := range conf.OnDisk {
 			if o.Key == "iptables" && o.Value == "false" && !o.FromFlag() {
 				off, fromFile = true, true
 				f = dockerconf.FlagSetting{Arg: `"iptables": false`}
@@ -233,18 +196,18 @@ func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 	if !off {
 		return nil, nil
 	}
-	pid := s.Dockerd.PID
+	pid := d.PID
 	where := &diag.Table{Columns: []string{"SOURCE", "SETTING", "WHERE"}}
 	if !fromFile {
 		where.Rows = append(where.Rows, []string{
-			fmt.Sprintf("running dockerd (pid %d, %s)", pid, s.Dockerd.Found),
+			fmt.Sprintf("running dockerd (pid %d, %s)", pid, d.Found),
 			f.Arg,
 			fmt.Sprintf("/proc/%d/cmdline, argument %d", pid, f.Index),
 		})
 	}
-	if s.DockerConf != nil {
+	if conf != nil {
 		// Where the next start will take it from: the unit, a drop-in, daemon.json.
-		for _, o := range s.DockerConf.OnDisk {
+		for _, o := range conf.OnDisk {
 			if o.Key != "iptables" || o.Value != "false" {
 				continue
 			}
@@ -256,7 +219,7 @@ func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 		}
 	}
 	fd := diag.Finding{
-		ID:       idIPTablesDisabled,
+		ID:       pass.FindingID(""),
 		Severity: diag.Warning,
 		Title:    "dockerd runs with --iptables=false",
 		Summary: fmt.Sprintf("dockerd (pid %d) runs with %s: Docker adds no NAT or FORWARD rules for docker0, "+
@@ -269,32 +232,32 @@ func runIPTablesDisabled(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, erro
 			"net.docker0-masquerade-missing/add-rule restores outbound traffic right away until then.",
 		Evidence: []diag.Evidence{
 			{Label: "Where set", Table: where},
-			{Label: "Command line", Value: strings.Join(s.Dockerd.Args, " ")},
+			{Label: "Command line", Value: strings.Join(d.Args, " ")},
 		},
 	}
-	if rem, ok := IPTablesEnableRemediation(s); ok {
+	if rem, ok := iptablesEnableRemediation(pass); ok {
 		fd.Remediations = []diag.Remediation{rem}
 	}
-	iptablesDisabledCovered(s, &fd)
+	iptablesDisabledCovered(pass, &fd)
 	return []diag.Finding{fd}, nil
 }
 
 // docker0Masqueraded reports whether the nat table masquerades the
 // bridge's outbound traffic (whoever wrote the rule): decided for every
 // packet walked.
-func docker0Masqueraded(s *diag.Snapshot) bool {
-	if !s.Has(diag.SourceNetwork) || s.Network == nil {
+func docker0Masqueraded(pass *diag.Pass) bool {
+	if !pass.Has(diag.SourceNetwork) || pass.Network() == nil {
 		return false
 	}
-	link, subnet, err := dockerBridge(s)
+	link, subnet, err := dockerBridge(pass)
 	if err != nil {
 		return false
 	}
-	eg, err := containerEgress(s, nil, link, subnet)
+	eg, err := containerEgress(pass, nil, link, subnet)
 	if err != nil {
 		return false
 	}
-	for _, w := range walkAll(netpath.NewNode(netFacts(s.Network)), eg.packets, natHooks, natClass) {
+	for _, w := range walkAll(netpath.NewNode(netFacts(pass.Network())), eg.packets, natHooks, natClass) {
 		if w.verdict != "nat" {
 			return false
 		}
@@ -305,8 +268,8 @@ func docker0Masqueraded(s *diag.Snapshot) bool {
 // iptablesDisabledCovered lowers docker.iptables-disabled to info when the
 // nat table masquerades the bridge's traffic anyway (kubespray#2002's
 // workaround: a hand-written MASQUERADE rule): nothing is broken now.
-func iptablesDisabledCovered(s *diag.Snapshot, f *diag.Finding) {
-	if !docker0Masqueraded(s) {
+func iptablesDisabledCovered(pass *diag.Pass, f *diag.Finding) {
+	if !docker0Masqueraded(pass) {
 		return
 	}
 	f.Severity = diag.Info

@@ -13,14 +13,7 @@ func TestIPTablesEnableRemediation(t *testing.T) {
 		"/lib/systemd/system/docker.service":                       testUnit,
 		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false --data-root=/var/lib/docker --log-opt max-size=10m\"\n",
 	}, nil)
-	file, line, ok := IPTablesFlagProvenance(s)
-	if !ok || file != "/etc/systemd/system/docker.service.d/docker-options.conf" || line != 2 {
-		t.Fatalf("provenance %s:%d %v", file, line, ok)
-	}
-	if ev, ok := IPTablesEvidence(s); !ok || ev.Table.Rows[0][1] != "/etc/systemd/system/docker.service.d/docker-options.conf:2 ($DOCKER_OPTS)" {
-		t.Errorf("evidence %+v", ev)
-	}
-	rem, ok := IPTablesEnableRemediation(s)
+	rem, ok := iptablesEnableRemediation(diag.NewPass(&DockerIPTablesDisabled, s, nil))
 	if !ok {
 		t.Fatal("no remediation")
 	}
@@ -47,7 +40,7 @@ func TestIPTablesEnableOnWrappedKubespray(t *testing.T) {
 	if len(s.DockerConf.Problems) > 0 {
 		t.Fatalf("problems on a valid wrapped value: %+v", s.DockerConf.Problems)
 	}
-	rem, ok := IPTablesEnableRemediation(s)
+	rem, ok := iptablesEnableRemediation(diag.NewPass(&DockerIPTablesDisabled, s, nil))
 	if !ok || len(rem.Plan.Steps) == 0 {
 		t.Fatalf("no remediation: %+v", rem)
 	}
@@ -102,7 +95,7 @@ func TestIPTablesDisabledReadsTheLastFlag(t *testing.T) {
 	}
 	for _, tc := range tests {
 		s := &diag.Snapshot{Dockerd: &diag.DockerdProcess{Args: tc.args}}
-		if _, off := iptablesDisabled(s); off != tc.off {
+		if _, off := iptablesDisabled(diag.NewPass(&DockerIPTablesDisabled, s, nil)); off != tc.off {
 			t.Errorf("%v: disabled=%v, want %v", tc.args, off, tc.off)
 		}
 	}
@@ -118,7 +111,7 @@ func TestIPTablesDisabledWhereSet(t *testing.T) {
 		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS= --iptables=false --data-root=/var/lib/docker\"\n",
 	}, args)
 	s.Dockerd = &diag.DockerdProcess{PID: 7, Args: args, Found: "pidfile /var/run/docker.pid"}
-	fs, err := runIPTablesDisabled(s, nil)
+	fs, err := DockerIPTablesDisabled.Judge(s, nil)
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("findings %v, err %v", ids(fs), err)
 	}
@@ -139,7 +132,7 @@ func TestIPTablesDisabledWhereSet(t *testing.T) {
 		"/etc/docker/daemon.json":            "{\"iptables\": false}\n",
 	}, []string{"/usr/sbin/dockerd", "-H", "fd://"})
 	s.Dockerd = &diag.DockerdProcess{PID: 7, Args: []string{"/usr/sbin/dockerd", "-H", "fd://"}}
-	if fs, _ := runIPTablesDisabled(s, nil); len(fs) != 1 || !strings.Contains(fs[0].Summary, `"iptables": false`) {
+	if fs, _ := DockerIPTablesDisabled.Judge(s, nil); len(fs) != 1 || !strings.Contains(fs[0].Summary, `"iptables": false`) {
 		t.Errorf("daemon.json setting: %v", ids(fs))
 	}
 }

@@ -27,12 +27,12 @@ The set remediation adds max-size and max-file where the configuration
 already lives (daemon.json, or the DOCKER_OPTS line) and restarts docker;
 the limits apply to containers created afterwards.`,
 	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
+	Uses:  []diag.Source{diag.SourceDocker, diag.SourceSystemd},
 	Run:   runLogRotation,
 }
 
-func runLogRotation(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
-	f := s.DockerConf
+func runLogRotation(pass *diag.Pass) ([]diag.Finding, error) {
+	f := pass.DockerConf()
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
 	}
@@ -50,8 +50,7 @@ func runLogRotation(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 		return nil, nil
 	}
 	fi := diag.Finding{
-		ID:       "docker.log-rotation-missing",
-		Check:    "docker.log-rotation-missing",
+		ID:       pass.FindingID(""),
 		Severity: diag.Warning,
 		Title:    "Container logs grow without limit (json-file without max-size)",
 		Summary:  "dockerd logs with json-file and no max-size: container logs grow until the data-root filesystem fills.",
@@ -66,7 +65,7 @@ func runLogRotation(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 		fi.Evidence = append(fi.Evidence, diag.Evidence{Label: fmt.Sprintf("Largest container logs (%s together)", diag.FormatBytes(total)),
 			Table: &diag.Table{Columns: []string{"CONTAINER", "SIZE", "FILE"}, Rows: rows}})
 	}
-	if rem, ok := logRotationRemediation(s, cfg); ok {
+	if rem, ok := logRotationRemediation(pass); ok {
 		fi.Remediations = append(fi.Remediations, rem)
 	}
 	return []diag.Finding{fi}, nil
@@ -74,16 +73,16 @@ func runLogRotation(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 
 // logRotationRemediation adds max-size and max-file where the logging configuration
 // already lives: the --log-opt flags, daemon.json, or the DOCKER_OPTS line.
-func logRotationRemediation(s *diag.Snapshot, cfg *diag.Config) (diag.Remediation, bool) {
-	f := s.DockerConf
+func logRotationRemediation(pass *diag.Pass) (diag.Remediation, bool) {
+	f := pass.DockerConf()
 	if len(f.Unparsed) > 0 {
-		return refusedEdit("docker.log-rotation-missing/set", f), true
+		return refusedEdit(pass.RemediationID("set"), f), true
 	}
 	size, files := defaultLogMaxSize, defaultLogMaxFile
-	if v := cfg.DockerBaseline.LogOpts["max-size"]; v != "" {
+	if v := pass.Config.DockerBaseline.LogOpts["max-size"]; v != "" {
 		size = v
 	}
-	if v := cfg.DockerBaseline.LogOpts["max-file"]; v != "" {
+	if v := pass.Config.DockerBaseline.LogOpts["max-file"]; v != "" {
 		files = v
 	}
 	var e plannedEdit
@@ -138,7 +137,7 @@ func logRotationRemediation(s *diag.Snapshot, cfg *diag.Config) (diag.Remediatio
 		}
 		e.after, where = after, o.At.String()
 	}
-	list, err := finishEdits(s, []plannedEdit{e})
+	list, err := finishEdits(pass, []plannedEdit{e})
 	if err != nil || len(list) == 0 {
 		return diag.Remediation{}, false
 	}
@@ -146,8 +145,8 @@ func logRotationRemediation(s *diag.Snapshot, cfg *diag.Config) (diag.Remediatio
 		ID:    "docker.log-rotation-missing/set",
 		Title: fmt.Sprintf("Rotate container logs at %s, keep %s files (in %s), and restart docker", size, files, path.Base(where)),
 		Risk:  diag.RiskHigh,
-		Preview: restartPreview(s, fmt.Sprintf("Add log-opts max-size=%s max-file=%s in %s. Existing containers keep their old log settings until recreated.",
+		Preview: restartPreview(pass, fmt.Sprintf("Add log-opts max-size=%s max-file=%s in %s. Existing containers keep their old log settings until recreated.",
 			size, files, where), list),
-		Plan: restartPlan(s, list),
+		Plan: restartPlan(pass, list),
 	}, true
 }

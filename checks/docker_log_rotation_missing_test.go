@@ -30,7 +30,7 @@ func TestLogRotationSet(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := confSnapshot(tc.files, nil)
-			fs, err := runLogRotation(s, diag.DefaultConfig())
+			fs, err := DockerLogRotationMissing.Judge(s, diag.DefaultConfig())
 			if err != nil || len(fs) != 1 {
 				t.Fatalf("findings %v %v", findingIDs(fs), err)
 			}
@@ -52,7 +52,7 @@ func TestLogRotationSet(t *testing.T) {
 				t.Errorf("after: %+v", p.OnDisk)
 			}
 			s2 := &diag.Snapshot{Sources: s.Sources, DockerConf: p}
-			if fs, _ := runLogRotation(s2, diag.DefaultConfig()); len(fs) != 0 {
+			if fs, _ := DockerLogRotationMissing.Judge(s2, diag.DefaultConfig()); len(fs) != 0 {
 				t.Errorf("still a finding after the edit")
 			}
 		})

@@ -33,9 +33,10 @@ labels; /networks/bridge: bip, mtu, icc, ip-masq), compared as dockerd
 normalises them. The API does not report --iptables or log-opts. The
 restart remediation applies what is on disk after checking that dockerd will
 accept it.`,
-	Needs: []diag.Source{diag.SourceDockerConf},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
-	Run:   runOptionsDrift,
+	Needs:    []diag.Source{diag.SourceDockerConf},
+	Uses:     []diag.Source{diag.SourceDocker, diag.SourceDockerdProc, diag.SourceSystemd},
+	CausedBy: []*diag.Check{&DockerConfigConflict},
+	Run:      runOptionsDrift,
 }
 
 // runningDefaults are the values dockerd uses for directives nobody set.
@@ -43,8 +44,8 @@ var runningDefaults = map[string]string{
 	"data-root": "/var/lib/docker", "log-driver": "json-file", "live-restore": "false", "iptables": "true",
 }
 
-func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	f := s.DockerConf
+func runOptionsDrift(pass *diag.Pass) ([]diag.Finding, error) {
+	f := pass.DockerConf()
 	if f == nil {
 		return nil, diag.Skip("no dockerd configuration was gathered")
 	}
@@ -52,8 +53,8 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, err
 	}
 	apiMode := f.Running == nil
-	if apiMode && len(apiRunningOptions(s.Docker)) == 0 {
-		if st := s.Sources[diag.SourceDockerdProc]; st != nil && !st.OK && !st.Absent {
+	if apiMode && len(apiRunningOptions(pass.Docker())) == 0 {
+		if st := pass.Status(diag.SourceDockerdProc); st != nil && !st.OK && !st.Absent {
 			// Not "no dockerd": the process could not be looked for.
 			return nil, fmt.Errorf("could not judge: the running dockerd could not be read (%s) and the Docker API did not answer", st.Error)
 		}
@@ -67,13 +68,13 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	if !apiMode {
 		rows, done = processDriftRows(f)
 		// With the process read, the API adds only what argv cannot show.
-		for _, o := range apiRunningOptions(s.Docker) {
+		for _, o := range apiRunningOptions(pass.Docker()) {
 			if o.key != "data-root" && o.key != "log-driver" && o.key != "storage-driver" {
 				done[o.key] = true
 			}
 		}
 	}
-	rows = append(rows, apiDriftRows(s, done)...)
+	rows = append(rows, apiDriftRows(pass, done)...)
 	var changed []string
 	if !f.DockerdStartedAt.IsZero() {
 		for _, cf := range f.Files {
@@ -92,8 +93,7 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	fi := diag.Finding{
-		ID:       "docker.options-drift",
-		Check:    "docker.options-drift",
+		ID:       pass.FindingID(""),
 		Severity: diag.Warning,
 		Title:    fmt.Sprintf("dockerd runs with %s other than the configuration on disk", plural(len(rows), "option", "options")),
 		Summary: "The files on disk were changed after dockerd started (or systemd was not reloaded): the next restart " +
@@ -110,9 +110,9 @@ func runOptionsDrift(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	}
 	if f.StartError != "" {
 		fi.Explanation = "Do not restart docker now: it would not start with the files on disk (" + f.StartError + ")."
-		fi.CausedBy = []string{"docker.config-conflict"}
+		fi.CausedBy = []string{pass.CausedBy(&DockerConfigConflict, "")}
 	} else {
-		fi.Remediations = append(fi.Remediations, restartRemediation(s))
+		fi.Remediations = append(fi.Remediations, restartRemediation(pass))
 	}
 	return []diag.Finding{fi}, nil
 }
@@ -327,10 +327,10 @@ func lastOption(opts []diag.DockerOption, key string) (diag.DockerOption, bool) 
 // apiDriftRows compares the configuration on disk with what the Docker API reports of the
 // running daemon, skipping keys in done (already compared with the running process).
 // Each row names where the running value was read.
-func apiDriftRows(s *diag.Snapshot, done map[string]bool) [][]string {
-	f := s.DockerConf
+func apiDriftRows(pass *diag.Pass, done map[string]bool) [][]string {
+	f := pass.DockerConf()
 	var rows [][]string
-	for _, o := range apiRunningOptions(s.Docker) {
+	for _, o := range apiRunningOptions(pass.Docker()) {
 		if done[o.key] || o.value == "" {
 			continue
 		}

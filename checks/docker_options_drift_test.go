@@ -44,7 +44,7 @@ func TestAPIDriftRows(t *testing.T) {
 			{Key: "debug", Value: "true", At: diag.Provenance{Origin: "daemon.json", File: "/etc/docker/daemon.json", Line: 4}},
 		}},
 	}
-	rows := apiDriftRows(snap, nil)
+	rows := apiDriftRows(diag.NewPass(&DockerOptionsDrift, snap, nil), nil)
 	if len(rows) != 1 || rows[0][0] != "debug" || rows[0][4] != "Docker API /info Debug" {
 		t.Fatalf("rows %q; want only debug, from /info", rows)
 	}
@@ -56,11 +56,11 @@ func TestOptionsDrift(t *testing.T) {
 		"/etc/systemd/system/docker.service.d/docker-options.conf": "[Service]\nEnvironment=\"DOCKER_OPTS=--iptables=false --bip 10.9.0.1/24\"\n",
 	}
 	s := confSnapshot(files, []string{"/usr/sbin/dockerd", "-H", "fd://", "--bip", "10.9.0.1/24", "--iptables=false"})
-	if fs, _ := runOptionsDrift(s, diag.DefaultConfig()); len(fs) != 0 {
+	if fs, _ := DockerOptionsDrift.Judge(s, diag.DefaultConfig()); len(fs) != 0 {
 		t.Fatalf("no drift expected: %+v", fs)
 	}
 	s = confSnapshot(files, []string{"/usr/sbin/dockerd", "-H", "fd://", "--bip", "10.8.0.1/24"})
-	fs, _ := runOptionsDrift(s, diag.DefaultConfig())
+	fs, _ := DockerOptionsDrift.Judge(s, diag.DefaultConfig())
 	if len(fs) != 1 || len(fs[0].Evidence[0].Table.Rows) != 2 {
 		t.Fatalf("drift: %+v", fs)
 	}

@@ -11,23 +11,24 @@ import (
 )
 
 // blastRadius describes what a docker restart interrupts.
-func blastRadius(s *diag.Snapshot) string {
+func blastRadius(pass *diag.Pass) string {
 	var b strings.Builder
 	live := false
-	if s.Docker != nil {
-		live = s.Docker.LiveRestore
+	dk := pass.Docker()
+	if dk != nil {
+		live = dk.LiveRestore
 	}
-	if f := s.DockerConf; f != nil && !live {
+	if f := pass.DockerConf(); f != nil && !live {
 		if o, ok := diag.Option(f.OnDisk, "live-restore"); ok && o.Value == "true" {
 			live = true
 		}
 	}
-	if s.Docker == nil || !s.Docker.Reachable {
+	if dk == nil || !dk.Reachable {
 		b.WriteString("Blast radius: unknown (the Docker API did not answer).\n")
 	} else {
 		running := 0
 		pods := map[string]bool{}
-		for _, c := range s.Docker.Containers {
+		for _, c := range dk.Containers {
 			if c.State != "running" {
 				continue
 			}
@@ -59,7 +60,7 @@ func blastRadius(s *diag.Snapshot) string {
 
 // restartPlan builds the transactional plan: edits, validation, then a restart that rolls
 // back (restore files, restart again) when docker does not come back.
-func restartPlan(s *diag.Snapshot, edits []plannedEdit) diag.Plan {
+func restartPlan(pass *diag.Pass, edits []plannedEdit) diag.Plan {
 	svc := &diag.ServiceTarget{Unit: dockerconf.UnitName}
 	steps := []diag.Step{{Kind: diag.StepServiceRestartOnRollback, Description: "on failure: restore the files, systemctl daemon-reload, restart docker", Service: svc}}
 	unitChanged := false
@@ -73,7 +74,7 @@ func restartPlan(s *diag.Snapshot, edits []plannedEdit) diag.Plan {
 	if unitChanged || len(edits) == 0 {
 		steps = append(steps, diag.Step{Kind: diag.StepServiceDaemonReload, Description: "systemctl daemon-reload"})
 	}
-	if s.Systemd != nil && s.Systemd.Unit.InStartLimit() {
+	if sd := pass.Systemd(); sd != nil && sd.Unit.InStartLimit() {
 		steps = append(steps, diag.Step{Kind: diag.StepServiceResetFailed, Description: "systemctl reset-failed docker.service (its start limit is used up)", Service: svc})
 	}
 	steps = append(steps,
@@ -83,7 +84,7 @@ func restartPlan(s *diag.Snapshot, edits []plannedEdit) diag.Plan {
 	return diag.Plan{Steps: steps, Transactional: true}
 }
 
-func restartPreview(s *diag.Snapshot, intro string, edits []plannedEdit) string {
+func restartPreview(pass *diag.Pass, intro string, edits []plannedEdit) string {
 	var b strings.Builder
 	b.WriteString(intro + "\n")
 	for _, e := range edits {
@@ -91,33 +92,34 @@ func restartPreview(s *diag.Snapshot, intro string, edits []plannedEdit) string 
 	}
 	b.WriteString("Then: check the new configuration for conflicts; systemctl daemon-reload; systemctl restart docker.service; wait for the Docker API.\n")
 	b.WriteString("A backup of each file is kept beside it; if docker does not come back, the files are restored and docker restarted again.\n")
-	b.WriteString(serviceManagerLine(s))
-	b.WriteString(blastRadius(s))
+	b.WriteString(serviceManagerLine(pass))
+	b.WriteString(blastRadius(pass))
 	return strings.TrimRight(b.String(), "\n")
 }
 
 // serviceManagerLine says which service manager will restart docker and in
 // what state systemd holds docker.service, the start limit above all: a unit
 // that used it up refuses every start until reset-failed.
-func serviceManagerLine(s *diag.Snapshot) string {
-	if s.Systemd == nil {
+func serviceManagerLine(pass *diag.Pass) string {
+	sd := pass.Systemd()
+	if sd == nil {
 		return "Services: systemd not reached over D-Bus (see the systemd source); systemctl if on the node, else refused before any change.\n"
 	}
-	u := s.Systemd.Unit
+	u := sd.Unit
 	line := fmt.Sprintf("Services: %s; %s is %s (%s), last result %s, restarted %d times by systemd, start limit %s.\n",
-		s.Systemd.Manager, u.Name, u.ActiveState, u.SubState, u.Result, u.NRestarts, u.StartLimit())
+		sd.Manager, u.Name, u.ActiveState, u.SubState, u.Result, u.NRestarts, u.StartLimit())
 	if u.InStartLimit() {
 		line += "docker.service has used up its start limit: systemd refuses to start it until reset-failed, so the plan runs systemctl reset-failed docker.service before the restart.\n"
 	}
 	return line
 }
 
-func restartRemediation(s *diag.Snapshot) diag.Remediation {
+func restartRemediation(pass *diag.Pass) diag.Remediation {
 	return diag.Remediation{
-		ID:      "docker.options-drift/restart",
+		ID:      pass.RemediationID("restart"),
 		Title:   "Restart docker to apply the configuration on disk",
 		Risk:    diag.RiskHigh,
-		Preview: restartPreview(s, "No file changes: dockerd is restarted with the configuration on disk.", nil),
-		Plan:    restartPlan(s, nil),
+		Preview: restartPreview(pass, "No file changes: dockerd is restarted with the configuration on disk.", nil),
+		Plan:    restartPlan(pass, nil),
 	}
 }

@@ -89,7 +89,7 @@ func (e plannedEdit) step() diag.Step {
 }
 
 // finishEdits drops unchanged edits and refuses a set that would not start.
-func finishEdits(s *diag.Snapshot, edits []plannedEdit) ([]plannedEdit, error) {
+func finishEdits(pass *diag.Pass, edits []plannedEdit) ([]plannedEdit, error) {
 	var out []plannedEdit
 	m := map[string]string{}
 	for _, e := range edits {
@@ -98,7 +98,7 @@ func finishEdits(s *diag.Snapshot, edits []plannedEdit) ([]plannedEdit, error) {
 			m[e.path] = e.after
 		}
 	}
-	if p := dockerconf.Predict(s.DockerConf, m); p.StartError != "" {
+	if p := dockerconf.Predict(pass.DockerConf(), m); p.StartError != "" {
 		return nil, fmt.Errorf("dockerd would still refuse to start: %s", p.StartError)
 	}
 	return out, nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/report"
 	"github.com/ksdoctor/ksdoctor/report/schemacheck"
 )
@@ -67,7 +68,7 @@ func TestFixtures(t *testing.T) {
 	for _, path := range dirs {
 		dir := filepath.Dir(path)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			snap, err := diag.ReadSnapshotFile(path)
+			snap, err := load.Snapshot(path)
 			if err != nil {
 				t.Fatal(err)
 			}

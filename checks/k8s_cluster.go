@@ -15,8 +15,8 @@ const maxRows = 100
 
 // clusterFacts returns the gathered cluster facts, or an error naming the
 // facts that could not be read for area.
-func clusterFacts(s *diag.Snapshot, area string) (*diag.ClusterFacts, error) {
-	c := s.Cluster
+func clusterFacts(pass *diag.Pass, area string) (*diag.ClusterFacts, error) {
+	c := pass.Cluster()
 	if c == nil {
 		return nil, diag.Skip("no cluster facts in this snapshot")
 	}

@@ -24,8 +24,8 @@ container's previous logs (kubectl logs --previous) first.`,
 	Run:   runCrashLoopPods,
 }
 
-func runCrashLoopPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	c, err := clusterFacts(s, diag.ClusterAreaPods)
+func runCrashLoopPods(pass *diag.Pass) ([]diag.Finding, error) {
+	c, err := clusterFacts(pass, diag.ClusterAreaPods)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func runCrashLoopPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) 
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Bare pods (no controller; not restarted by the remediation)", Value: strconv.Itoa(bare)})
 	}
 	if len(owned) > 0 {
-		r := deletePodsRemediation("k8s.crashloop-pods/restart", owned)
+		r := deletePodsRemediation(pass.RemediationID("restart"), owned)
 		r.Title = "Recreate " + plural(len(owned), "crash-looping pod", "crash-looping pods") + " through their controllers"
 		r.Risk = diag.RiskMedium
 		r.Preview = "This rarely cures the cause: a pod that crashes will crash again once recreated. Read its previous logs first.\n" +

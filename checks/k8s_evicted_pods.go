@@ -28,8 +28,9 @@ namespace and node with the eviction message. The delete remediation
 removes exactly the previewed pods, each with a UID precondition so a pod
 recreated under the same name is never deleted; the eviction's cause (the
 node condition) is reported by k8s.node-conditions.`,
-	Needs: []diag.Source{diag.SourceCluster},
-	Run:   runEvictedPods,
+	Needs:    []diag.Source{diag.SourceCluster},
+	CausedBy: []*diag.Check{&K8sNodeConditions},
+	Run:      runEvictedPods,
 }
 
 func evictedPods(c *diag.ClusterFacts) []diag.PodFacts {
@@ -46,8 +47,8 @@ func evictedPods(c *diag.ClusterFacts) []diag.PodFacts {
 // "The node had condition: [DiskPressure]." or "The node was low on resource: memory."
 var conditionRe = regexp.MustCompile(`condition: \[([A-Za-z, ]+)\]`)
 
-func runEvictedPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	c, err := clusterFacts(s, diag.ClusterAreaPods)
+func runEvictedPods(pass *diag.Pass) ([]diag.Finding, error) {
+	c, err := clusterFacts(pass, diag.ClusterAreaPods)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func runEvictedPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		}
 		g.messages[strings.TrimSpace(p.Message)]++
 		if p.Node != "" && conditionRe.MatchString(p.Message) {
-			id := "k8s.node-conditions/" + p.Node
+			id := pass.CausedBy(&K8sNodeConditions, p.Node)
 			if !slices.Contains(causes, id) {
 				causes = append(causes, id)
 			}
@@ -93,7 +94,7 @@ func runEvictedPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	for _, k := range keys {
 		g := groups[k]
 		namespaces[g.ns] = true
-		byGroup.Rows = append(byGroup.Rows, []string{g.ns, orDash(g.node), strconv.Itoa(g.n), age(s.Now(), g.oldest), topMessage(g.messages)})
+		byGroup.Rows = append(byGroup.Rows, []string{g.ns, orDash(g.node), strconv.Itoa(g.n), age(pass.Now(), g.oldest), topMessage(g.messages)})
 	}
 	podRows := &diag.Table{Columns: []string{"NAMESPACE", "POD", "NODE", "AGE", "MESSAGE"}}
 	for i, p := range pods {
@@ -101,7 +102,7 @@ func runEvictedPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 			podRows.Rows = append(podRows.Rows, []string{"…", fmt.Sprintf("and %d more", len(pods)-maxRows), "", "", ""})
 			break
 		}
-		podRows.Rows = append(podRows.Rows, []string{p.Namespace, p.Name, orDash(p.Node), age(s.Now(), podTime(p)), p.Message})
+		podRows.Rows = append(podRows.Rows, []string{p.Namespace, p.Name, orDash(p.Node), age(pass.Now(), podTime(p)), p.Message})
 	}
 	slices.Sort(causes)
 	f := diag.Finding{
@@ -116,7 +117,7 @@ func runEvictedPods(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 			{Label: "Evicted pods", Table: podRows},
 		},
 		CausedBy:     causes,
-		Remediations: []diag.Remediation{deletePodsRemediation("k8s.evicted-pods/delete", pods)},
+		Remediations: []diag.Remediation{deletePodsRemediation(pass.RemediationID("delete"), pods)},
 	}
 	return []diag.Finding{f}, nil
 }

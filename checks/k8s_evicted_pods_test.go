@@ -14,7 +14,7 @@ func TestEvictedPods(t *testing.T) {
 		{Namespace: "a", Name: "p2", UID: "u2", Node: "node-1", Phase: "Failed", Reason: "Evicted", Message: "The node had condition: [DiskPressure]. ", CreatedAt: t0.Add(-time.Hour)},
 		{Namespace: "b", Name: "job", UID: "u3", Phase: "Failed", Reason: "DeadlineExceeded"},
 	}}
-	fs, err := runEvictedPods(clusterSnap(c), diag.DefaultConfig())
+	fs, err := K8sEvictedPods.Judge(clusterSnap(c), diag.DefaultConfig())
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("got %d findings, %v", len(fs), err)
 	}

@@ -237,8 +237,8 @@ func assignHosts(c *diag.ClusterFacts, ings []*diag.IngressFacts, notGathered st
 	return byCtrl, unknown, order
 }
 
-func runIngressTLS(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
-	c, err := clusterFacts(s, diag.ClusterAreaIngresses)
+func runIngressTLS(pass *diag.Pass) ([]diag.Finding, error) {
+	c, err := clusterFacts(pass, diag.ClusterAreaIngresses)
 	if err != nil {
 		return nil, err
 	}
@@ -276,13 +276,13 @@ func runIngressTLS(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 				continue
 			}
 			judged = true
-			if f := judgeHost(s, cfg, c, h, ctrl, cands); f != nil && (best == nil || f.Severity.Rank() > best.Severity.Rank()) {
+			if f := judgeHost(pass, c, h, ctrl, cands); f != nil && (best == nil || f.Severity.Rank() > best.Severity.Rank()) {
 				best = f
 			}
 		}
 		if u := unknown[h]; u != nil && !judged {
 			unknownHosts = append(unknownHosts, h)
-			out = append(out, unknownFinding(h, u))
+			out = append(out, unknownFinding(pass, h, u))
 			continue
 		}
 		if best != nil {
@@ -299,9 +299,9 @@ func runIngressTLS(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
 	return out, nil
 }
 
-func unknownFinding(h string, u *unknownHost) diag.Finding {
+func unknownFinding(pass *diag.Pass, h string, u *unknownHost) diag.Finding {
 	return diag.Finding{
-		ID:       "k8s.ingress-tls/" + h + "/unknown",
+		ID:       pass.FindingID(h + "/unknown"),
 		Severity: diag.Info,
 		Title:    fmt.Sprintf("Unknown: no ingress controller ksdoctor can identify serves %s", h),
 		Summary: fmt.Sprintf("%s is listed for TLS in %s, but no ingress-nginx controller is known to serve it: which certificate clients get is not judged.",
@@ -319,7 +319,7 @@ func unknownFinding(h string, u *unknownHost) diag.Finding {
 
 // judgeHost is what ingress-nginx controller ctrl serves for h, given the
 // Ingresses it serves that list h (oldest first); nil when all is well.
-func judgeHost(s *diag.Snapshot, cfg *diag.Config, c *diag.ClusterFacts, h string, ctrl *diag.IngressControllerFacts, cands []hostCand) *diag.Finding {
+func judgeHost(pass *diag.Pass, c *diag.ClusterFacts, h string, ctrl *diag.IngressControllerFacts, cands []hostCand) *diag.Finding {
 	var served *secretVerdict
 	var servedBy tlsRef
 	decided := false
@@ -366,7 +366,7 @@ func judgeHost(s *diag.Snapshot, cfg *diag.Config, c *diag.ClusterFacts, h strin
 			}
 		}
 	}
-	f := &diag.Finding{ID: "k8s.ingress-tls/" + h, Evidence: []diag.Evidence{
+	f := &diag.Finding{ID: pass.FindingID(h), Evidence: []diag.Evidence{
 		{Label: "Host", Value: h},
 		{Label: "Served by", Value: ctrlName(ctrl)},
 		{Label: "Ingress TLS for this host (oldest first)", Table: table},
@@ -376,7 +376,7 @@ func judgeHost(s *diag.Snapshot, cfg *diag.Config, c *diag.ClusterFacts, h strin
 		"or list the host under a TLS entry whose secret covers it."
 	if served == nil {
 		judgeDefault(f, c, h, ctrl)
-	} else if !judgeServed(f, s, cfg, c, h, served, servedBy, &problems, len(secretsSeen) > 1 && len(cands) > 1, len(cands)) {
+	} else if !judgeServed(f, pass, c, h, served, servedBy, &problems, len(secretsSeen) > 1 && len(cands) > 1, len(cands)) {
 		return nil
 	}
 	if len(problems) > 0 {
@@ -414,27 +414,27 @@ func judgeDefault(f *diag.Finding, c *diag.ClusterFacts, h string, ctrl *diag.In
 }
 
 // judgeServed fills f for a host served a secret; false when all is well.
-func judgeServed(f *diag.Finding, s *diag.Snapshot, cfg *diag.Config, c *diag.ClusterFacts, h string, served *secretVerdict, by tlsRef, problems *[]string, conflicting bool, n int) bool {
+func judgeServed(f *diag.Finding, pass *diag.Pass, c *diag.ClusterFacts, h string, served *secretVerdict, by tlsRef, problems *[]string, conflicting bool, n int) bool {
 	leaf := served.leaf
 	secret := by.ing.Namespace + "/" + by.secret
 	f.Evidence = append(f.Evidence, certEvidence(secret, leaf)...)
 	if sec := c.TLSSecrets[secret]; sec != nil && sec.Type != "" && sec.Type != "kubernetes.io/tls" {
 		*problems = append(*problems, fmt.Sprintf("secret %s has type %s, not kubernetes.io/tls: tools that expect TLS secrets (cert-manager, the dashboard) will not treat it as one", secret, sec.Type))
 	}
-	warnBefore := s.Now().Add(time.Duration(cfg.Cluster.CertExpiryDays) * 24 * time.Hour)
+	warnBefore := pass.Now().Add(time.Duration(pass.Config.Cluster.CertExpiryDays) * 24 * time.Hour)
 	switch {
-	case s.Now().After(leaf.NotAfter):
+	case pass.Now().After(leaf.NotAfter):
 		f.Severity = diag.Critical
 		f.Title = fmt.Sprintf("%s is served an expired certificate", h)
-		f.Summary = fmt.Sprintf("The certificate in %s for %s expired %s ago (%s).", secret, h, age(s.Now(), leaf.NotAfter), leaf.NotAfter.Format(time.RFC3339))
-	case s.Now().Before(leaf.NotBefore):
+		f.Summary = fmt.Sprintf("The certificate in %s for %s expired %s ago (%s).", secret, h, age(pass.Now(), leaf.NotAfter), leaf.NotAfter.Format(time.RFC3339))
+	case pass.Now().Before(leaf.NotBefore):
 		f.Severity = diag.Critical
 		f.Title = fmt.Sprintf("%s is served a certificate that is not valid yet", h)
 		f.Summary = fmt.Sprintf("The certificate in %s for %s is valid only from %s.", secret, h, leaf.NotBefore.Format(time.RFC3339))
 	case warnBefore.After(leaf.NotAfter):
 		f.Severity = diag.Warning
-		f.Title = fmt.Sprintf("The certificate of %s expires in %s", h, leaf.NotAfter.Sub(s.Now()).Round(time.Hour))
-		f.Summary = fmt.Sprintf("The certificate in %s for %s expires %s, within %d days.", secret, h, leaf.NotAfter.Format(time.RFC3339), cfg.Cluster.CertExpiryDays)
+		f.Title = fmt.Sprintf("The certificate of %s expires in %s", h, leaf.NotAfter.Sub(pass.Now()).Round(time.Hour))
+		f.Summary = fmt.Sprintf("The certificate in %s for %s expires %s, within %d days.", secret, h, leaf.NotAfter.Format(time.RFC3339), pass.Config.Cluster.CertExpiryDays)
 	case conflicting:
 		f.Severity = diag.Warning
 		f.Title = fmt.Sprintf("%s is in %d Ingresses with different TLS secrets", h, n)

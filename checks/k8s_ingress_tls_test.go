@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksdoctor/ksdoctor/checks/checkstest"
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
@@ -14,8 +15,8 @@ import (
 // certificate; an Ingress no known controller serves is unknown, with the
 // check in error and no false verdict.
 func TestIngressTLSControllers(t *testing.T) {
-	crt, key := testCert(t, t0.Add(-time.Hour), t0.Add(60*24*time.Hour), "one.test")
-	wcrt, wkey := testCert(t, t0.Add(-time.Hour), t0.Add(60*24*time.Hour), "*.test")
+	crt, key := checkstest.CertPEM(t, t0.Add(-time.Hour), t0.Add(60*24*time.Hour), "one.test")
+	wcrt, wkey := checkstest.CertPEM(t, t0.Add(-time.Hour), t0.Add(60*24*time.Hour), "*.test")
 	sec := map[string]*diag.TLSSecretFacts{
 		"ns/pair":             tlsSecret(t, "ns", "pair", crt, key),
 		"ingress-nginx/wild":  tlsSecret(t, "ingress-nginx", "wild", wcrt, wkey),
@@ -38,7 +39,7 @@ func TestIngressTLSControllers(t *testing.T) {
 		t.Errorf("seed: %s %q", f.Severity, f.Title)
 	}
 	u, ok := m["k8s.ingress-tls/t.test/unknown"]
-	if !ok || u.Severity != diag.Info || !strings.Contains(evidenceString(u), "traefik") {
+	if !ok || u.Severity != diag.Info || !strings.Contains(checkstest.EvidenceText(u), "traefik") {
 		t.Errorf("traefik Ingress: %+v", u)
 	}
 	if _, ok := m["k8s.ingress-tls/t.test"]; ok {
@@ -92,22 +93,9 @@ func TestIngressTLSControllers(t *testing.T) {
 	}
 }
 
-func evidenceString(f diag.Finding) string {
-	var b strings.Builder
-	for _, e := range f.Evidence {
-		b.WriteString(e.Label + ": " + e.Value + "\n")
-		if e.Table != nil {
-			for _, r := range e.Table.Rows {
-				b.WriteString(strings.Join(r, " | ") + "\n")
-			}
-		}
-	}
-	return b.String()
-}
-
 func TestIngressTLS(t *testing.T) {
 	valid := func(names ...string) (crt, key []byte) {
-		return testCert(t, t0.Add(-time.Hour), t0.Add(60*24*time.Hour), names...)
+		return checkstest.CertPEM(t, t0.Add(-time.Hour), t0.Add(60*24*time.Hour), names...)
 	}
 	sec := map[string]*diag.TLSSecretFacts{}
 	add := func(name string, crt, key []byte) { sec["ns/"+name] = tlsSecret(t, "ns", name, crt, key) }
@@ -137,7 +125,7 @@ func TestIngressTLS(t *testing.T) {
 			// Newer broken Ingress for one.test: ignored, the older one wins.
 			ing("newer", time.Minute, []string{"one.test"}, diag.IngressTLS{Hosts: []string{"one.test"}, SecretName: "missing"}),
 		}}
-	fs, err := runIngressTLS(clusterSnap(c), diag.DefaultConfig())
+	fs, err := K8sIngressTLS.Judge(clusterSnap(c), diag.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

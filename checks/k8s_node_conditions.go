@@ -18,15 +18,15 @@ then show up as evicted pods) and the scheduler avoids the node. On the node
 being swept, DiskPressure is linked to disk.docker-root-usage when that
 check also fires: the Docker data-root filling up is the usual cause on
 Docker nodes (kubelet's imagefs).`,
-	Needs: []diag.Source{diag.SourceCluster},
-	Uses:  []diag.Source{diag.SourceFilesystems},
-	Run:   runNodeConditions,
+	Needs:    []diag.Source{diag.SourceCluster},
+	CausedBy: []*diag.Check{&DiskDockerRootUsage},
+	Run:      runNodeConditions,
 }
 
 var pressureTypes = []string{"DiskPressure", "MemoryPressure", "PIDPressure"}
 
-func runNodeConditions(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	c, err := clusterFacts(s, diag.ClusterAreaNodes)
+func runNodeConditions(pass *diag.Pass) ([]diag.Finding, error) {
+	c, err := clusterFacts(pass, diag.ClusterAreaNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func runNodeConditions(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error)
 				name = "NotReady"
 			}
 			names = append(names, name)
-			t.Rows = append(t.Rows, []string{cd.Type, cd.Status, age(s.Now(), cd.LastTransition), orDash(cd.Reason), cd.Message})
+			t.Rows = append(t.Rows, []string{cd.Type, cd.Status, age(pass.Now(), cd.LastTransition), orDash(cd.Reason), cd.Message})
 		}
 		this := n.Name == c.NodeName
 		where := "Node " + n.Name
@@ -62,7 +62,7 @@ func runNodeConditions(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error)
 			where = "This node (" + n.Name + ")"
 		}
 		f := diag.Finding{
-			ID:       "k8s.node-conditions/" + n.Name,
+			ID:       pass.FindingID(n.Name),
 			Severity: diag.Warning,
 			Title:    fmt.Sprintf("%s: %s", where, strings.Join(names, ", ")),
 			Summary:  fmt.Sprintf("%s reports %s; kubelet evicts pods under pressure and the scheduler avoids the node.", where, strings.Join(names, ", ")),
@@ -76,7 +76,7 @@ func runNodeConditions(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error)
 			f.Evidence = append(f.Evidence, diag.Evidence{Label: "Cordoned", Value: "yes (spec.unschedulable)"})
 		}
 		if this && slices.Contains(names, "DiskPressure") {
-			f.CausedBy = []string{"disk.docker-root-usage"}
+			f.CausedBy = []string{pass.CausedBy(&DiskDockerRootUsage, "")}
 			f.Explanation = "On this node the Docker data-root is kubelet's image filesystem: when it fills, kubelet reports DiskPressure and evicts pods."
 		}
 		out = append(out, f)

@@ -11,9 +11,9 @@ import (
 
 // bridgeName is the bridge dockerd uses: --bridge/-b, else docker0; ""
 // when dockerd runs without a bridge (--bridge=none).
-func bridgeName(s *diag.Snapshot) string {
-	if s.Dockerd != nil && len(s.Dockerd.Args) > 0 {
-		if f, ok := dockerconf.FindFlag(s.Dockerd.Args[1:], "bridge"); ok {
+func bridgeName(pass *diag.Pass) string {
+	if d := pass.Dockerd(); d != nil && len(d.Args) > 0 {
+		if f, ok := dockerconf.FindFlag(d.Args[1:], "bridge"); ok {
 			if f.Value == "none" {
 				return ""
 			}
@@ -25,9 +25,9 @@ func bridgeName(s *diag.Snapshot) string {
 
 // bridgeSubnet is the IPv4 subnet of Docker's default bridge: what the
 // Docker API says, else the bridge's own address.
-func bridgeSubnet(s *diag.Snapshot, link *diag.NetLink) (netip.Prefix, bool) {
-	if s.Docker != nil {
-		for _, sub := range s.Docker.BridgeSubnets {
+func bridgeSubnet(pass *diag.Pass, link *diag.NetLink) (netip.Prefix, bool) {
+	if d := pass.Docker(); d != nil {
+		for _, sub := range d.BridgeSubnets {
 			if p, ok := diag.ParsePrefix(sub); ok && p.Addr().Is4() {
 				return p, true
 			}
@@ -44,16 +44,16 @@ func bridgeSubnet(s *diag.Snapshot, link *diag.NetLink) (netip.Prefix, bool) {
 }
 
 // dockerBridge returns the bridge link and its subnet, or a skip error.
-func dockerBridge(s *diag.Snapshot) (*diag.NetLink, netip.Prefix, error) {
-	name := bridgeName(s)
+func dockerBridge(pass *diag.Pass) (*diag.NetLink, netip.Prefix, error) {
+	name := bridgeName(pass)
 	if name == "" {
 		return nil, netip.Prefix{}, diag.Skip("dockerd runs with --bridge=none")
 	}
-	link := s.Network.Link(name)
+	link := pass.Network().Link(name)
 	if link == nil {
 		return nil, netip.Prefix{}, diag.Skip("no %s bridge on this node", name)
 	}
-	sub, ok := bridgeSubnet(s, link)
+	sub, ok := bridgeSubnet(pass, link)
 	if !ok {
 		return nil, netip.Prefix{}, diag.Skip("%s has no IPv4 subnet", name)
 	}

@@ -22,22 +22,22 @@ Kubernetes requires the setting. Load br_netfilter (and list it in
 	Run:   runBridgeNF,
 }
 
-func runBridgeNF(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
+func runBridgeNF(pass *diag.Pass) ([]diag.Finding, error) {
 	var used []string
-	for _, l := range s.Network.Links {
-		if l.Type == "bridge" && len(ports(s.Network, l.Name)) > 0 {
-			used = append(used, fmt.Sprintf("%s (%d ports)", l.Name, len(ports(s.Network, l.Name))))
+	for _, l := range pass.Network().Links {
+		if l.Type == "bridge" && len(ports(pass.Network(), l.Name)) > 0 {
+			used = append(used, fmt.Sprintf("%s (%d ports)", l.Name, len(ports(pass.Network(), l.Name))))
 		}
 	}
 	if len(used) == 0 {
 		return nil, diag.Skip("no bridge with attached interfaces")
 	}
-	v := s.Network.BridgeNFIP
+	v := pass.Network().BridgeNFIP
 	if v.Present && v.Value == "1" {
 		return nil, nil
 	}
 	f := diag.Finding{
-		ID:       "net.bridge-nf-call-iptables",
+		ID:       pass.FindingID(""),
 		Severity: diag.Warning,
 		Evidence: []diag.Evidence{{Label: "Bridges in use", Value: strings.Join(used, ", ")}},
 	}

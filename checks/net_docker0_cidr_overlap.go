@@ -24,17 +24,17 @@ to a free range and restart dockerd.`,
 	Run:   runCIDROverlap,
 }
 
-func runCIDROverlap(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	link, subnet, err := dockerBridge(s)
+func runCIDROverlap(pass *diag.Pass) ([]diag.Finding, error) {
+	link, subnet, err := dockerBridge(pass)
 	if err != nil {
 		return nil, err
 	}
 	onBridge := map[string]bool{link.Name: true}
-	for _, p := range ports(s.Network, link.Name) {
+	for _, p := range ports(pass.Network(), link.Name) {
 		onBridge[p] = true
 	}
 	t := &diag.Table{Columns: []string{"KIND", "WHERE", "CIDR"}}
-	for _, l := range s.Network.Links {
+	for _, l := range pass.Network().Links {
 		if onBridge[l.Name] {
 			continue
 		}
@@ -48,7 +48,7 @@ func runCIDROverlap(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 			}
 		}
 	}
-	for _, r := range s.Network.Routes {
+	for _, r := range pass.Network().Routes {
 		if r.IsDefault() || onBridge[r.Dev] {
 			continue
 		}
@@ -64,7 +64,7 @@ func runCIDROverlap(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	return []diag.Finding{{
-		ID:       "net.docker0-cidr-overlap",
+		ID:       pass.FindingID(""),
 		Severity: diag.Warning,
 		Title:    fmt.Sprintf("%s's subnet %s overlaps %s", link.Name, subnet, plural(len(t.Rows), "other network", "other networks")),
 		Summary: fmt.Sprintf("%s uses %s, which overlaps %s on this node: traffic for those addresses can go to the wrong interface.",

@@ -21,7 +21,7 @@ func TestDocker0CIDROverlap(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := NetDocker0CIDROverlap.Run(netSnap(t, tc.links, tc.route, emptyNat), diag.DefaultConfig())
+			got, err := NetDocker0CIDROverlap.Judge(netSnap(t, tc.links, tc.route, emptyNat), diag.DefaultConfig())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,15 +9,9 @@ import (
 	"github.com/ksdoctor/ksdoctor/netpath"
 )
 
-// Check IDs of the network area, used for CausedBy links.
-const (
-	idIPTablesDisabled  = "docker.iptables-disabled"
-	idMasqueradeMissing = "net.docker0-masquerade-missing"
-)
-
 // NetDocker0MasqueradeMissing reports a docker0 subnet nobody masquerades.
 var NetDocker0MasqueradeMissing = diag.Check{
-	ID:    idMasqueradeMissing,
+	ID:    "net.docker0-masquerade-missing",
 	Title: "No NAT for docker0's subnet",
 	Doc: `No rule in the nat table's POSTROUTING chain (or the chains it jumps
 to) masquerades docker0's subnet towards other interfaces. Containers on
@@ -28,23 +22,25 @@ while pods (NATed by the CNI plugin) work. Critical when docker0 is up.
 Usually caused by dockerd running with --iptables=false. The remediation
 appends "-t nat -A POSTROUTING -s SUBNET ! -o docker0 -j MASQUERADE"; it
 does not survive a dockerd restart or reboot while --iptables=false stays.`,
-	Needs: []diag.Source{diag.SourceNetwork},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
-	Wants: netWantsProbe,
-	Run:   runMasqueradeMissing,
+	Needs:     []diag.Source{diag.SourceNetwork},
+	Uses:      []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
+	Wants:     netWantsProbe,
+	Expensive: []diag.Source{diag.SourceNetProbe},
+	CausedBy:  []*diag.Check{&DockerIPTablesDisabled},
+	Run:       runMasqueradeMissing,
 }
 
-func runMasqueradeMissing(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
-	link, subnet, err := dockerBridge(s)
+func runMasqueradeMissing(pass *diag.Pass) ([]diag.Finding, error) {
+	link, subnet, err := dockerBridge(pass)
 	if err != nil {
 		return nil, err
 	}
-	n := netFacts(s.Network)
+	n := netFacts(pass.Network())
 	nat := n.Table("nat")
 	if nat == nil {
 		return nil, fmt.Errorf("the nat table could not be read: %s", strings.Join(n.Errors, "; "))
 	}
-	eg, err := containerEgress(s, cfg, link, subnet)
+	eg, err := containerEgress(pass, pass.Config, link, subnet)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +54,7 @@ func runMasqueradeMissing(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, e
 	if missing < 0 {
 		for _, w := range ws {
 			if w.verdict == "" {
-				f, err := pathUnknownFinding(idMasqueradeMissing, "whether "+link.Name+"'s traffic is masqueraded", ws)
+				f, err := pathUnknownFinding(pass, "whether "+link.Name+"'s traffic is masqueraded", ws)
 				return []diag.Finding{f}, err
 			}
 		}
@@ -71,7 +67,7 @@ func runMasqueradeMissing(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, e
 	}
 	ps := ports(n, link.Name)
 	f := diag.Finding{
-		ID:       idMasqueradeMissing,
+		ID:       pass.FindingID(""),
 		Severity: sev,
 		Title:    fmt.Sprintf("No MASQUERADE for %s's subnet %s", link.Name, subnet),
 		Summary: fmt.Sprintf("Nothing masquerades %s (%s): containers started outside Kubernetes on this node "+
@@ -91,29 +87,29 @@ func runMasqueradeMissing(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, e
 	if p := n.Probe; p != nil {
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Probe", Value: p.Describe()})
 	}
-	if fl, off := iptablesDisabled(s); off {
-		f.CausedBy = []string{idIPTablesDisabled}
-		f.Evidence = append(f.Evidence, diag.Evidence{Label: "dockerd", Value: fmt.Sprintf("pid %d runs with %s", s.Dockerd.PID, fl.Arg)})
+	if fl, off := iptablesDisabled(pass); off {
+		f.CausedBy = []string{pass.CausedBy(&DockerIPTablesDisabled, "")}
+		f.Evidence = append(f.Evidence, diag.Evidence{Label: "dockerd", Value: fmt.Sprintf("pid %d runs with %s", pass.Dockerd().PID, fl.Arg)})
 	}
-	f.Remediations = []diag.Remediation{masqueradeRemediation(s, link.Name, subnet)}
+	f.Remediations = []diag.Remediation{masqueradeRemediation(pass, link.Name, subnet)}
 	return []diag.Finding{f}, nil
 }
 
-func masqueradeRemediation(s *diag.Snapshot, bridge string, subnet netip.Prefix) diag.Remediation {
+func masqueradeRemediation(pass *diag.Pass, bridge string, subnet netip.Prefix) diag.Remediation {
 	rule := []string{"-s", subnet.String(), "!", "-o", bridge, "-j", "MASQUERADE"}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Append to the nat table (through go-iptables, backend %s):\n", orDash(s.Network.Backend))
+	fmt.Fprintf(&b, "Append to the nat table (through go-iptables, backend %s):\n", orDash(pass.Network().Backend))
 	fmt.Fprintf(&b, "  iptables -t nat -A POSTROUTING %s\n", strings.Join(rule, " "))
 	fmt.Fprintf(&b, "Containers on %s then reach beyond the node right away. Nothing is added when the rule already exists.\n", bridge)
 	b.WriteString("This rule lives only in the kernel: it does not survive a dockerd restart or a reboot")
-	if _, off := iptablesDisabled(s); off {
+	if _, off := iptablesDisabled(pass); off {
 		b.WriteString(" while dockerd runs with --iptables=false. The persistent fix is docker.iptables-disabled/enable " +
 			"(drop --iptables=false from docker-options.conf and restart dockerd), after which Docker installs this rule itself.")
 	} else {
 		b.WriteString(". Find out why Docker did not install it (dockerd's --iptables and --ip-masq settings).")
 	}
 	return diag.Remediation{
-		ID:      idMasqueradeMissing + "/add-rule",
+		ID:      pass.RemediationID("add-rule"),
 		Title:   fmt.Sprintf("Masquerade %s's subnet %s", bridge, subnet),
 		Risk:    diag.RiskLow,
 		Preview: b.String(),

@@ -29,7 +29,7 @@ func TestMasqueradeMissing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := netSnap(t, tc.links, nil, tc.save, tc.args...)
-			got, err := runMasqueradeMissing(s, diag.DefaultConfig())
+			got, err := NetDocker0MasqueradeMissing.Judge(s, diag.DefaultConfig())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,12 +42,12 @@ func TestMasqueradeMissing(t *testing.T) {
 
 func TestMasqueradeSkipsWithoutBridge(t *testing.T) {
 	s := netSnap(t, []string{"eth0 device up -"}, nil, emptyNat)
-	_, err := runMasqueradeMissing(s, diag.DefaultConfig())
+	_, err := NetDocker0MasqueradeMissing.Judge(s, diag.DefaultConfig())
 	if _, ok := diag.IsSkip(err); !ok {
 		t.Errorf("want a skip, got %v", err)
 	}
 	s = netSnap(t, docker0Up, nil, emptyNat, "/usr/bin/dockerd", "--bridge=none")
-	if _, err := runMasqueradeMissing(s, diag.DefaultConfig()); err == nil {
+	if _, err := NetDocker0MasqueradeMissing.Judge(s, diag.DefaultConfig()); err == nil {
 		t.Errorf("--bridge=none: want a skip")
 	}
 }
@@ -76,11 +76,11 @@ func TestMasqueradeMissingFromRawDump(t *testing.T) {
 	s.Network.Tables = nil
 	s.Network.IPTablesSave = "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m set --match-set DOCKERNETS src -j MASQUERADE\nCOMMIT\n"
 	s.Network.IPSetSave = "create DOCKERNETS hash:net family inet\nadd DOCKERNETS 172.17.0.0/16\n"
-	if got, err := runMasqueradeMissing(s, diag.DefaultConfig()); err != nil || len(got) != 0 {
+	if got, err := NetDocker0MasqueradeMissing.Judge(s, diag.DefaultConfig()); err != nil || len(got) != 0 {
 		t.Errorf("raw dump with the set: %v, %v", ids(got), err)
 	}
 	s.Network.IPSetSave = "create DOCKERNETS hash:net family inet\nadd DOCKERNETS 10.0.0.0/8\n"
-	if got, _ := runMasqueradeMissing(s, diag.DefaultConfig()); !slices.Equal(ids(got), []string{"net.docker0-masquerade-missing=critical"}) {
+	if got, _ := NetDocker0MasqueradeMissing.Judge(s, diag.DefaultConfig()); !slices.Equal(ids(got), []string{"net.docker0-masquerade-missing=critical"}) {
 		t.Errorf("raw dump, set without docker0: %v", ids(got))
 	}
 	if s.Network.Tables != nil || s.Network.IPSets != nil {

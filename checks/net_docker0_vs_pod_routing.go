@@ -19,10 +19,11 @@ through the CNI plugin's interfaces (calico's cali* veths with /32 routes
 and tunl0 or vxlan.calico, flannel's cni0 and flannel.1) and the CNI
 plugin's own NAT. It says which of the two paths is broken now, which is
 why "pods work but docker run does not" is not a CNI problem.`,
-	Needs: []diag.Source{diag.SourceNetwork},
-	Uses:  []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
-	Wants: netWantsProbe,
-	Run:   runRouting,
+	Needs:     []diag.Source{diag.SourceNetwork},
+	Uses:      []diag.Source{diag.SourceDocker, diag.SourceDockerdProc},
+	Wants:     netWantsProbe,
+	Expensive: []diag.Source{diag.SourceNetProbe},
+	Run:       runRouting,
 }
 
 // podNAT finds the CNI's or kube-proxy's outbound NAT for pods.
@@ -46,10 +47,10 @@ func podNAT(nat *diag.IPTable) string {
 	return ""
 }
 
-func runRouting(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	n := netFacts(s.Network)
+func runRouting(pass *diag.Pass) ([]diag.Finding, error) {
+	n := netFacts(pass.Network())
 	c := detectCNI(n)
-	bridge := bridgeName(s)
+	bridge := bridgeName(pass)
 	var link *diag.NetLink
 	if bridge != "" {
 		link = n.Link(bridge)
@@ -66,10 +67,10 @@ func runRouting(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	t := &diag.Table{Columns: []string{"WHO", "PATH", "NAT", "NOW"}}
 	var broken, working []string
 	if link != nil {
-		sub, _ := bridgeSubnet(s, link)
+		sub, _ := bridgeSubnet(pass, link)
 		natDesc, now := "unknown (nat table unreadable)", "unknown"
 		if nat != nil {
-			natDesc, now = bridgeNAT(s, n, link, sub)
+			natDesc, now = bridgeNAT(pass, n, link, sub)
 		}
 		if fwdOff {
 			now = "broken: ip_forward = 0"
@@ -127,7 +128,7 @@ func runRouting(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		summary = fmt.Sprintf("%s are broken now.", capitalize(strings.Join(broken, " and ")))
 	}
 	return []diag.Finding{{
-		ID:          "net.docker0-vs-pod-routing",
+		ID:          pass.FindingID(""),
 		Severity:    diag.Info,
 		Title:       "Paths out of the node: docker0 vs pod network",
 		Summary:     summary,
@@ -145,8 +146,8 @@ func capitalize(s string) string {
 
 // bridgeNAT describes the NAT of the bridge's outbound traffic for the
 // paths observation: the deciding rule, and whether it works now.
-func bridgeNAT(s *diag.Snapshot, n *diag.NetFacts, link *diag.NetLink, sub netip.Prefix) (desc, now string) {
-	eg, err := containerEgress(s, nil, link, sub)
+func bridgeNAT(pass *diag.Pass, n *diag.NetFacts, link *diag.NetLink, sub netip.Prefix) (desc, now string) {
+	eg, err := containerEgress(pass, nil, link, sub)
 	if err != nil {
 		return "unknown: " + err.Error(), "unknown"
 	}

@@ -36,13 +36,14 @@ calico's cali-FORWARD, flannel's FLANNEL-FWD). Forwarded container, pod or
 NodePort traffic is then dropped. The remediation inserts ACCEPT rules for
 docker0 (outbound, and replies back in); pod rules belong to the CNI plugin
 and kube-proxy.`,
-	Needs: []diag.Source{diag.SourceNetwork},
-	Uses:  []diag.Source{diag.SourceDockerdProc},
-	Run:   runForwardDrop,
+	Needs:    []diag.Source{diag.SourceNetwork},
+	Uses:     []diag.Source{diag.SourceDockerdProc, diag.SourceDocker},
+	CausedBy: []*diag.Check{&DockerIPTablesDisabled},
+	Run:      runForwardDrop,
 }
 
-func runForwardDrop(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) {
-	n := netFacts(s.Network)
+func runForwardDrop(pass *diag.Pass) ([]diag.Finding, error) {
+	n := netFacts(pass.Network())
 	filter := n.Table("filter")
 	if filter == nil {
 		return nil, fmt.Errorf("the filter table could not be read: %s", strings.Join(n.Errors, "; "))
@@ -53,14 +54,14 @@ func runForwardDrop(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 	}
 	t := &diag.Table{Columns: []string{"TRAFFIC", "INTERFACES", "ACCEPTED BY"}}
 	var dropped []string
-	bridge := bridgeName(s)
+	bridge := bridgeName(pass)
 	var bridgeLink *diag.NetLink
 	if bridge != "" {
 		bridgeLink = n.Link(bridge)
 	}
 	var undecided []walked
 	if bridgeLink != nil {
-		ws, row, err := bridgeForward(s, cfg, n, bridgeLink)
+		ws, row, err := bridgeForward(pass, n, bridgeLink)
 		if err == nil {
 			t.Rows = append(t.Rows, row)
 			for _, w := range ws {
@@ -84,14 +85,14 @@ func runForwardDrop(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 		t.Rows = append(t.Rows, []string{"pods (" + c.Name + ")", strings.Join(c.Links, ", "), by})
 	}
 	if len(dropped) == 0 && undecided != nil {
-		f, err := pathUnknownFinding("net.forward-policy-drop", "whether the FORWARD chain lets "+bridge+"'s traffic through", undecided)
+		f, err := pathUnknownFinding(pass, "whether the FORWARD chain lets "+bridge+"'s traffic through", undecided)
 		return []diag.Finding{f}, err
 	}
 	if len(dropped) == 0 {
 		return nil, nil
 	}
 	f := diag.Finding{
-		ID:       "net.forward-policy-drop",
+		ID:       pass.FindingID(""),
 		Severity: diag.Warning,
 		Title:    "The FORWARD chain drops " + strings.Join(dropped, " and "),
 		Summary: "The filter FORWARD chain drops by default and no ACCEPT rule covers " + strings.Join(dropped, " or ") +
@@ -104,8 +105,8 @@ func runForwardDrop(s *diag.Snapshot, cfg *diag.Config) ([]diag.Finding, error) 
 			{Label: "filter FORWARD", Table: chainTable(filter, "FORWARD", 20)},
 		},
 	}
-	if _, off := iptablesDisabled(s); off {
-		f.CausedBy = []string{idIPTablesDisabled}
+	if _, off := iptablesDisabled(pass); off {
+		f.CausedBy = []string{pass.CausedBy(&DockerIPTablesDisabled, "")}
 	}
 	if bridgeLink != nil && slices.Contains(dropped, "containers on "+bridge) {
 		out := []string{"-i", bridge, "!", "-o", bridge, "-j", "ACCEPT"}
@@ -151,12 +152,12 @@ func fwdClass(b netpath.Branch) string {
 
 // bridgeForward walks a container's outbound packets and the reply through
 // the filter FORWARD chain; the row says what accepts (or drops) them.
-func bridgeForward(s *diag.Snapshot, cfg *diag.Config, n *diag.NetFacts, link *diag.NetLink) ([]walked, []string, error) {
-	sub, ok := bridgeSubnet(s, link)
+func bridgeForward(pass *diag.Pass, n *diag.NetFacts, link *diag.NetLink) ([]walked, []string, error) {
+	sub, ok := bridgeSubnet(pass, link)
 	if !ok {
 		return nil, nil, fmt.Errorf("%s has no IPv4 subnet", link.Name)
 	}
-	eg, err := containerEgress(s, cfg, link, sub)
+	eg, err := containerEgress(pass, pass.Config, link, sub)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -28,7 +28,7 @@ func TestForwardPolicyDrop(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := NetForwardPolicyDrop.Run(netSnap(t, tc.links, nil, tc.save), diag.DefaultConfig())
+			got, err := NetForwardPolicyDrop.Judge(netSnap(t, tc.links, nil, tc.save), diag.DefaultConfig())
 			if err != nil {
 				t.Fatal(err)
 			}

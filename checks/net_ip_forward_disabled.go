@@ -27,8 +27,8 @@ it to 0, it stays off. The remediation sets it to 1 now and persists it in
 	Run:   runIPForward,
 }
 
-func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	fw := s.Network.IPForward
+func runIPForward(pass *diag.Pass) ([]diag.Finding, error) {
+	fw := pass.Network().IPForward
 	if !fw.Present {
 		// Every Linux network namespace has it: not reading it means the
 		// check could not judge (a host root without /proc, no permission).
@@ -38,7 +38,7 @@ func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 		return nil, nil
 	}
 	f := diag.Finding{
-		ID:       "net.ip-forward-disabled",
+		ID:       pass.FindingID(""),
 		Severity: diag.Critical,
 		Title:    "IPv4 forwarding is off (net.ipv4.ip_forward = " + fw.Value + ")",
 		Summary:  "The kernel does not forward IPv4 packets: containers and pods cannot reach beyond this node, and traffic to pods from other nodes is dropped.",
@@ -46,9 +46,9 @@ func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 			"A line in /etc/sysctl.conf or /etc/sysctl.d/ that sets it to 0 turns it off again at every boot or `sysctl --system`.",
 		Evidence: []diag.Evidence{{Label: "net.ipv4.ip_forward", Value: fw.Value}},
 	}
-	if len(s.Network.IPForwardConf) > 0 {
+	if len(pass.Network().IPForwardConf) > 0 {
 		t := &diag.Table{Columns: []string{"FILE", "LINE", "VALUE"}}
-		for _, c := range s.Network.IPForwardConf {
+		for _, c := range pass.Network().IPForwardConf {
 			t.Rows = append(t.Rows, []string{c.File, strconv.Itoa(c.Line), c.Value})
 		}
 		f.Evidence = append(f.Evidence, diag.Evidence{Label: "Set in sysctl configuration (in the order applied)", Table: t})
@@ -57,14 +57,14 @@ func runIPForward(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
 	var b strings.Builder
 	b.WriteString("1. Write 1 to /proc/sys/net/ipv4/ip_forward (takes effect at once).\n")
 	fmt.Fprintf(&b, "2. Write %s containing \"net.ipv4.ip_forward = 1\" so it survives a reboot (an existing file is backed up beside it first).\n", IPForwardPersistFile)
-	for _, c := range s.Network.IPForwardConf {
+	for _, c := range pass.Network().IPForwardConf {
 		if c.Value != "1" && (c.File == "/etc/sysctl.conf" || c.File > IPForwardPersistFile) {
 			fmt.Fprintf(&b, "Note: %s line %d sets it to %s and is applied after this file; edit that line too.\n", c.File, c.Line, c.Value)
 		}
 	}
 	b.WriteString("If step 2 fails, step 1 is undone.")
 	f.Remediations = []diag.Remediation{{
-		ID:      "net.ip-forward-disabled/enable",
+		ID:      pass.RemediationID("enable"),
 		Title:   "Turn on IPv4 forwarding now and at boot",
 		Risk:    diag.RiskLow,
 		Preview: b.String(),

@@ -10,12 +10,12 @@ import (
 
 func TestIPForwardDisabled(t *testing.T) {
 	s := netSnap(t, append(slices.Clone(docker0Up), "veth1 veth up docker0"), nil, emptyNat)
-	if fw, err := NetIPForwardDisabled.Run(s, nil); err != nil || len(fw) != 0 {
+	if fw, err := NetIPForwardDisabled.Judge(s, nil); err != nil || len(fw) != 0 {
 		t.Errorf("ip_forward=1: %v, %v", ids(fw), err)
 	}
 	s.Network.IPForward = diag.Sysctl{Present: true, Value: "0"}
 	s.Network.IPForwardConf = []diag.SysctlSetting{{File: "/etc/sysctl.conf", Line: 7, Value: "0"}}
-	fw, _ := NetIPForwardDisabled.Run(s, nil)
+	fw, _ := NetIPForwardDisabled.Judge(s, nil)
 	if got := ids(fw); !slices.Equal(got, []string{"net.ip-forward-disabled=critical"}) {
 		t.Fatalf("ip_forward: %v", got)
 	}

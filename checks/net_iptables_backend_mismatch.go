@@ -23,8 +23,8 @@ nobody can see. Make every component use the host's backend
 	Run:   runBackendMismatch,
 }
 
-func runBackendMismatch(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error) {
-	n := s.Network
+func runBackendMismatch(pass *diag.Pass) ([]diag.Finding, error) {
+	n := pass.Network()
 	if len(n.Tables) == 0 && n.IPTablesSave == "" {
 		return nil, fmt.Errorf("could not judge: the iptables tables could not be read: %s", orDash(strings.Join(n.Errors, "; ")))
 	}
@@ -64,7 +64,7 @@ func runBackendMismatch(s *diag.Snapshot, _ *diag.Config) ([]diag.Finding, error
 		return nil, nil
 	}
 	return []diag.Finding{{
-		ID:          "net.iptables-backend-mismatch",
+		ID:          pass.FindingID(""),
 		Severity:    diag.Warning,
 		Title:       "Rules in both iptables-legacy and iptables-nft",
 		Summary:     fmt.Sprintf("Both iptables backends hold rules; the iptables command here uses %s and does not show the others, so rules that should work together may not.", orDash(n.Backend)),

@@ -22,7 +22,7 @@ func TestIPTablesBackendMismatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := netSnap(t, docker0Up, nil, emptyNat)
 			s.Network.Backends = tc.backends
-			got, err := NetIPTablesBackendMismatch.Run(s, nil)
+			got, err := NetIPTablesBackendMismatch.Judge(s, nil)
 			if len(got) != tc.findings || (err != nil) != tc.err {
 				t.Errorf("findings %v, err %v; want %d findings, error %v", ids(got), err, tc.findings, tc.err)
 			}

@@ -46,7 +46,7 @@ type egress struct {
 // containerEgress builds the packets from an address of subnet (not the
 // bridge's own) to the probe target, or 1.1.1.1, leaving through the
 // route to it (the default route's device).
-func containerEgress(s *diag.Snapshot, cfg *diag.Config, link *diag.NetLink, subnet netip.Prefix) (egress, error) {
+func containerEgress(pass *diag.Pass, cfg *diag.Config, link *diag.NetLink, subnet netip.Prefix) (egress, error) {
 	dst, port := netip.AddrFrom4([4]byte{1, 1, 1, 1}), 443
 	if cfg != nil && cfg.Net.ProbeTarget != "" {
 		if h, p, err := net.SplitHostPort(cfg.Net.ProbeTarget); err == nil {
@@ -69,7 +69,7 @@ func containerEgress(s *diag.Snapshot, cfg *diag.Config, link *diag.NetLink, sub
 	}
 	var out egress
 	best := -1
-	for _, r := range s.Network.Routes {
+	for _, r := range pass.Network().Routes {
 		if p, ok := diag.ParsePrefix(r.Dst); ok && p.Contains(dst) && p.Bits() > best && r.Dev != "" {
 			best, out.out, out.route = p.Bits(), r.Dev, routeString(r)
 		}
@@ -77,7 +77,7 @@ func containerEgress(s *diag.Snapshot, cfg *diag.Config, link *diag.NetLink, sub
 	if best < 0 {
 		// No route to it: assume the first other interface up with an
 		// address would carry it once routed, and say so.
-		for _, l := range s.Network.Links {
+		for _, l := range pass.Network().Links {
 			if l.Up && l.Name != link.Name && l.Name != "lo" && l.Master == "" && len(l.Addrs) > 0 && l.Type != "bridge" {
 				best, out.out = 0, l.Name
 				out.route = fmt.Sprintf("no route to %s; assumed to leave through %s", dst, l.Name)
@@ -164,7 +164,7 @@ func traceTable(w walked) *diag.Table {
 
 // pathUnknownFinding is the "cannot judge" verdict of check: info, with the
 // rules whose matches could not be evaluated, and --probe to settle it.
-func pathUnknownFinding(check, question string, ws []walked) (diag.Finding, error) {
+func pathUnknownFinding(pass *diag.Pass, question string, ws []walked) (diag.Finding, error) {
 	t := &diag.Table{Columns: []string{"PACKET", "RULE", "WHY IT CANNOT BE EVALUATED"}}
 	var first string
 	for _, w := range ws {
@@ -184,7 +184,7 @@ func pathUnknownFinding(check, question string, ws []walked) (diag.Finding, erro
 		first = t.Rows[0][1]
 	}
 	f := diag.Finding{
-		ID:       check + "/unknown",
+		ID:       pass.FindingID("unknown"),
 		Severity: diag.Info,
 		Title:    "Cannot tell " + question,
 		Summary: "The answer depends on rules ksdoctor cannot evaluate from the dump (" + first + "). " +

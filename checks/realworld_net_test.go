@@ -96,7 +96,7 @@ func TestRealWorldDebian10Backend(t *testing.T) {
 	if snap.Network.Backend != "nft" || !strings.Contains(snap.Network.BackendWhy, "nf_tables") {
 		t.Fatalf("backend %q (%s)", snap.Network.Backend, snap.Network.BackendWhy)
 	}
-	fs, err := runBackendMismatch(snap, nil)
+	fs, err := NetIPTablesBackendMismatch.Judge(snap, nil)
 	if err != nil || len(fs) != 1 || !strings.Contains(fs[0].Summary, "uses nft") {
 		t.Fatalf("findings %+v, err %v", fs, err)
 	}

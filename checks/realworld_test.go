@@ -2,6 +2,7 @@ package checks
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,13 +54,7 @@ func loadRealWorldCase(t *testing.T, dir string) *diag.Snapshot {
 		Host:          &diag.HostFacts{Hostname: "realworld-node"},
 	}
 	markGathered(snap, diag.SourceHost)
-	kinds := slices.Sorted(func(yield func(string) bool) {
-		for k := range realWorldLoaders {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	kinds := slices.Sorted(maps.Keys(realWorldLoaders))
 	loaded := 0
 	for _, k := range kinds {
 		if realWorldLoaders[k](t, dir, snap) {

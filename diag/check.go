@@ -24,15 +24,22 @@ type Check struct {
 	// Wants, when set, names expensive sources worth gathering after seeing
 	// the cheap ones (e.g. Docker's disk breakdown only when the disk fills).
 	Wants func(s *Snapshot, cfg *Config) []Source
+	// Expensive lists every source Wants may ask for, so that Needs, Uses
+	// and Expensive together name every source the check reads.
+	Expensive []Source
 	// WantsEvidenceOnly says the sources Wants asks for only enrich the
 	// evidence, not the remediation plans: a fix then skips them, so
 	// preparing and verifying a fix costs no more than the fix needs.
 	WantsEvidenceOnly bool
-	// Run judges the snapshot. It must not do I/O. An error means the check
-	// could not judge (status error; findings returned with it, such as
-	// "unknown" ones carrying the evidence, are kept); a *SkipError means it
-	// did not apply.
-	Run func(s *Snapshot, cfg *Config) ([]Finding, error)
+	// CausedBy lists the checks whose findings may cause this one's; a
+	// finding links to one through Pass.CausedBy, and the engine fills the
+	// reverse Causes links (Link).
+	CausedBy []*Check
+	// Run judges the snapshot, read through the Pass. It must not do I/O. An
+	// error means the check could not judge (status error; findings returned
+	// with it, such as "unknown" ones carrying the evidence, are kept); a
+	// *SkipError means it did not apply.
+	Run func(p *Pass) ([]Finding, error)
 }
 
 // Sources returns Needs followed by Uses.

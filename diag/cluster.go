@@ -225,24 +225,6 @@ type DevOpsFacts struct {
 	ReloadDelayFrom string `json:"reloadDelayFrom,omitempty"`
 }
 
-// PodTarget names a pod a step acts on. UID is a precondition: a pod
-// recreated under the same name has another UID and is left alone.
-type PodTarget struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	UID       string `json:"uid"`
-}
-
-// WorkloadTarget names a workload to restart and the restartedAt value to
-// stamp on its pod template (fixed when the plan is made, so applying the
-// plan twice restarts once).
-type WorkloadTarget struct {
-	Kind        string `json:"kind"` // "Deployment"
-	Namespace   string `json:"namespace"`
-	Name        string `json:"name"`
-	RestartedAt string `json:"restartedAt"`
-}
-
 // Ingress controller implementations ksdoctor recognises. Only
 // ingress-nginx's certificate behaviour is modelled; the others are named
 // so a report can say who serves an Ingress.

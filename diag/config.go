@@ -129,22 +129,6 @@ func ParseConfig(data []byte) (*Config, error) {
 	return c, nil
 }
 
-// LoadConfig reads the configuration file at path; "" gives the defaults.
-func LoadConfig(path string) (*Config, error) {
-	if path == "" {
-		return DefaultConfig(), nil
-	}
-	data, err := ReadFileLimit(path, MaxConfigFile, "configuration file")
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	c, err := ParseConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
-}
-
 // ClusterConfig tunes the cluster checks.
 type ClusterConfig struct {
 	// CertExpiryDays: an Ingress certificate expiring within this many days

@@ -52,7 +52,7 @@ type DockerConfFacts struct {
 	// LargestLogs are the largest container log files under the data-root.
 	LargestLogs []LogFile `json:"largestLogs,omitempty"`
 	// Move describes the data-root and the target directory the user asked to migrate it
-	// to (Snapshot.Inputs["to"]); nil without that input.
+	// to (Snapshot.Inputs[InputTo]); nil without that input.
 	Move *DataRootMoveFacts `json:"move,omitempty"`
 }
 
@@ -241,39 +241,4 @@ type DockerBaseline struct {
 	// Options are other directives by daemon.json name, with the value as dockerd prints
 	// it ("true", "[a b]", "map[k:v]").
 	Options map[string]string `json:"options,omitempty"`
-}
-
-// FileEdit is a whole-file replacement planned from a snapshot.
-type FileEdit struct {
-	// Path is the path on the node (the executor prefixes the host root).
-	Path string `json:"path"`
-	// BeforeSHA256 is the content the plan was made from; "" means the file must not
-	// exist yet.
-	BeforeSHA256 string `json:"beforeSha256"`
-	// Content is the new content.
-	Content string `json:"content"`
-	// Mode is used when the file is created (0644 when zero).
-	Mode uint32 `json:"mode,omitempty"`
-	// Diff is the unified diff shown in the preview.
-	Diff string `json:"diff,omitempty"`
-}
-
-// ServiceTarget names a service a step acts on.
-type ServiceTarget struct {
-	Unit string `json:"unit"`
-}
-
-// DataRootMove moves Docker's data-root to a new directory.
-type DataRootMove struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-	// Bytes and Files are what the plan measured in From.
-	Bytes int64 `json:"bytes"`
-	Files int64 `json:"files"`
-	// Symlink leaves From as a symlink to To instead of changing data-root.
-	Symlink bool `json:"symlink,omitempty"`
-	// Edit changes data-root where the configuration lives (nil with Symlink).
-	Edit *FileEdit `json:"edit,omitempty"`
-	// Backup is the name the old directory is moved to.
-	Backup string `json:"backup"`
 }

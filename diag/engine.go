@@ -73,7 +73,7 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 		}
 		return res, nil
 	}
-	fs, err := c.Run(snap, cfg)
+	fs, err := c.judge(NewPass(&c, snap, cfg))
 	if err != nil {
 		if reason, ok := IsSkip(err); ok {
 			res.Status = StatusSkipped
@@ -88,12 +88,6 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 		res.Status = StatusPass
 	}
 	for i := range fs {
-		if fs[i].Check == "" {
-			fs[i].Check = c.ID
-		}
-		if fs[i].ID == "" {
-			fs[i].ID = c.ID
-		}
 		if fs[i].Severity.Rank() >= Warning.Rank() && res.Status == StatusPass {
 			res.Status = StatusFail
 		}

@@ -20,8 +20,8 @@ func snapWith(sources map[Source]bool) *Snapshot {
 	return s
 }
 
-func finding(sev Severity) func(*Snapshot, *Config) ([]Finding, error) {
-	return func(*Snapshot, *Config) ([]Finding, error) {
+func finding(sev Severity) func(*Pass) ([]Finding, error) {
+	return func(*Pass) ([]Finding, error) {
 		return []Finding{{Severity: sev, Title: "t", Summary: "s"}}, nil
 	}
 }
@@ -39,18 +39,18 @@ func resultByID(t *testing.T, r *Report, id string) CheckResult {
 
 func TestRunStatuses(t *testing.T) {
 	checks := []Check{
-		{ID: "a.pass", Run: func(*Snapshot, *Config) ([]Finding, error) { return nil, nil }},
+		{ID: "a.pass", Run: func(*Pass) ([]Finding, error) { return nil, nil }},
 		{ID: "a.info", Run: finding(Info)},
 		{ID: "a.warn", Run: finding(Warning)},
 		{ID: "a.crit", Run: finding(Critical)},
-		{ID: "a.error", Run: func(*Snapshot, *Config) ([]Finding, error) { return nil, errors.New("cannot judge") }},
-		{ID: "a.panic", Run: func(*Snapshot, *Config) ([]Finding, error) { panic("bad check") }},
-		{ID: "a.skip", Run: func(*Snapshot, *Config) ([]Finding, error) { return nil, Skip("not a %s node", "calico") }},
+		{ID: "a.error", Run: func(*Pass) ([]Finding, error) { return nil, errors.New("cannot judge") }},
+		{ID: "a.panic", Run: func(*Pass) ([]Finding, error) { panic("bad check") }},
+		{ID: "a.skip", Run: func(*Pass) ([]Finding, error) { return nil, Skip("not a %s node", "calico") }},
 		{ID: "a.needs-failed", Needs: []Source{SourceDocker}, Run: finding(Critical)},
 		{ID: "a.uses-failed", Uses: []Source{SourceDocker}, Run: finding(Warning)},
 		{ID: "a.needs-absent", Needs: []Source{SourceCluster}, Run: finding(Critical)},
-		{ID: "a.needs-empty", Needs: []Source{SourceNetwork}, Run: func(*Snapshot, *Config) ([]Finding, error) { return nil, nil }},
-		{ID: "a.uses-empty", Uses: []Source{SourceNetwork}, Run: func(*Snapshot, *Config) ([]Finding, error) { return nil, nil }},
+		{ID: "a.needs-empty", Needs: []Source{SourceNetwork}, Run: func(*Pass) ([]Finding, error) { return nil, nil }},
+		{ID: "a.uses-empty", Uses: []Source{SourceNetwork}, Run: func(*Pass) ([]Finding, error) { return nil, nil }},
 	}
 	snap := snapWith(map[Source]bool{SourceDocker: false, SourceNetwork: true})
 	snap.Sources[SourceCluster] = &SourceStatus{Source: SourceCluster, Error: "no kubeconfig found", Absent: true}

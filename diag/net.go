@@ -285,28 +285,6 @@ type NetConfig struct {
 	ProbeTarget string `json:"probeTarget,omitempty"` // HOST:PORT; default the default gateway, port 80
 }
 
-// IPTablesRule is one rule a step adds: "iptables -t Table -A Chain Rule…"
-// (or -I Chain Position when Position > 0).
-type IPTablesRule struct {
-	Table    string   `json:"table"`
-	Chain    string   `json:"chain"`
-	Rule     []string `json:"rule"`
-	Position int      `json:"position,omitempty"`
-}
-
-// SysctlChange sets one kernel parameter: now (under /proc/sys) or
-// persistently (in File, a sysctl.d file on the node).
-type SysctlChange struct {
-	Key   string `json:"key"` // e.g. "net.ipv4.ip_forward"
-	Value string `json:"value"`
-	File  string `json:"file,omitempty"`
-}
-
-// ProcPath is the /proc/sys path of the parameter.
-func (c SysctlChange) ProcPath() string {
-	return "/proc/sys/" + strings.ReplaceAll(c.Key, ".", "/")
-}
-
 // Describe says in one line what the probe found.
 func (p *NetProbe) Describe() string {
 	switch {

@@ -36,16 +36,3 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 	}
 	return &s, nil
 }
-
-// ReadSnapshotFile reads a snapshot from path.
-func ReadSnapshotFile(path string) (*Snapshot, error) {
-	data, err := ReadFileLimit(path, MaxSnapshotFile, "snapshot")
-	if err != nil {
-		return nil, fmt.Errorf("open snapshot: %w", err)
-	}
-	s, err := ReadSnapshot(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
-}

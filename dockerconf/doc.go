@@ -8,8 +8,8 @@
 // refuses to start with.
 //
 // Everything here is a pure function over an fs.FS rooted at the host root (hostfs's
-// Root.FS in the gatherer, where links resolve inside the root, fstest.MapFS in tests and in Predict, which resolves a planned edit
-// before it is made). It also holds the minimal, position-preserving editors the
+// Root.FS in the gatherer, where links resolve inside the root; fstest.MapFS in tests; an
+// in-memory tree, memFS, in Predict, which resolves a planned edit before it is made). It also holds the minimal, position-preserving editors the
 // remediations use: daemon.json directive set/delete that keep the rest of the file byte
 // for byte, word removal/insertion on a unit line, and a unified diff for previews.
 package dockerconf

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
-	"testing/fstest"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 )
@@ -135,14 +134,14 @@ func Predict(facts *diag.DockerConfFacts, edits map[string]string) *diag.DockerC
 }
 
 func overlay(facts *diag.DockerConfFacts, edits map[string]string) fs.FS {
-	m := fstest.MapFS{}
+	m := memFS{}
 	for _, f := range facts.Files {
 		if f.Exists {
-			m[strings.TrimPrefix(f.Path, "/")] = &fstest.MapFile{Data: []byte(f.Content), Mode: fs.FileMode(f.Mode)}
+			m[strings.TrimPrefix(f.Path, "/")] = memFile{data: []byte(f.Content), mode: fs.FileMode(f.Mode)}
 		}
 	}
 	for p, c := range edits {
-		m[strings.TrimPrefix(p, "/")] = &fstest.MapFile{Data: []byte(c), Mode: 0o644}
+		m[strings.TrimPrefix(p, "/")] = memFile{data: []byte(c), mode: 0o644}
 	}
 	return m
 }

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ksdoctor/ksdoctor/checks/checkstest"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/report"
@@ -157,7 +158,7 @@ func TestClusterCrashLoop(t *testing.T) {
 	if !ok {
 		t.Fatalf("no crashloop finding: %+v", rep.Checks)
 	}
-	ev := evidenceText(f)
+	ev := checkstest.EvidenceText(f)
 	for _, want := range []string{"web-5d8f-x1", "bare", "ReplicaSet/web-5d8f", "exit 137", "7"} {
 		if !strings.Contains(ev, want) {
 			t.Errorf("evidence lacks %q:\n%s", want, ev)
@@ -189,19 +190,6 @@ func TestClusterCrashLoop(t *testing.T) {
 	}
 }
 
-func evidenceText(f diag.Finding) string {
-	var b strings.Builder
-	for _, e := range f.Evidence {
-		b.WriteString(e.Label + ": " + e.Value + "\n")
-		if e.Table != nil {
-			for _, r := range e.Table.Rows {
-				b.WriteString(strings.Join(r, " | ") + "\n")
-			}
-		}
-	}
-	return b.String()
-}
-
 // TestClusterIngressTLS: certificates generated here: covering, not covering
 // (the seed's two-host case), wildcard, expired, expiring, missing secret,
 // shared secret, two Ingresses for one host (oldest wins), an Opaque secret.
@@ -213,7 +201,7 @@ func TestClusterIngressTLS(t *testing.T) {
 	namespaces(t, cs, ns)
 	now := time.Now()
 	valid := func(names ...string) (crt, key []byte) {
-		return certPEM(t, now.Add(-time.Hour), now.Add(90*24*time.Hour), names...)
+		return checkstest.CertPEM(t, now.Add(-time.Hour), now.Add(90*24*time.Hour), names...)
 	}
 	var keys [][]byte
 	secret := func(name string, typ corev1.SecretType, crt, key []byte) {
@@ -231,9 +219,9 @@ func TestClusterIngressTLS(t *testing.T) {
 	secret("good", corev1.SecretTypeTLS, crt, key)
 	crt, key = valid("*.wild.ksdt.test")
 	secret("wild", corev1.SecretTypeTLS, crt, key)
-	crt, key = certPEM(t, now.Add(-60*24*time.Hour), now.Add(-24*time.Hour), "exp.ksdt.test")
+	crt, key = checkstest.CertPEM(t, now.Add(-60*24*time.Hour), now.Add(-24*time.Hour), "exp.ksdt.test")
 	secret("expired", corev1.SecretTypeTLS, crt, key)
-	crt, key = certPEM(t, now.Add(-60*24*time.Hour), now.Add(5*24*time.Hour), "soon.ksdt.test")
+	crt, key = checkstest.CertPEM(t, now.Add(-60*24*time.Hour), now.Add(5*24*time.Hour), "soon.ksdt.test")
 	secret("soon", corev1.SecretTypeTLS, crt, key)
 	crt, key = valid("one.ksdt.test")
 	secret("pair", corev1.SecretTypeTLS, crt, key)
@@ -304,8 +292,8 @@ func TestClusterIngressTLS(t *testing.T) {
 		}
 	}
 	if f, ok := finding(rep, "k8s.ingress-tls/two.ksdt.test"); ok {
-		if !strings.Contains(f.Title, "fake certificate") || !strings.Contains(evidenceText(f), "does not cover two.ksdt.test") {
-			t.Errorf("seed case not explained: %s\n%s", f.Title, evidenceText(f))
+		if !strings.Contains(f.Title, "fake certificate") || !strings.Contains(checkstest.EvidenceText(f), "does not cover two.ksdt.test") {
+			t.Errorf("seed case not explained: %s\n%s", f.Title, checkstest.EvidenceText(f))
 		}
 	}
 	if f, ok := finding(rep, "k8s.ingress-tls/c.ksdt.test"); ok {
@@ -408,7 +396,7 @@ func TestClusterJenkinsCasc(t *testing.T) {
 	if f.Severity != diag.Warning {
 		t.Errorf("severity %s, want warning", f.Severity)
 	}
-	ev := evidenceText(f)
+	ev := checkstest.EvidenceText(f)
 	for _, want := range []string{"kubesphere/builder-base:v3.2.2", "jenkins/inbound-agent:4.10-2", "kubesphere/builder-maven:v3.2.1-jdk11", "kubesphere/ks-jenkins:v3.4.0-2.319.3-1", "kubectl-edit"} {
 		if !strings.Contains(ev, want) {
 			t.Errorf("evidence lacks %q:\n%s", want, ev)

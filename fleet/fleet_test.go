@@ -13,6 +13,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/fleet"
 	"github.com/ksdoctor/ksdoctor/fleet/fleettest"
+	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/report"
 	"github.com/ksdoctor/ksdoctor/report/schemacheck"
 )
@@ -20,7 +21,7 @@ import (
 // replay is a real node report: the checks run on a recorded fixture snapshot.
 func replay(t *testing.T, fixture string) *diag.Report {
 	t.Helper()
-	snap, err := diag.ReadSnapshotFile(filepath.Join("..", "fixtures", fixture, "snapshot.json"))
+	snap, err := load.Snapshot(filepath.Join("..", "fixtures", fixture, "snapshot.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/ksdoctor/ksdoctor/kubeapi"
 )
 
-// KubeSphere DevOps names (FIELD-NOTES: Jenkins configuration-as-code;
-// kubesphere/ks-devops: the chart's devops-controller Deployment, its
+// KubeSphere DevOps names (Jenkins configuration-as-code as KubeSphere DevOps
+// deploys it; kubesphere/ks-devops: the chart's devops-controller Deployment, its
 // devops-config ConfigMap, the jenkinsconfig controller and
 // --reload-casc-delay; kubesphere/ks-installer: the ks-installer
 // ClusterConfiguration and Deployment in kubesphere-system).

@@ -45,7 +45,7 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 		return nil, err
 	}
 	facts.LargestLogs = containerLogs(g.Root(), dataRoot)
-	if to := s.Inputs["to"]; to != "" {
+	if to := s.Inputs[diag.InputTo]; to != "" {
 		from := dataRoot
 		if o, ok := diag.Option(facts.Running, "data-root"); ok {
 			from = o.Value

@@ -27,23 +27,44 @@ func gatherFilesystems(_ context.Context, g *Gatherer, s *diag.Snapshot) (func(*
 		dockerRoot = s.Docker.DataRoot
 	}
 	// Mount points are a nicety: without mountinfo, statfs still works. The table is
-	// this process's own (its paths are the ones statfs is asked about), not a node file.
-	mounts, _ := readMountinfo(hostfs.Self, "/proc/self/mountinfo")
+	// this process's own (its paths are the ones statfs is asked about), not a node
+	// file; under a host root that is /proc/PID/root, it is PID's, whose paths are
+	// the node's.
+	table, nodePaths := "/proc/self/mountinfo", false
+	if pid, ok := procRootPID(g.opts.HostRoot); ok {
+		table, nodePaths = "/proc/"+pid+"/mountinfo", true
+	}
+	mounts, _ := readMountinfo(hostfs.Self, table)
 	var out []diag.Filesystem
 	for _, want := range []struct{ purpose, path string }{
 		{PurposeDockerRoot, dockerRoot},
 		{PurposeRoot, "/"},
 	} {
-		out = append(out, g.statHostPath(want.purpose, want.path, mounts))
+		out = append(out, g.statHostPath(want.purpose, want.path, mounts, nodePaths))
 	}
 	// A path that cannot be looked at is recorded on its filesystem entry;
 	// the checks decide what that means (no Docker here, or an error).
 	return func(s *diag.Snapshot) { s.Filesystems = out }, nil
 }
 
+// procRootPID returns PID when hostRoot is /proc/PID/root (a process's
+// root, reached through its mount namespace).
+func procRootPID(hostRoot string) (string, bool) {
+	rest, ok := strings.CutPrefix(filepath.Clean(hostRoot), "/proc/")
+	if !ok {
+		return "", false
+	}
+	pid, tail, _ := strings.Cut(rest, "/")
+	if tail != "root" || pid == "" || strings.Trim(pid, "0123456789") != "" {
+		return "", false
+	}
+	return pid, true
+}
+
 // statHostPath statfs's a node path under the host root, following
 // symlinks inside the host root (the seed moves /var/lib/docker by symlink).
-func (g *Gatherer) statHostPath(purpose, nodePath string, mounts []mountEntry) diag.Filesystem {
+// mounts speaks of the node's paths when nodePaths, else of this process's.
+func (g *Gatherer) statHostPath(purpose, nodePath string, mounts []mountEntry, nodePaths bool) diag.Filesystem {
 	fs := diag.Filesystem{Purpose: purpose, Path: nodePath}
 	root := g.Root()
 	st, err := root.Statfs(nodePath)
@@ -57,14 +78,19 @@ func (g *Gatherer) statHostPath(purpose, nodePath string, mounts []mountEntry) d
 	fs.UsedBytes = (st.Blocks - st.Bfree) * bs
 	fs.TotalInodes = st.Files
 	fs.FreeInodes = st.Ffree
-	// The mount table speaks of paths as this process sees them.
 	real, err := root.HostPath(nodePath)
+	if nodePaths {
+		real, err = "/", nil
+		if filepath.Clean("/"+nodePath) != "/" {
+			real, err = root.Resolve(nodePath)
+		}
+	}
 	if err != nil {
 		return fs
 	}
 	if m, ok := mountFor(mounts, real); ok {
 		mp := m.mountPoint
-		if root := filepath.Clean(g.opts.HostRoot); root != "/" {
+		if root := filepath.Clean(g.opts.HostRoot); root != "/" && !nodePaths {
 			if rel, err := filepath.Rel(root, mp); err == nil && !strings.HasPrefix(rel, "..") {
 				mp = "/" + rel
 				if rel == "." {

@@ -138,9 +138,6 @@ var sources = map[diag.Source]sourceDef{
 	diag.SourceSystemd:     {fn: gatherSystemd},
 }
 
-// Known reports whether src has a gatherer.
-func Known(src diag.Source) bool { _, ok := sources[src]; return ok }
-
 // NewSnapshot returns an empty snapshot stamped with tool and start time.
 func (g *Gatherer) NewSnapshot(tool diag.Tool) *diag.Snapshot {
 	return &diag.Snapshot{

@@ -2,6 +2,7 @@ package gather
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,28 @@ func TestMountFor(t *testing.T) {
 		if m, ok := mountFor(mounts, tt.path); !ok || m.mountPoint != tt.want {
 			t.Errorf("mountFor(%s) = %v", tt.path, m)
 		}
+	}
+}
+
+// TestMountPointUnderProcRoot: with --host-root /proc/PID/root (a pod's
+// view of another mount namespace), mount points come from PID's own
+// table: / is on /, not on this process's /proc.
+func TestMountPointUnderProcRoot(t *testing.T) {
+	root := fmt.Sprintf("/proc/%d/root", os.Getpid())
+	if pid, ok := procRootPID(root); !ok || pid != fmt.Sprint(os.Getpid()) {
+		t.Fatalf("procRootPID(%s) = %s, %v", root, pid, ok)
+	}
+	for _, not := range []string{"/", "/host", "/proc/self/root", "/proc/1/root/x", "/proc//root"} {
+		if _, ok := procRootPID(not); ok {
+			t.Errorf("procRootPID(%s) took it for a process's root", not)
+		}
+	}
+	g := New(Options{HostRoot: root, DockerHost: "unix:///nonexistent.sock", SourceTimeout: time.Second})
+	defer g.Close()
+	snap := g.Collect(context.Background(), diag.Tool{Name: "ksdoctor"}, []diag.Check{{ID: "x.y", Needs: []diag.Source{diag.SourceFilesystems}}}, diag.DefaultConfig(), nil)
+	fs, ok := snap.FilesystemFor(PurposeRoot)
+	if !ok || fs.MountPoint != "/" {
+		t.Errorf("root filesystem under %s: %+v", root, fs)
 	}
 }
 

@@ -252,7 +252,10 @@ func binaryFacts(ctx context.Context, g *Gatherer) diag.IPTablesFacts {
 // otherBackends counts the rules of both backends. The one iptables uses
 // was just read (active, n rules); the other is read only when it can hold
 // something: legacy tables exist only when /proc/net/ip_tables_names lists
-// them.
+// them, nf_tables rules only when the nf_tables module is loaded. A backend
+// that may hold rules but whose save tool is not on the node is listed with
+// an error, never left out: the mismatch check then cannot judge, rather
+// than pass.
 func otherBackends(ctx context.Context, g *Gatherer, active string, n int) []diag.IPTablesBackend {
 	out := []diag.IPTablesBackend{}
 	if active != "" {
@@ -272,20 +275,41 @@ func otherBackends(ctx context.Context, g *Gatherer, active string, n int) []dia
 	switch active {
 	case "nft":
 		names, err := g.Root().ReadFileLimit("/proc/net/ip_tables_names", 64<<10)
-		switch {
-		case err == nil && len(bytes.TrimSpace(names)) == 0:
+		if err == nil && len(bytes.TrimSpace(names)) == 0 {
 			out = append(out, diag.IPTablesBackend{Name: "legacy"})
-		default:
-			if _, _, lerr := lookTool(g, "iptables-legacy-save"); lerr == nil {
-				count("legacy", "iptables-legacy-save")
-			}
+		} else if _, _, lerr := lookTool(g, "iptables-legacy-save"); lerr == nil {
+			count("legacy", "iptables-legacy-save")
+		} else {
+			out = append(out, unexamined("legacy", "iptables-legacy-save", "ip_tables", !errors.Is(err, fs.ErrNotExist)))
 		}
 	case "legacy":
 		if _, _, lerr := lookTool(g, "iptables-nft-save"); lerr == nil {
 			count("nft", "iptables-nft-save")
+		} else {
+			mods, err := g.Root().ReadFileLimit("/proc/modules", 1<<20)
+			out = append(out, unexamined("nft", "iptables-nft-save", "nf_tables", err != nil || moduleLoaded(mods, "nf_tables")))
 		}
 	}
 	return out
+}
+
+// unexamined is the other backend when its save tool is missing: empty when
+// the kernel module that holds its rules is not loaded, else unreadable.
+func unexamined(name, tool, module string, mayHold bool) diag.IPTablesBackend {
+	if !mayHold {
+		return diag.IPTablesBackend{Name: name}
+	}
+	return diag.IPTablesBackend{Name: name, Error: fmt.Sprintf("%s may hold rules (module %s loaded or unknown) but %s is not on this node", name, module, tool)}
+}
+
+// moduleLoaded reports whether /proc/modules lists module.
+func moduleLoaded(procModules []byte, module string) bool {
+	for line := range strings.Lines(string(procModules)) {
+		if name, _, _ := strings.Cut(line, " "); name == module {
+			return true
+		}
+	}
+	return false
 }
 
 // readSysctl reads one /proc/sys file under the host root; absent means not present.

@@ -199,6 +199,25 @@ func parseMark(s string) (val, mask uint32, err error) {
 	return uint32(a), mask, nil
 }
 
+// markOp applies one of the value operations MARK and CONNMARK share
+// (--set-xmark, --set-mark, --or-mark, --and-mark, --xor-mark) with value v
+// and mask m to cur; ok is false for any other option.
+func markOp(op string, cur, v, m uint32) (_ uint32, ok bool) {
+	switch op {
+	case "--set-xmark":
+		return (cur &^ m) ^ v, true
+	case "--set-mark":
+		return (cur &^ m) | v, true
+	case "--or-mark":
+		return cur | v, true
+	case "--and-mark":
+		return cur & v, true
+	case "--xor-mark":
+		return cur ^ v, true
+	}
+	return cur, false
+}
+
 // applyMark applies a MARK target's options to the packet mark.
 func applyMark(mark uint32, args []string) (uint32, error) {
 	for i := 0; i+1 < len(args); i += 2 {
@@ -206,18 +225,8 @@ func applyMark(mark uint32, args []string) (uint32, error) {
 		if err != nil {
 			return 0, err
 		}
-		switch args[i] {
-		case "--set-xmark":
-			mark = (mark &^ m) ^ v
-		case "--set-mark":
-			mark = (mark &^ m) | v
-		case "--or-mark":
-			mark |= v
-		case "--and-mark":
-			mark &= v
-		case "--xor-mark":
-			mark ^= v
-		default:
+		var ok bool
+		if mark, ok = markOp(args[i], mark, v, m); !ok {
 			return 0, fmt.Errorf("MARK option %s is not understood", args[i])
 		}
 	}
@@ -266,18 +275,11 @@ func applyConnmark(mark, ct uint32, args []string) (uint32, uint32, error) {
 		ct = (ct &^ ctmask) ^ (mark & nfmask)
 	case "--restore-mark":
 		mark = (mark &^ nfmask) ^ (ct & ctmask)
-	case "--set-xmark":
-		ct = (ct &^ vmask) ^ val
-	case "--set-mark":
-		ct = (ct &^ vmask) | val
-	case "--or-mark":
-		ct |= val
-	case "--and-mark":
-		ct &= val
-	case "--xor-mark":
-		ct ^= val
 	default:
-		return 0, 0, fmt.Errorf("CONNMARK without an operation")
+		var ok bool
+		if ct, ok = markOp(op, ct, val, vmask); !ok {
+			return 0, 0, fmt.Errorf("CONNMARK without an operation")
+		}
 	}
 	return mark, ct, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/wneessen/go-mail"
 )
@@ -37,9 +38,18 @@ func sendMail(ctx context.Context, t Target, m *message, opts Options) error {
 		return permanent{fmt.Errorf("attach the report: %w", err)}
 	}
 
+	// go-mail bounds each network read by its timeout, not by the
+	// context: the timeout is what is left of the deadline.
+	timeout := attemptTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	if timeout <= 0 {
+		return context.DeadlineExceeded
+	}
 	host := t.URL.Hostname()
 	copts := []mail.Option{
-		mail.WithTimeout(attemptTimeout),
+		mail.WithTimeout(timeout),
 		mail.WithTLSConfig(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}),
 	}
 	port := 587

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/redact"
 	"github.com/ksdoctor/ksdoctor/redact/redacttest"
 )
@@ -24,7 +25,7 @@ func fixtureReports(t *testing.T) (map[string]*diag.Report, map[string]*diag.Sna
 	reps, snaps := map[string]*diag.Report{}, map[string]*diag.Snapshot{}
 	for _, p := range paths {
 		name := filepath.Base(filepath.Dir(p))
-		snap, err := diag.ReadSnapshotFile(p)
+		snap, err := load.Snapshot(p)
 		if err != nil {
 			t.Fatal(err)
 		}

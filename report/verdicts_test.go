@@ -6,6 +6,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/redact"
 )
 
@@ -32,7 +33,7 @@ func TestRedactionKeepsVerdicts(t *testing.T) {
 	}
 	n := 0
 	for _, p := range paths {
-		snap, err := diag.ReadSnapshotFile(p)
+		snap, err := load.Snapshot(p)
 		if err != nil {
 			t.Fatal(err)
 		}

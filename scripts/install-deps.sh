@@ -38,6 +38,13 @@ have exim4 || need+=(exim4-daemon-light)
 # systemd-nspawn; journalctl reads the machine's journal for failed restarts.
 have debootstrap    || need+=(debootstrap)
 have systemd-nspawn || need+=(systemd-container)
+# make dist (TestDist): the arm64 binary replays the fixtures under
+# qemu-user; the .rpm is read with rpm, the .deb with dpkg-deb (dpkg).
+have qemu-aarch64-static || need+=(qemu-user-static)
+have rpm         || need+=(rpm)
+have dpkg-deb    || need+=(dpkg)
+have make        || need+=(make)
+have sha256sum   || need+=(coreutils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -15,7 +15,8 @@
 //   - fleetModel, the fleet view of a fleet report (fleet.go): a stack of
 //     components, checks with node counts, then a check's nodes, then one
 //     node's finding with the exact 'ksdoctor fix' command to run on that
-//     node (fleetscreens.go). It applies nothing.
+//     node (fleetscreens.go); the cluster's findings, checked once, beside
+//     them (fleetcluster.go). It applies nothing.
 //
 // Components ask the root to navigate with messages (openDetailMsg,
 // startFixMsg, closeFixMsg, openMsg, backMsg), never by reaching into it.

@@ -326,3 +326,21 @@ func FuzzFleetKeys(f *testing.F) {
 		}
 	})
 }
+
+// TestFleetCluster: the cluster's findings (checked once by the command)
+// are the first row; their detail says where to run the fix.
+func TestFleetCluster(t *testing.T) {
+	rep := fixtureFleet()
+	rep.Cluster = fixtureReport()
+	m := newFleetTest(t, rep)
+	mustContain(t, m.View(), "› ✖ critical 4 findings", "cluster (checked once)")
+	m = fleetKeys(t, m, "enter")
+	mustContain(t, m.View(), "Cluster: 4 findings", "Docker data-root 93% full", "enter finding")
+	m = fleetKeys(t, m, "down", "enter")
+	v := m.View()
+	mustContain(t, v, "Cluster (checked once by the command)", "Fix in the cluster",
+		"(--kubeconfig, --context) of this cluster", "ksdoctor fix docker.exited-containers/remove")
+	checkFrame(t, v, 80, 24)
+	m = fleetKeys(t, m, "esc", "esc", "down", "enter")
+	mustContain(t, m.View(), "disk.docker-root-usage: 3 of 3 nodes")
+}

@@ -37,7 +37,15 @@ func newFleetChecks(f frame, rep *fleet.Report, known map[string]bool) *fleetChe
 	if rep.Summary.Missing > 0 {
 		c.menu.n++
 	}
+	if c.hasCluster() {
+		c.menu.n++
+	}
 	return c
+}
+
+// hasCluster says whether the first row is the cluster's findings.
+func (c *fleetChecks) hasCluster() bool {
+	return c.rep.Cluster != nil && len(c.rep.Cluster.Findings) > 0
 }
 
 // Init implements tea.Model.
@@ -50,9 +58,15 @@ func (c *fleetChecks) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return c, nil
 	}
 	if key.Matches(km, c.keys.Open) && c.menu.n > 0 {
-		f := newFrame(c.st, c.keys)
-		if c.menu.cursor < len(c.rep.Checks) {
-			return c, open(newFleetNodes(f, c.rep, &c.rep.Checks[c.menu.cursor], c.known))
+		f, i := newFrame(c.st, c.keys), c.menu.cursor
+		if c.hasCluster() {
+			if i == 0 {
+				return c, open(newFleetCluster(f, c.rep.Cluster, c.known))
+			}
+			i--
+		}
+		if i < len(c.rep.Checks) {
+			return c, open(newFleetNodes(f, c.rep, &c.rep.Checks[i], c.known))
 		}
 		return c, open(newFleetNodes(f, c.rep, nil, c.known))
 	}
@@ -65,20 +79,21 @@ func (c *fleetChecks) listHeight() int { return max(c.height-2, 1) }
 func (c *fleetChecks) View() string {
 	r := c.rep
 	title := c.st.header.Render(fmt.Sprintf("Checks with findings across %d nodes (%d answered)", r.Summary.Nodes, r.Summary.Answered))
-	if r.Cluster != nil {
-		title += c.st.dim.Render(fmt.Sprintf(" · cluster checked once: %d findings", len(r.Cluster.Findings)))
-	}
 	if c.menu.n == 0 {
 		return title + "\n\n  " + c.st.ok.Render("Nothing found on the nodes that answered.")
 	}
 	rows := make([]string, 0, c.menu.n)
-	for i, ch := range r.Checks {
+	if c.hasCluster() {
+		rows = append(rows, cursorMark(c.menu.cursor == 0)+fleetSevLabel(c.st, string(r.Cluster.Summary.Worst()))+" "+
+			padRight(fmt.Sprintf("%d findings", len(r.Cluster.Findings)), 16)+" cluster (checked once)")
+	}
+	for _, ch := range r.Checks {
 		count := fmt.Sprintf("%d of %d nodes", ch.Count, ch.Of)
-		left := cursorMark(i == c.menu.cursor) + fleetSevLabel(c.st, ch.Severity) + " " + padRight(count, 16) + " " + ch.Check
+		left := cursorMark(len(rows) == c.menu.cursor) + fleetSevLabel(c.st, ch.Severity) + " " + padRight(count, 16) + " " + ch.Check
 		rows = append(rows, withRight(left, c.st.dim.Render(ch.Title), c.width))
 	}
 	if r.Summary.Missing > 0 {
-		rows = append(rows, cursorMark(c.menu.cursor == len(r.Checks))+c.st.warn.Render("? missing ")+" "+
+		rows = append(rows, cursorMark(c.menu.cursor == len(rows))+c.st.warn.Render("? missing ")+" "+
 			padRight(fmt.Sprintf("%d of %d nodes", r.Summary.Missing, r.Summary.Nodes), 16)+" did not answer")
 	}
 	return title + "\n\n" + c.menu.view(rows, c.listHeight())
@@ -213,7 +228,10 @@ type fleetDetail struct {
 	node  *fleet.Node
 	nf    *fleet.NodeFinding // nil: the node did not answer
 	known map[string]bool
-	sc    scroller
+	// cluster: the finding is the cluster's, checked once by the command
+	// (node holds the cluster report).
+	cluster bool
+	sc      scroller
 }
 
 func newFleetDetail(f frame, node *fleet.Node, nf *fleet.NodeFinding, known map[string]bool) *fleetDetail {
@@ -269,6 +287,9 @@ func (d *fleetDetail) FullHelp() [][]key.Binding {
 func (d *fleetDetail) render() {
 	st, w := d.st, d.width
 	out := []string{st.title.Render("Node ") + st.header.Render(d.node.Name)}
+	if d.cluster {
+		out = []string{st.title.Render("Cluster ") + st.header.Render("(checked once by the command)")}
+	}
 	if d.nf == nil {
 		out = append(out, "", st.warn.Render("did not answer: "+d.node.Reason))
 		out = append(out, wrap(d.node.Detail, w)...)
@@ -293,7 +314,11 @@ func (d *fleetDetail) render() {
 	out = append(out, st.sevLabel(f.Severity)+" "+st.header.Render(f.Title), st.dim.Render(f.ID), "")
 	out = append(out, wrap(f.Summary, w)...)
 	// The command first: at 3 a.m. it is what the screen is for.
-	out = append(out, "", st.group.Render("Fix on node "+d.node.Name))
+	where := "Fix on node " + d.node.Name
+	if d.cluster {
+		where = "Fix in the cluster"
+	}
+	out = append(out, "", st.group.Render(where))
 	out = append(out, d.fixLines(f)...)
 	out = append(out, findingWhy(st, f, w)...)
 	d.sc.set(out)
@@ -306,7 +331,11 @@ func (d *fleetDetail) fixLines(f diag.Finding) []string {
 	if len(f.Remediations) == 0 {
 		return []string{"  no fix is offered for this finding"}
 	}
-	out := wrap("Fixes are not applied from the fleet view. Run the command on node "+d.node.Name+
+	where := "on node " + d.node.Name
+	if d.cluster {
+		where = "with the kubeconfig (--kubeconfig, --context) of this cluster"
+	}
+	out := wrap("Fixes are not applied from the fleet view. Run the command "+where+
 		": it takes a fresh look there, shows the exact plan and asks before applying.", d.width)
 	for i, r := range f.Remediations {
 		out = append(out, "", fmt.Sprintf("  [%d] %s · %s", i+1, r.Title, riskLabel(st, r.Risk)))

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/load"
 )
 
 // TestBoundedInputs: inputs over their limits are refused or not judged,
@@ -32,7 +33,7 @@ func TestBoundedInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Sparse: no disk is used, and the size alone refuses it.
-		if err := f.Truncate(diag.MaxSnapshotFile + 1); err != nil {
+		if err := f.Truncate(load.MaxSnapshotFile + 1); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()

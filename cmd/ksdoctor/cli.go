@@ -18,6 +18,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
 	"github.com/ksdoctor/ksdoctor/gather"
+	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/redact"
 )
 
@@ -165,7 +166,7 @@ func runDefault(cmd *cobra.Command, io streams, g *globals) error {
 
 // newDoctor builds the doctor for the selected checks.
 func (g *globals) newDoctor(selected []diag.Check) (*doctor.Doctor, error) {
-	cfg, err := diag.LoadConfig(g.configPath)
+	cfg, err := load.Config(g.configPath)
 	if err != nil {
 		return nil, fail(exitCannot, "fix the configuration file or leave out --config", "%v", err)
 	}
@@ -239,7 +240,7 @@ func (g *globals) doctorFor(include, skip string) (*doctor.Doctor, error) {
 
 // readSnapshot reads a --from file, as an error with a hint on failure.
 func readSnapshot(path string) (*diag.Snapshot, error) {
-	snap, err := diag.ReadSnapshotFile(path)
+	snap, err := load.Snapshot(path)
 	if err != nil {
 		return nil, fail(exitCannot, "pass a file written by 'ksdoctor snapshot --output FILE'", "%v", err)
 	}

@@ -36,12 +36,18 @@ func ksd(t *testing.T, args ...string) result {
 // on stdin and returns its output and exit code.
 func runArgv(t *testing.T, argv []string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	return runEnv(t, argv, nil, 3*time.Minute)
+}
+
+// runEnv runs argv with env overriding the test's environment, bounded by limit.
+func runEnv(t *testing.T, argv, env []string, limit time.Duration) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
 	err := cmd.Run()
 	r := result{stdout: so.String(), stderr: se.String()}
 	var ee *exec.ExitError

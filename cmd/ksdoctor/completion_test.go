@@ -11,6 +11,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/load"
 )
 
 // complete runs cobra's hidden __complete command, as the shell scripts
@@ -110,7 +111,7 @@ func TestCompletion(t *testing.T) {
 // fixtureFindingIDs replays a fixture with every check.
 func fixtureFindingIDs(t *testing.T, name string) []string {
 	t.Helper()
-	snap, err := diag.ReadSnapshotFile(filepath.Join("../../fixtures", name, "snapshot.json"))
+	snap, err := load.Snapshot(filepath.Join("../../fixtures", name, "snapshot.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestSuppressPrintsValidEntries(t *testing.T) {
 		t.Fatalf("%v %+v\n%s", err, cfg, r.stdout)
 	}
 	// The printed entry suppresses the finding it names.
-	s, _ := diag.ReadSnapshotFile(snap)
+	s, _ := load.Snapshot(snap)
 	d := &doctor.Doctor{Checks: checks.All(), Config: cfg}
 	for _, f := range d.Replay(s, doctor.Progress{}).Findings {
 		if f.ID == id && f.Suppressed == nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/load"
 )
 
 func TestExplainEveryCheck(t *testing.T) {
@@ -54,7 +55,7 @@ func TestRemediationCatalog(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, p := range paths {
-		snap, err := diag.ReadSnapshotFile(p)
+		snap, err := load.Snapshot(p)
 		if err != nil {
 			t.Fatal(err)
 		}

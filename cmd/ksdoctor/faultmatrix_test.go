@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -13,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -485,27 +482,6 @@ func outcome(rep *diag.Report, r result) string {
 func exitWord(code int) string {
 	return map[int]string{exitOK: "(healthy)", exitWarning: "(warning)", exitCritical: "(critical)",
 		exitCannot: "(could not run)", exitFixFail: "(fix failed)", exitErrored: "(a check could not judge)"}[code]
-}
-
-// runEnv runs argv with env overriding the test's environment, bounded by limit.
-func runEnv(t *testing.T, argv, env []string, limit time.Duration) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
-	err := cmd.Run()
-	r := result{stdout: so.String(), stderr: se.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %v: %v", argv, err)
-	}
-	return r
 }
 
 // treeState lists every entry under dir with its type, mode, size and

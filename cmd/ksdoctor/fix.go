@@ -26,10 +26,10 @@ type fixFlags struct {
 func (f *fixFlags) inputs() map[string]string {
 	in := map[string]string{}
 	if f.to != "" {
-		in["to"] = f.to
+		in[diag.InputTo] = f.to
 	}
 	if f.symlink {
-		in["symlink"] = "true"
+		in[diag.InputSymlink] = "true"
 	}
 	if len(in) == 0 {
 		return nil

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
-	"strings"
+	"os"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -76,22 +74,12 @@ func BenchmarkFleet200Nodes(b *testing.B) {
 	b.ReportMetric(requests/n/nodes, "requests/node")
 	b.ReportMetric(wall/n, "s/sweep")
 
-	// Peak RSS of the real binary for the same sweep.
-	cmd := exec.CommandContext(ctx, bin, "sweep", "--all-nodes", "--kubeconfig", kc, "--node-timeout", "5s", "--format", "json")
-	var so, se strings.Builder
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err = cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		b.Fatal(err)
-	}
+	// Peak RSS of the real binary for the same sweep (under time(1): see
+	// runPeakRSS).
+	r, kib := runPeakRSS(b, os.Environ(), []string{bin, "sweep", "--all-nodes", "--kubeconfig", kc, "--node-timeout", "5s", "--format", "json"})
 	// The binary reads logs through pods/log; no pod succeeds here, so none is read.
-	checkBenchReport(b, so.String(), se.String(), code, nodes)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		b.ReportMetric(float64(ru.Maxrss)/1024, "MiB-peak-RSS")
-	}
+	checkBenchReport(b, r.stdout, r.stderr, r.code, nodes)
+	b.ReportMetric(float64(kib)/1024, "MiB-peak-RSS")
 	if left := leftBehind(b, ctx, admin); len(left) > 0 {
 		b.Errorf("left behind: %d objects", len(left))
 	}

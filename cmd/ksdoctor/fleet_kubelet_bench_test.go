@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,21 +68,41 @@ func BenchmarkFleetRealKubelet(b *testing.B) {
 	b.ReportMetric(wall/n, "s/sweep")
 
 	// Peak RSS of the real binary for the same sweep.
-	cmd := exec.Command(bin, args...)
+	r, kib := runPeakRSS(b, cleanEnv(b), append([]string{bin}, args...))
+	checkRealBench(b, r.stdout, r.stderr, r.code, nodes)
+	b.ReportMetric(float64(kib)/1024, "MiB-peak-RSS")
+	waitNothingLeft(b, f.admin)
+}
+
+// runPeakRSS runs argv under GNU time and returns its result and peak RSS
+// in KiB. Not the rusage of a child started by os/exec: Go starts it with
+// vfork (CLONE_VM), and at exec the kernel folds the RSS high-water mark
+// of the mm the child leaves, the test process's, into the child's
+// ru_maxrss, which then reports the test process (135 MiB measured here
+// while the binary's own VmRSS stayed under 35 MiB). time(1) forks.
+func runPeakRSS(b *testing.B, env, argv []string) (result, int) {
+	b.Helper()
+	out := filepath.Join(b.TempDir(), "rss")
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", out}, argv...)...)
 	var so, se strings.Builder
-	cmd.Stdout, cmd.Stderr, cmd.Env = &so, &se, cleanEnv(b)
+	cmd.Stdout, cmd.Stderr, cmd.Env = &so, &se, env
 	err := cmd.Run()
-	code := 0
+	r := result{stdout: so.String(), stderr: se.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
+		r.code = ee.ExitCode()
 	} else if err != nil {
 		b.Fatal(err)
 	}
-	checkRealBench(b, so.String(), se.String(), code, nodes)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		b.ReportMetric(float64(ru.Maxrss)/1024, "MiB-peak-RSS")
+	data, err := os.ReadFile(out)
+	if err != nil {
+		b.Fatal(err)
 	}
-	waitNothingLeft(b, f.admin)
+	lines := strings.Fields(string(data))
+	kib, err := strconv.Atoi(lines[len(lines)-1])
+	if err != nil {
+		b.Fatalf("time -f %%M: %q", data)
+	}
+	return r, kib
 }
 
 // checkRealBench: the real node answered, every other node is "no

@@ -286,7 +286,7 @@ func TestFleetRealKubelet(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("the pod's verdicts differ from a local sweep's:\npod:   %v\nlocal: %v\npod's sources: %+v", got, want, n.Report.Sources)
 		}
-		for _, id := range []string{"net.docker0-masquerade-missing"} {
+		for _, id := range []string{"net.docker0-masquerade-missing", "docker.exited-containers"} {
 			if _, ok := n.Report.Finding(id); !ok {
 				t.Errorf("the pod's report lacks %s: %v", id, findingIDs(n.Report))
 			}

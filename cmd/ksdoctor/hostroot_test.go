@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/testbed"
 )
 
@@ -168,7 +169,7 @@ func TestHostRootLinksNeverLeave(t *testing.T) {
 		b, err := os.ReadFile(p)
 		must(t, err)
 		outputs = append(outputs, string(b))
-		s, err := diag.ReadSnapshotFile(p)
+		s, err := load.Snapshot(p)
 		must(t, err)
 		return s
 	}

@@ -103,7 +103,7 @@ func TestKrewManifest(t *testing.T) {
 	for _, pl := range p.Spec.Platforms {
 		key := pl.Selector.MatchLabels["os"] + "/" + pl.Selector.MatchLabels["arch"]
 		want[key] = true
-		if pl.Bin != pluginName || !strings.HasSuffix(pl.URI, "ksdoctor_"+strings.ReplaceAll(key, "/", "_")+".tar.gz") {
+		if pl.Bin != "ksdoctor" || !strings.HasSuffix(pl.URI, "ksdoctor_"+strings.ReplaceAll(key, "/", "_")+".tar.gz") {
 			t.Errorf("%s: bin %q uri %q", key, pl.Bin, pl.URI)
 		}
 	}
@@ -117,7 +117,7 @@ func TestKrewManifest(t *testing.T) {
 		strings.Replace(string(data), "version: v0.0.0", "version: 0.0.0", 1),
 		strings.Replace(string(data), "arch: arm64", "arch: amd64", 1),
 		strings.Replace(string(data), "name: ksdoctor", "name: ks_doctor!", 1),
-		strings.Replace(string(data), "    bin: kubectl-ksdoctor\n", "", 1),
+		strings.Replace(string(data), "    bin: ksdoctor\n", "", 1),
 		strings.Replace(string(data), "homepage:", "website:", 1),
 	} {
 		if validateKrew("ksdoctor", []byte(bad)) == nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -331,7 +332,8 @@ func TestNotifyRetries(t *testing.T) {
 	}
 }
 
-// TestNotifyHangingReceiver: a receiver that never answers. The report is
+// TestNotifyHangingReceiver: a webhook that never answers and an SMTP
+// server that never greets. The report is
 // written first and complete, the sweep ends within --notify-timeout with
 // the sweep's exit code, and the failure is on stderr without the token.
 func TestNotifyHangingReceiver(t *testing.T) {
@@ -343,17 +345,52 @@ func TestNotifyHangingReceiver(t *testing.T) {
 		}
 	})
 	defer close(release)
+	// An SMTP server that accepts and never greets.
+	mute := hangingTCP(t)
 	out := filepath.Join(t.TempDir(), "report.json")
 	start := time.Now()
 	r := runEnv(t, []string{bin, "sweep", "--from", notifySnapshot(t), "--format", "json", "--output", out,
-		"--notify", hang.srv.URL + "/hook?token=hang-token", "--notify-timeout", "3s"},
+		"--notify", hang.srv.URL + "/hook?token=hang-token", "--notify", "smtp://" + mute + "?from=a@example.com&to=b@example.com",
+		"--notify-timeout", "3s"},
 		[]string{"SSL_CERT_FILE=" + hang.caFile}, time.Minute)
 	took := time.Since(start)
 	r.wantCode(t, exitCritical)
 	decodeReport(t, read(t, out))
-	if took > 6*time.Second || !strings.Contains(r.stderr, "ksdoctor: warning: notify https://127.0.0.1:") || strings.Contains(r.stderr, "hang-token") {
+	if took > 6*time.Second || !strings.Contains(r.stderr, "ksdoctor: warning: notify https://127.0.0.1:") ||
+		!strings.Contains(r.stderr, "ksdoctor: warning: notify smtp://"+mute) || strings.Contains(r.stderr, "hang-token") {
 		t.Errorf("after %v, stderr: %s", took, r.stderr)
 	}
+}
+
+// hangingTCP is a TCP address on 127.0.0.1 that accepts and stays silent.
+func hangingTCP(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return l.Addr().String()
 }
 
 // TestNotifyFlags: mistakes fail before the sweep, secrets in argv are

@@ -10,6 +10,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/npd"
 )
 
@@ -84,7 +85,7 @@ func runNPD(ctx context.Context, g *globals, f *npdFlags, ids []string) (npd.Sta
 	go func() {
 		var rep *diag.Report
 		if f.from != "" {
-			snap, err := diag.ReadSnapshotFile(f.from)
+			snap, err := load.Snapshot(f.from)
 			if err != nil {
 				done <- answer{npd.Unknown, "unknown: " + err.Error()}
 				return

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -307,45 +306,12 @@ func TestNPDMessageLimit(t *testing.T) {
 	}
 }
 
-// hangingDocker is a unix socket that accepts and never answers, as a
-// wedged dockerd does.
-func hangingDocker(t *testing.T) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "unix://" + sock
-}
-
 // TestNPDPluginTimeout: a node whose dockerd hangs. With --deadline below
 // NPD's timeout (deploy/npd's shape) ksdoctor answers Unknown with its
 // reason before NPD would kill it; with --deadline above it, NPD kills the
 // process group and the condition says only "Timeout when running plugin".
 func TestNPDPluginTimeout(t *testing.T) {
-	host := hangingDocker(t)
+	host := hungDockerSocket(t)
 	root := t.TempDir()
 	cfg, err := loadCPMConfig([]byte(`{"plugin":"custom","pluginConfig":{"timeout":"5s"}}`), false)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/load"
 )
 
 type suppressFlags struct {
@@ -98,7 +99,7 @@ func findingsFrom(file string) ([]diag.Finding, error) {
 	if rep, err := readReport(file); err == nil {
 		return rep.Findings, nil
 	}
-	snap, err := diag.ReadSnapshotFile(file)
+	snap, err := load.Snapshot(file)
 	if err != nil {
 		return nil, fail(exitCannot, "pass --from a snapshot ('ksdoctor snapshot') or a JSON report ('ksdoctor sweep --format json')", "%s is neither a report nor a snapshot: %v", file, err)
 	}

@@ -160,7 +160,7 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 		t.Logf("TIMING %s: journal not read: %v", what, err)
 		return
 	}
-	var stop, fail, started float64
+	var stop, starting, fail, started float64
 	for _, l := range strings.Split(out, "\n") {
 		ts, msg, ok := strings.Cut(l, " ")
 		at, err := strconv.ParseFloat(ts, 64)
@@ -170,6 +170,8 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 		switch {
 		case strings.Contains(msg, "Stopping docker.service") && stop == 0:
 			stop = at
+		case strings.Contains(msg, "Starting docker.service") && starting == 0:
+			starting = at
 		case (strings.Contains(msg, "Failed to start docker.service") || strings.Contains(msg, "docker.service: Failed with result")) && fail == 0:
 			fail = at
 		case strings.Contains(msg, "Started docker.service"):
@@ -180,10 +182,13 @@ func (n *machineNode) logServiceTimes(t *testing.T, what string, since time.Time
 		return (time.Duration(d * float64(time.Second))).Round(time.Millisecond).String()
 	}
 	line := "TIMING " + what + " (systemd's journal):"
-	if stop > 0 && started > stop {
+	switch {
+	case stop > 0 && started > stop:
 		line += " docker down " + secs(started-stop) + " (Stopping → last Started)"
+	case stop == 0 && starting > 0 && started > starting:
+		line += " docker was down; started in " + secs(started-starting) + " (first Starting → last Started)"
 	}
-	if fail > 0 && started > fail {
+	if fail > 0 && started > fail && (stop == 0 || fail > stop) {
 		line += "; rollback " + secs(started-fail) + " (first failure → Started again)"
 	}
 	if stop > 0 && started < stop {
@@ -620,7 +625,16 @@ func TestDataRootMigrationOnRealSystemd(t *testing.T) {
 func migrateRefusedThroughProcRoot(t *testing.T, n *machineNode) {
 	t.Helper()
 	pid := n.unitShow(t, "MainPID")["MainPID"]
-	r := n.outside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
+	// The machine's own mount table judges its paths: the data-root is the
+	// filesystem mounted at /var/lib/docker (not this process's /proc).
+	r := n.outside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--dry-run")
+	r.wantCode(t, 0)
+	for _, want := range []string{"Docker data-root filesystem /var/lib/docker is 86 % full", "Leave /var/lib/docker in place: it is a mount point"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("preview through /proc/PID/root does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	r = n.outside(t, "fix", "disk.docker-root-usage/migrate", "--to", "/data/docker", "--yes")
 	r.wantCode(t, 4)
 	if !strings.Contains(r.stdout, "a link of /proc into a mount namespace") || !strings.Contains(r.stdout, "hostPath / at /host") {
 		t.Errorf("the refusal does not say why or what to do:\n%s", r.stdout)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/diag"
 	"github.com/ksdoctor/ksdoctor/doctor"
+	"github.com/ksdoctor/ksdoctor/redact"
 	"github.com/ksdoctor/ksdoctor/report"
 	"github.com/ksdoctor/ksdoctor/tui"
 )
@@ -56,6 +57,9 @@ func runTUI(ctx context.Context, io streams, g *globals, f *tuiFlags) error {
 		if rep, ok, err := readFleetFrom(f.from); err != nil || ok {
 			if err != nil {
 				return err
+			}
+			if f.include != "" || f.skip != "" || f.baseline != "" {
+				return fail(exitCannot, "leave out --checks, --skip and --baseline with a fleet report", "--from %s is a fleet report: it is shown as it was swept", redact.Line(f.from))
 			}
 			return showFleet(ctx, io, g, rep, f.from)
 		}

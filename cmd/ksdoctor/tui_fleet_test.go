@@ -23,7 +23,8 @@ const hostileNode = "evil\x1b]2;pwned\x07\x1b[2J-node"
 
 // fleetReportFile writes a fleet report made of fixture replays: two
 // nodes with exited containers, one (with a hostile name) with a full
-// disk too, and one that did not answer. It is valid against
+// disk too, and one that did not answer; the cluster's findings from a
+// cluster fixture. It is valid against
 // docs/fleet.schema.json.
 func fleetReportFile(t *testing.T, dir string) (string, *fleet.Report) {
 	t.Helper()
@@ -46,6 +47,7 @@ func fleetReportFile(t *testing.T, dir string) (string, *fleet.Report) {
 			{Name: "worker-gone", Reason: fleet.ReasonNoKubelet, Detail: "pod Pending: no kubelet on the node"},
 		},
 	}
+	rep.Cluster = nodeReport("cluster-node-pressure")
 	fleet.Merge(rep)
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -146,13 +148,24 @@ func TestTUIFleetInTmux(t *testing.T) {
 	tm.waitText(t, 10*time.Second, "disk.docker-root-usage: 1 of 3 nodes")
 	tm.keys(t, "Escape")
 	tm.waitText(t, 10*time.Second, "Checks with findings", "enter nodes")
+
+	// The cluster's findings, checked once: their fix runs with the
+	// kubeconfig.
+	tm.moveTo(t, "cluster (checked once)")
+	tm.keys(t, "Enter")
+	tm.waitText(t, 10*time.Second, "(checked once by the command)", "k8s.evicted-pods")
+	tm.moveTo(t, "k8s.evicted-pods")
+	tm.keys(t, "Enter")
+	s = tm.waitText(t, 10*time.Second, "Fix in the cluster", "--kubeconfig")
+	if !hasLine(s, "ksdoctor fix k8s.evicted-pods/delete") {
+		t.Errorf("no line is exactly the cluster fix command:\n%s", s)
+	}
+	tm.keys(t, "Escape")
+	tm.waitText(t, 10*time.Second, "Cluster:", "enter finding")
+	tm.keys(t, "Escape")
+	tm.waitText(t, 10*time.Second, "Checks with findings", "enter nodes")
 	tm.keys(t, "q")
-	tm.waitFor(t, "exit", 10*time.Second, func(string) bool {
-		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}")
-		return strings.TrimSpace(out) == "1"
-	})
-	out, _ := tm.tmux("display-message", "-p", "#{pane_dead_status}")
-	if got := strings.TrimSpace(out); got != "2" || rep.Summary.ExitCode != 2 {
+	if got := tm.exitStatus(t); got != "2" || rep.Summary.ExitCode != 2 {
 		t.Errorf("exit status %s (report's %d), want 2", got, rep.Summary.ExitCode)
 	}
 }
@@ -194,12 +207,8 @@ func TestFleetSweepOpensTUIInTmux(t *testing.T) {
 	tm.keys(t, "Escape")
 	tm.waitText(t, 10*time.Second, "2 nodes did not answer")
 	tm.keys(t, "q")
-	tm.waitFor(t, "exit", 10*time.Second, func(string) bool {
-		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}")
-		return strings.TrimSpace(out) == "1"
-	})
-	if out, _ := tm.tmux("display-message", "-p", "#{pane_dead_status}"); strings.TrimSpace(out) != "3" {
-		t.Errorf("exit status %s, want 3 (no node answered):\n%s", strings.TrimSpace(out), s)
+	if got := tm.exitStatus(t); got != "3" {
+		t.Errorf("exit status %s, want 3 (no node answered):\n%s", got, s)
 	}
 	if left := leftBehind(t, ctx, admin); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
@@ -250,4 +259,32 @@ func TestReadFleetFrom(t *testing.T) {
 			t.Errorf("%s: err %v, want a refusal with exit 3", name, err)
 		}
 	}
+}
+
+// TestTUIFleetRefusesSnapshotFlagsInTmux: --checks, --skip and --baseline
+// judge a snapshot; with a fleet report they are refused with exit 3, not
+// silently ignored.
+func TestTUIFleetRefusesSnapshotFlagsInTmux(t *testing.T) {
+	testbed.Require(t, "tmux")
+	dir := t.TempDir()
+	path, _ := fleetReportFile(t, dir)
+	tm := startTermEnv(t, dir, 100, 20, []string{"TERM=xterm-256color", "NO_COLOR=1"}, bin, "tui", "--from", path, "--checks", "docker.exited-containers")
+	status := tm.exitStatus(t)
+	if s := tm.screen(t); status != "3" || !strings.Contains(s, "leave out --checks") {
+		t.Errorf("exit %s, want 3 with a hint:\n%s", status, s)
+	}
+}
+
+// exitStatus waits for the program to exit and returns its exit status
+// (tmux sets pane_dead a moment before pane_dead_status).
+func (tm *tmuxTerm) exitStatus(t *testing.T) string {
+	t.Helper()
+	var status string
+	tm.waitFor(t, "exit", 30*time.Second, func(string) bool {
+		out, _ := tm.tmux("display-message", "-p", "#{pane_dead}:#{pane_dead_status}")
+		dead, st, _ := strings.Cut(strings.TrimSpace(out), ":")
+		status = st
+		return dead == "1" && st != ""
+	})
+	return status
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -373,38 +371,13 @@ func TestTUIReplayInTmux(t *testing.T) {
 func TestTUIStaysLiveWhileGatheringHangsInTmux(t *testing.T) {
 	testbed.Require(t, "tmux")
 	dir := t.TempDir()
-	sock := filepath.Join(dir, "hang.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // held open, never answered
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
+	host := hungDockerSocket(t)
 	cfg := filepath.Join(dir, "cfg.yaml")
 	if err := os.WriteFile(cfg, []byte("timeouts:\n  source: 4s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	tm := startTerm(t, dir, 100, 30, bin, "--config", cfg, "--docker-host", "unix://"+sock, "--dockerd-pidfile", filepath.Join(dir, "none.pid"))
+	tm := startTerm(t, dir, 100, 30, bin, "--config", cfg, "--docker-host", host, "--dockerd-pidfile", filepath.Join(dir, "none.pid"))
 	tm.waitText(t, 30*time.Second, "Sweeping this node", "running")
 	tm.keys(t, "?")
 	tm.waitText(t, 10*time.Second, "Keys", "close help")

@@ -244,6 +244,26 @@ func InText(secret, text string) bool {
 	return len(Leaks(Plant{Secrets: []string{secret}}, text)) > 0
 }
 
+// Fuzzed is the kind a fuzz target's byte picks and the plant its seed
+// makes of that kind.
+func Fuzzed(kind uint8, seed uint64) (Kind, Plant) {
+	ks := Kinds()
+	k := ks[int(kind)%len(ks)]
+	return k, k.Make(rand.New(rand.NewPCG(seed, seed>>7)))
+}
+
+// Survived is Leaks without the secrets the fuzzed text around the plant
+// holds itself: the oracle judges only what it planted.
+func Survived(p Plant, out, around string) []string {
+	var left []string
+	for _, s := range Leaks(p, out) {
+		if !InText(s, around) {
+			left = append(left, s)
+		}
+	}
+	return left
+}
+
 // FirstLeak is Leaks over many plants at once, in one pass over out: the
 // first plant of which a secret survives, and that secret.
 func FirstLeak(plants []Plant, out string) (Plant, string, bool) {

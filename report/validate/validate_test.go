@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksdoctor/ksdoctor/checks"
 	"github.com/ksdoctor/ksdoctor/diag"
+	"github.com/ksdoctor/ksdoctor/load"
 	"github.com/ksdoctor/ksdoctor/report"
 	"github.com/ksdoctor/ksdoctor/report/schemacheck"
 	"github.com/ksdoctor/ksdoctor/report/validate"
@@ -26,7 +27,7 @@ func reportDocs(t testing.TB) map[string][]byte {
 	}
 	out := map[string][]byte{}
 	for _, p := range paths {
-		snap, err := diag.ReadSnapshotFile(p)
+		snap, err := load.Snapshot(p)
 		if err != nil {
 			t.Fatal(err)
 		}

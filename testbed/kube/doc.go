@@ -3,7 +3,16 @@
 // testbed/kubeapiserver/build.sh (make kube-apiserver-bin), both listening on
 // 127.0.0.1 only, with a self-signed CA, static bearer tokens and RBAC.
 //
-// There is no kubelet, scheduler or controller manager: pods are created as objects and
+// Real kubelets: StartForNodes starts a cluster on an address in 198.18.0.0/15 on a veth
+// (a kubelet in a network namespace cannot reach the root namespace's loopback) with Node
+// authorization; StartControllerManager runs kube-controller-manager (job, garbage
+// collector, ttl-after-finished); StartNode runs containerd and a kubelet v1.36.3
+// (cgroup v1, cgroupfs, oomScoreAdj 0) in a node namespace, with a pause image built
+// from testbed/ksdt-pause and the given image tars imported (nothing is pulled). The
+// binaries come from `make kube-node-bin` ($KSDOCTOR_KUBELET,
+// $KSDOCTOR_KUBE_CONTROLLER_MANAGER). No scheduler: pods pin nodeName.
+//
+// Without those, there is no kubelet, scheduler or controller manager: pods are created as objects and
 // their status (phase, reason, container states) is written through the status
 // subresource with SetPodStatus, or in bulk with CreatePods. Deployments create no pods,
 // nothing is garbage-collected, deleted namespaces stay Terminating, and no default

@@ -1,4 +1,4 @@
-package dockerconf_test
+package doctor_test
 
 import (
 	"encoding/json"
@@ -28,7 +28,7 @@ func (n *node) hideProc() {
 // names, "--" dropped, mapped from flag to key) and the sources the rows name.
 func driftKeys(t *testing.T, s *diag.Snapshot) (keys, sources []string) {
 	t.Helper()
-	fs, err := checks.DockerOptionsDrift.Run(s, diag.DefaultConfig())
+	fs, err := checks.DockerOptionsDrift.Judge(s, nil)
 	if err != nil {
 		t.Fatalf("options-drift: %v", err)
 	}

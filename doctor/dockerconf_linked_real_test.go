@@ -1,4 +1,4 @@
-package dockerconf_test
+package doctor_test
 
 import (
 	"context"
@@ -106,7 +106,7 @@ func TestRealLinkedDaemonJSONEditedAtTarget(t *testing.T) {
 		}
 	}
 	if s := n.snapshot(checks.DockerLogRotationMissing); s.DockerConf != nil {
-		if fs, _ := checks.DockerLogRotationMissing.Run(s, diag.DefaultConfig()); len(fs) != 0 {
+		if fs, _ := checks.DockerLogRotationMissing.Judge(s, nil); len(fs) != 0 {
 			t.Errorf("log rotation still missing after the edit: %+v", fs)
 		}
 	}

@@ -1,4 +1,4 @@
-package dockerconf_test
+package doctor_test
 
 import (
 	"context"
@@ -40,11 +40,11 @@ func TestRealResolveMatchesRunningDockerd(t *testing.T) {
 	if f.DockerdStartedAt.IsZero() {
 		t.Error("no dockerd start time")
 	}
-	fs, err := checks.DockerOptionsDrift.Run(s, diag.DefaultConfig())
+	fs, err := checks.DockerOptionsDrift.Judge(s, nil)
 	if err != nil || len(fs) != 0 {
 		t.Fatalf("drift right after start: %+v %v", fs, err)
 	}
-	if fs, _ := checks.DockerLogRotationMissing.Run(s, diag.DefaultConfig()); len(fs) != 0 {
+	if fs, _ := checks.DockerLogRotationMissing.Judge(s, nil); len(fs) != 0 {
 		t.Errorf("log rotation is set: %+v", fs)
 	}
 
@@ -103,7 +103,7 @@ func TestRealConflictRefusesToStart(t *testing.T) {
 	if len(f.Conflicts) != 10 {
 		t.Fatalf("conflicts %+v", f.Conflicts)
 	}
-	fs, err := checks.DockerConfigConflict.Run(s, diag.DefaultConfig())
+	fs, err := checks.DockerConfigConflict.Judge(s, nil)
 	if err != nil || len(fs) != 1 || fs[0].Severity != diag.Critical {
 		t.Fatalf("findings %+v %v", fs, err)
 	}
@@ -151,14 +151,12 @@ func TestRealIPTablesEnable(t *testing.T) {
 	if out := n.d.Netns.Run(t, "iptables-save", "-t", "nat"); strings.Contains(out, masq) {
 		t.Fatalf("MASQUERADE present with --iptables=false:\n%s", out)
 	}
-	s := n.snapshot()
-	file, line, ok := checks.IPTablesFlagProvenance(s)
-	if !ok || file != dropIn || line != 2 {
-		t.Fatalf("provenance %s:%d %v", file, line, ok)
-	}
-	rem, ok := checks.IPTablesEnableRemediation(s)
+	fd, rem, ok := iptablesEnable(t, n.snapshot(checks.DockerIPTablesDisabled))
 	if !ok {
 		t.Fatal("no remediation")
+	}
+	if where := fd.Evidence[0].Table; where == nil || !slices.ContainsFunc(where.Rows, func(r []string) bool { return strings.HasPrefix(r[2], dropIn+":2") }) {
+		t.Fatalf("where set: %+v", where)
 	}
 	ex := n.executor()
 	res := ex.Apply(context.Background(), rem)
@@ -179,7 +177,7 @@ func TestRealIPTablesEnable(t *testing.T) {
 			t.Errorf("second apply edited again: %+v", st)
 		}
 	}
-	if _, ok := checks.IPTablesEnableRemediation(n.snapshot()); ok {
+	if _, _, ok := iptablesEnable(t, n.snapshot(checks.DockerIPTablesDisabled)); ok {
 		t.Error("remediation still offered after the fix")
 	}
 }
@@ -189,8 +187,7 @@ func TestRealIPTablesEnable(t *testing.T) {
 func TestRealRestartFailureRollsBack(t *testing.T) {
 	opts := []string{"--iptables=false"}
 	n := newNode(t, opts, "")
-	s := n.snapshot()
-	rem, ok := checks.IPTablesEnableRemediation(s)
+	_, rem, ok := iptablesEnable(t, n.snapshot(checks.DockerIPTablesDisabled))
 	if !ok {
 		t.Fatal("no remediation")
 	}
@@ -213,4 +210,20 @@ func TestRealRestartFailureRollsBack(t *testing.T) {
 	if !n.d.Running() || !slices.Contains(n.d.Args, "--iptables=false") {
 		t.Errorf("dockerd not back with the old flags: running=%v %q", n.d.Running(), n.d.Args)
 	}
+}
+
+// iptablesEnable judges s with docker.iptables-disabled and returns its
+// finding and the enable remediation it offers.
+func iptablesEnable(t *testing.T, s *diag.Snapshot) (diag.Finding, diag.Remediation, bool) {
+	t.Helper()
+	fs, err := checks.DockerIPTablesDisabled.Judge(s, nil)
+	if err != nil {
+		t.Fatalf("docker.iptables-disabled: %v", err)
+	}
+	for _, f := range fs {
+		if r, ok := f.Remediation("docker.iptables-disabled/enable"); ok {
+			return f, r, true
+		}
+	}
+	return diag.Finding{}, diag.Remediation{}, false
 }

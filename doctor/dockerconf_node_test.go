@@ -1,4 +1,4 @@
-package dockerconf_test
+package doctor_test
 
 import (
 	"context"
