@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,16 +25,7 @@ func loadRealWorldCluster(t *testing.T, dir string, snap *diag.Snapshot) bool {
 	if len(files) == 0 {
 		return false
 	}
-	var m kube.Manifests
-	for _, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := kube.DecodeManifests(data, &m); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-	}
+	m := kube.ReadManifests(t, files)
 	facts, err := gather.ClusterFromObjects(m.Objects, m.InstallerVersion)
 	if err != nil {
 		t.Fatalf("%s: %v", dir, err)

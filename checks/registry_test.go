@@ -153,3 +153,17 @@ func needsMet(c diag.Check, snap *diag.Snapshot) bool {
 	}
 	return true
 }
+
+// TestOneCheckOneFile: every check lives in checks/<area>_<name>.go with
+// its direct test beside it, so a check's room is found from its ID.
+func TestOneCheckOneFile(t *testing.T) {
+	base := strings.NewReplacer(".", "_", "-", "_")
+	for _, c := range All() {
+		name := base.Replace(c.ID)
+		for _, f := range []string{name + ".go", name + "_test.go"} {
+			if _, err := os.Stat(f); err != nil {
+				t.Errorf("%s: %v", c.ID, err)
+			}
+		}
+	}
+}

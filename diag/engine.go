@@ -73,11 +73,7 @@ func runOne(c Check, snap *Snapshot, cfg *Config) (res CheckResult, findings []F
 		}
 		return res, nil
 	}
-	fs, err := c.Run(NewPass(&c, snap, cfg))
-	stamp(&c, fs)
-	if err == nil {
-		err = checkPlans(fs)
-	}
+	fs, err := c.judge(NewPass(&c, snap, cfg))
 	if err != nil {
 		if reason, ok := IsSkip(err); ok {
 			res.Status = StatusSkipped

@@ -67,6 +67,12 @@ func (p *Pass) Read() []Source {
 
 func (p *Pass) use(src Source) { p.read[src] = true }
 
+// read records that the check read src and returns v, a fact of src.
+func read[T any](p *Pass, src Source, v T) T {
+	p.use(src)
+	return v
+}
+
 // Now is the sweep's notion of the current time (Snapshot.Now).
 func (p *Pass) Now() time.Time { return p.snap.Now() }
 
@@ -77,40 +83,22 @@ func (p *Pass) Input(key string) string { return p.snap.Inputs[key] }
 func (p *Pass) DockerHost() string { return p.snap.DockerHost }
 
 // Status is how gathering src went (nil when it was not tried).
-func (p *Pass) Status(src Source) *SourceStatus {
-	p.use(src)
-	return p.snap.Sources[src]
-}
+func (p *Pass) Status(src Source) *SourceStatus { return read(p, src, p.snap.Sources[src]) }
 
 // Has reports whether src was gathered successfully.
-func (p *Pass) Has(src Source) bool {
-	p.use(src)
-	return p.snap.Has(src)
-}
+func (p *Pass) Has(src Source) bool { return read(p, src, p.snap.Has(src)) }
 
 // SourceError returns why src is unusable, or nil.
-func (p *Pass) SourceError(src Source) error {
-	p.use(src)
-	return p.snap.SourceError(src)
-}
+func (p *Pass) SourceError(src Source) error { return read(p, src, p.snap.SourceError(src)) }
 
 // Host returns the host facts (source host).
-func (p *Pass) Host() *HostFacts {
-	p.use(SourceHost)
-	return p.snap.Host
-}
+func (p *Pass) Host() *HostFacts { return read(p, SourceHost, p.snap.Host) }
 
 // Docker returns what the Docker Engine API said (source docker).
-func (p *Pass) Docker() *DockerFacts {
-	p.use(SourceDocker)
-	return p.snap.Docker
-}
+func (p *Pass) Docker() *DockerFacts { return read(p, SourceDocker, p.snap.Docker) }
 
 // DockerDisk returns Docker's disk-usage breakdown (source docker.df).
-func (p *Pass) DockerDisk() *DockerDiskUsage {
-	p.use(SourceDockerDisk)
-	return p.snap.DockerDisk
-}
+func (p *Pass) DockerDisk() *DockerDiskUsage { return read(p, SourceDockerDisk, p.snap.DockerDisk) }
 
 // FilesystemFor returns the filesystem gathered for purpose (source fs).
 func (p *Pass) FilesystemFor(purpose string) (Filesystem, bool) {
@@ -119,45 +107,33 @@ func (p *Pass) FilesystemFor(purpose string) (Filesystem, bool) {
 }
 
 // Filesystems returns every filesystem gathered (source fs).
-func (p *Pass) Filesystems() []Filesystem {
-	p.use(SourceFilesystems)
-	return p.snap.Filesystems
-}
+func (p *Pass) Filesystems() []Filesystem { return read(p, SourceFilesystems, p.snap.Filesystems) }
 
 // Dockerd returns the running dockerd (source dockerd.process).
-func (p *Pass) Dockerd() *DockerdProcess {
-	p.use(SourceDockerdProc)
-	return p.snap.Dockerd
-}
+func (p *Pass) Dockerd() *DockerdProcess { return read(p, SourceDockerdProc, p.snap.Dockerd) }
 
 // Network returns the network facts (source net).
-func (p *Pass) Network() *NetFacts {
-	p.use(SourceNetwork)
-	return p.snap.Network
-}
+func (p *Pass) Network() *NetFacts { return read(p, SourceNetwork, p.snap.Network) }
 
 // DockerConf returns dockerd's configuration as the files give it (source docker.config).
-func (p *Pass) DockerConf() *DockerConfFacts {
-	p.use(SourceDockerConf)
-	return p.snap.DockerConf
-}
+func (p *Pass) DockerConf() *DockerConfFacts { return read(p, SourceDockerConf, p.snap.DockerConf) }
 
 // Cluster returns the cluster facts (source cluster).
-func (p *Pass) Cluster() *ClusterFacts {
-	p.use(SourceCluster)
-	return p.snap.Cluster
-}
+func (p *Pass) Cluster() *ClusterFacts { return read(p, SourceCluster, p.snap.Cluster) }
 
 // Systemd returns docker.service as systemd holds it (source systemd).
-func (p *Pass) Systemd() *SystemdFacts {
-	p.use(SourceSystemd)
-	return p.snap.Systemd
-}
+func (p *Pass) Systemd() *SystemdFacts { return read(p, SourceSystemd, p.snap.Systemd) }
 
 // Judge runs c over s outside a sweep (tests, tools): the same pass and
 // finding stamps as Run gives it, without the source gate (judgeable).
 func (c *Check) Judge(s *Snapshot, cfg *Config) ([]Finding, error) {
-	fs, err := c.Run(NewPass(c, s, cfg))
+	return c.judge(NewPass(c, s, cfg))
+}
+
+// judge runs the check on p, names it on its findings and refuses a
+// malformed plan.
+func (c *Check) judge(p *Pass) ([]Finding, error) {
+	fs, err := c.Run(p)
 	stamp(c, fs)
 	if err == nil {
 		err = checkPlans(fs)

@@ -34,17 +34,7 @@ func corpusManifests(t *testing.T, name string) kube.Manifests {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("case %s: no cluster/*.yaml (%v)", name, err)
 	}
-	var m kube.Manifests
-	for _, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := kube.DecodeManifests(data, &m); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-	}
-	return m
+	return kube.ReadManifests(t, files)
 }
 
 // verdicts are a check's finding IDs with severities, restricted to the

@@ -378,18 +378,3 @@ func drain(ch <-chan struct{}) {
 		}
 	}
 }
-
-// TestFleetFlagsNeedAllNodes: the fleet flags are refused on a sweep of
-// this node, and --all-nodes without any kubeconfig says what to pass.
-func TestFleetFlagsNeedAllNodes(t *testing.T) {
-	r := ksd(t, "sweep", "--nodes", "a,b")
-	r.wantCode(t, exitCannot)
-	if !strings.Contains(r.stderr, "--nodes applies to --all-nodes only") {
-		t.Errorf("stderr: %s", r.stderr)
-	}
-	r = ksd(t, "sweep", "--all-nodes", "--kubeconfig", filepath.Join(t.TempDir(), "none"))
-	r.wantCode(t, exitCannot)
-	if !strings.Contains(r.stderr, "kubeconfig") {
-		t.Errorf("stderr: %s", r.stderr)
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +28,22 @@ type Manifests struct {
 	// InstallerVersion is the "version" label of a ks-installer
 	// ClusterConfiguration (a custom resource, kept as that one fact).
 	InstallerVersion string
+}
+
+// ReadManifests decodes the YAML files, in order, into one Manifests.
+func ReadManifests(t testing.TB, files []string) Manifests {
+	t.Helper()
+	var m Manifests
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := DecodeManifests(data, &m); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	return m
 }
 
 // DecodeManifests decodes a multi-document YAML stream (List objects are
