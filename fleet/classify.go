@@ -21,11 +21,19 @@ var imageReasons = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": tru
 // the node's Ready condition and the pod's events.
 func classify(pod *corev1.Pod, node *corev1.Node, events []corev1.Event, timeout time.Duration) (reason, detail string) {
 	reason, detail = classifyStatus(pod, node, timeout)
-	if reason == ReasonTimedOut && pod != nil && pod.Status.Phase == corev1.PodPending {
+	switch {
+	case reason == ReasonTimedOut && pod != nil && pod.Status.Phase == corev1.PodPending:
 		// The kubelet's events can be ahead of the pod's status: a pull
 		// that failed while the status still says ContainerCreating.
 		if msg := imageEvent(events); msg != "" {
 			reason, detail = ReasonImageMissing, fmt.Sprintf("pod %s still Pending after %s: %s", pod.Name, timeout, msg)
+		}
+	case reason == ReasonFailed && pod != nil && neverStarted(pod):
+		// A pod ended (the Job's deadline) while its image was still being
+		// pulled: the kubelet reports the container terminated with
+		// ContainerStatusUnknown, and only the events say why.
+		if msg := imageEvent(events); msg != "" {
+			reason, detail = ReasonImageMissing, fmt.Sprintf("pod %s ended before its container started: %s", pod.Name, msg)
 		}
 	}
 	if ev := eventText(events); ev != "" {
@@ -75,6 +83,16 @@ func classifyStatus(pod *corev1.Pod, node *corev1.Node, timeout time.Duration) (
 		}
 	}
 	return ReasonTimedOut, d
+}
+
+// neverStarted reports whether no container of the pod ever ran.
+func neverStarted(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.ContainerStatuses {
+		if c.State.Running != nil || (c.State.Terminated != nil && !c.State.Terminated.StartedAt.IsZero()) {
+			return false
+		}
+	}
+	return true
 }
 
 // imageEvent is the message of the latest event that says the kubelet

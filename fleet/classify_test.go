@@ -39,6 +39,11 @@ func TestClassify(t *testing.T) {
 		{"pull failed, status behind", ReasonImageMissing, `Back-off pulling image "ksdoctor:absent"`, pod(waiting("ContainerCreating")), []corev1.Event{
 			{Reason: "Failed", Message: `Failed to pull image "ksdoctor:absent": not found`}, {Reason: "Failed", Message: "Error: ErrImagePull"},
 			{Reason: "BackOff", Message: `Back-off pulling image "ksdoctor:absent"`}}},
+		// A real kubelet 1.36 under load: the Job's deadline ended the pod
+		// while it was still in pull back-off; the container is reported
+		// terminated (137, ContainerStatusUnknown) without ever starting.
+		{"pull failed, pod ended", ReasonImageMissing, "ended before its container started", pod(corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{Name: "ksdoctor", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "ContainerStatusUnknown", Message: "The container could not be located when the pod was terminated"}}}}}), []corev1.Event{
+			{Reason: "Failed", Message: `Failed to pull image "ksdoctor:absent": not found`}, {Reason: "BackOff", Message: `Back-off pulling image "ksdoctor:absent"`}}},
 	} {
 		reason, detail := classify(tc.pod, node, tc.events, 5*time.Second)
 		if reason != tc.reason || !strings.Contains(detail, tc.detail) {
