@@ -29,6 +29,9 @@ func gatherDocker(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*dia
 		facts.Error = err.Error()
 		return store, err
 	}
+	if err := g.guardSocketActivation(ctx); err != nil {
+		return fail(err)
+	}
 	cli, err := g.DockerClient()
 	if err != nil {
 		return fail(err)

@@ -45,6 +45,9 @@ func resolveForRelease(ctx context.Context, g *Gatherer, running []string) *diag
 
 // apiRelease asks the Docker API's /version for the release.
 func apiRelease(ctx context.Context, g *Gatherer) (dockerconf.Version, string, error) {
+	if err := g.guardSocketActivation(ctx); err != nil {
+		return dockerconf.Version{}, "", fmt.Errorf("Docker API /version: %w", err)
+	}
 	cli, err := g.DockerClient()
 	if err != nil {
 		return dockerconf.Version{}, "", fmt.Errorf("Docker API /version: %w", err)

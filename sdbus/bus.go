@@ -222,3 +222,22 @@ func (b *SystemdBus) Unit(ctx context.Context, unit string) (*UnitState, error) 
 	}
 	return unitStateFrom(unit, up, sp), nil
 }
+
+// ActiveState reads one unit's ActiveState ("active", "inactive", "failed",
+// "activating", …) as systemd holds it, for any unit type.
+func (b *SystemdBus) ActiveState(ctx context.Context, unit string) (string, error) {
+	c, err := b.connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	p, err := c.GetUnitPropertyContext(ctx, unit, "ActiveState")
+	if err != nil {
+		return "", fmt.Errorf("unit %s: %w", unit, err)
+	}
+	s, ok := p.Value.Value().(string)
+	if !ok {
+		return "", fmt.Errorf("unit %s: ActiveState is %v", unit, p.Value)
+	}
+	return s, nil
+}

@@ -718,3 +718,29 @@ func TestUnitEditedBetweenPreviewAndApplyOnRealSystemd(t *testing.T) {
 		t.Errorf("dockerd restarted (PID %s -> %s) by a refused plan", pid, now)
 	}
 }
+
+// TestSweepDoesNotStartSocketActivatedDocker: Debian's docker.io ships
+// docker.socket, so with docker.service stopped systemd still listens on
+// /run/docker.sock and starts dockerd on the first connection. A sweep (from
+// inside, through --host-root, and as a pod) must not be that connection: it
+// reports the daemon down and why, and docker.service stays stopped.
+func TestSweepDoesNotStartSocketActivatedDocker(t *testing.T) {
+	n := bootKubesprayMachine(t)
+	n.m.Run(t, "systemctl", "stop", "docker.service")
+	defer n.resetToKubespray(t)
+	if st := strings.TrimSpace(n.m.Run(t, "systemctl", "show", "-p", "ActiveState", "--value", "docker.socket")); st != "active" {
+		t.Fatalf("docker.socket is %q, want active (the case under test)", st)
+	}
+	for _, where := range []string{"inside", "outside", "pod"} {
+		t.Run(where, func(t *testing.T) {
+			r := n.runner(where)(t, "sweep", "--checks", "docker.daemon-unreachable,docker.exited-containers")
+			r.wantCode(t, 2)
+			if !strings.Contains(r.stdout, "docker.socket is listening") {
+				t.Errorf("the sweep does not say why it did not connect:\n%s", r.stdout)
+			}
+			if st := n.unitShow(t, "ActiveState", "MainPID"); st["ActiveState"] != "inactive" || st["MainPID"] != "0" {
+				t.Errorf("the sweep started docker: %v", st)
+			}
+		})
+	}
+}
