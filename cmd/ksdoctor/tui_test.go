@@ -24,6 +24,9 @@ var tmuxSeq atomic.Int64
 // (-S, in the test's temp dir).
 type tmuxTerm struct {
 	sock string
+	// status is the file the program's exit status is written to, when
+	// started by startTermStatus.
+	status string
 }
 
 // startTerm runs argv (no shell) in a new tmux session of w×h cells, in
