@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -276,14 +275,7 @@ func execOutput(name string, args ...string) (string, error) {
 // "ok, 840 ms" or "failed after 5000 ms: timed out after 5s".
 func sourceVerdict(b *testing.B, path string, source diag.Source) string {
 	b.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var rep diag.Report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		b.Fatalf("report: %v", err)
-	}
+	rep := readReportFile(b, path)
 	for _, st := range rep.Sources {
 		if st.Source == source {
 			if st.OK {

@@ -250,14 +250,7 @@ func countFailed(b *testing.B, cs kubernetes.Interface) int {
 // it found every evicted pod; it returns the pods the sweep read.
 func checkClusterReport(b *testing.B, path string, size clusterSize) int {
 	b.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var rep diag.Report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		b.Fatalf("report: %v", err)
-	}
+	rep := readReportFile(b, path)
 	for _, s := range rep.Sources {
 		if s.Source == diag.SourceCluster && !s.OK {
 			b.Fatalf("the sweep's cluster source failed: %s", s.Error)
@@ -268,4 +261,18 @@ func checkClusterReport(b *testing.B, path string, size clusterSize) int {
 		b.Fatalf("the sweep found %q", f.Title)
 	}
 	return size.pods
+}
+
+// readReportFile reads a sweep's JSON report written with -o.
+func readReportFile(b *testing.B, path string) diag.Report {
+	b.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rep diag.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		b.Fatalf("report: %v", err)
+	}
+	return rep
 }
