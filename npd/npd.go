@@ -143,7 +143,7 @@ func Line(msg string, max int) string {
 	}
 	keep := max - len(ellipsis)
 	if keep < 0 {
-		return cut(s, max)
+		return strings.TrimSpace(cut(s, max))
 	}
 	return strings.TrimSpace(cut(s, keep)) + ellipsis
 }
