@@ -102,10 +102,17 @@ func nodeHostRoot(t testing.TB) string {
 	if out, err := exec.Command("cp", "-a", "/etc/alternatives", filepath.Join(root, "etc", "alternatives")).CombinedOutput(); err != nil {
 		t.Fatalf("copy /etc/alternatives: %v %s", err, out)
 	}
-	for _, d := range []string{"run", "etc/docker"} {
+	for _, d := range []string{"run", "etc/docker", "var"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// /var/run is /run, as on every systemd node: dockerd's pid file
+	// (/var/run/docker.pid) names the node's dockerd. Without it the sweep
+	// scanned /proc and, with other tests' dockerds running at once (CI runs
+	// every package together), found several and could not judge.
+	if err := os.Symlink("../run", filepath.Join(root, "var", "run")); err != nil {
+		t.Fatal(err)
 	}
 	return root
 }
@@ -284,7 +291,7 @@ func TestFleetRealKubelet(t *testing.T) {
 		lr := decodeReport(t, []byte(local.stdout))
 		got, want := nodeVerdicts(n.Report), nodeVerdicts(lr)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("the pod's verdicts differ from a local sweep's:\npod:   %v\nlocal: %v\npod's sources: %+v", got, want, n.Report.Sources)
+			t.Errorf("the pod's verdicts differ from a local sweep's:\npod:   %v\nlocal: %v\npod's sources: %+v\nlocal sources: %+v", got, want, n.Report.Sources, lr.Sources)
 		}
 		for _, id := range []string{"net.docker0-masquerade-missing", "docker.exited-containers"} {
 			if _, ok := n.Report.Finding(id); !ok {
