@@ -227,12 +227,15 @@ func isKeyData(prefix string) bool {
 	return k+3 <= len(raw) && raw[k] == 0x02 && raw[k+1] == 0x01 && raw[k+2] <= 1
 }
 
-// urlCredentials masks the password of user:password@host in URLs. The
-// password may hold '/', '@' and blanks: it ends at the last '@' within
-// the line that a host follows (with a blank in it, the host must be
-// followed by a port, a path or the end, as in a URL, not prose).
-func urlCredentials(s string) string {
-	var b strings.Builder
+// urlCredentialSpans finds the password of user:password@host in URLs.
+// The password may hold '/', '@' and blanks: it ends at the last '@'
+// within the line that a host follows (with a blank in it, the host must
+// be followed by a port, a path or the end, as in a URL, not prose). The
+// spans are masked with the other rules' (a password that swallows an
+// assignment, "://u: DB_PASSWORD=a@b@host/x", is masked to the
+// assignment's end too).
+func urlCredentialSpans(s string) []span {
+	var spans []span
 	last := 0
 	for i := 0; ; {
 		j := strings.Index(s[i:], "://")
@@ -266,18 +269,13 @@ func urlCredentials(s string) string {
 				at = e
 			}
 		}
-		if at <= pw {
+		if at <= pw || strings.HasPrefix(s[pw:], Mask) {
 			continue
 		}
-		b.WriteString(s[last:pw])
-		b.WriteString(Mask)
+		spans = append(spans, span{from: pw, to: at})
 		last, i = at, at
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return spans
 }
 
 func isUserChar(c byte) bool {

@@ -77,14 +77,17 @@ func String(s string) string {
 	}
 	s = pemKeys(s)
 	s = base64Keys(s)
-	s = urlCredentials(s)
-	// The rules below find a secret by the words around it. Each judges
-	// the same text and returns spans, masked together at the end, so one
-	// rule's mask never hides the words another needs ("-PRIVATEKEY
-	// API_KEY=\"x\""). They need a word; most text has none, and skipping
-	// them keeps masking fast on big inputs (iptables dumps in snapshots).
-	lower := strings.ToLower(s)
+	// The rules below each judge the same text and return spans, masked
+	// together at the end, so one rule's mask never hides the words
+	// another needs ("-PRIVATEKEY API_KEY=\"x\"", a URL password running
+	// over "DB_PASSWORD=…"). Most need a word; most text has none, and
+	// skipping them keeps masking fast on big inputs (iptables dumps in
+	// snapshots).
 	var spans []span
+	if strings.Contains(s, "://") {
+		spans = urlCredentialSpans(s)
+	}
+	lower := strings.ToLower(s)
 	if strings.Contains(lower, "authorization") {
 		spans = append(spans, groupSpans(s, authHeader(), 2, nil)...)
 	}
