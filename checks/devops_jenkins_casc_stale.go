@@ -36,8 +36,9 @@ unknown. The restart remediation does what the KubeSphere docs say,
 kubectl.kubernetes.io/restartedAt on the pod template. Jenkins is down for
 a few minutes and running builds are interrupted. Skipped on clusters
 without KubeSphere DevOps.`,
-	Needs: []diag.Source{diag.SourceCluster},
-	Run:   runJenkinsCascStale,
+	Needs:        []diag.Source{diag.SourceCluster},
+	ClusterAreas: []string{diag.ClusterAreaJenkins},
+	Run:          runJenkinsCascStale,
 }
 
 // reloadKind is what the installed KubeSphere DevOps does with a changed

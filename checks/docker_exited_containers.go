@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,19 +23,24 @@ fill the disk. The remediation removes exactly the exited non-kubelet
 containers listed in its preview; a container that was started again in the
 meantime is skipped, never removed, and running containers are never
 touched.`,
-	Needs:             []diag.Source{diag.SourceDocker},
-	WantsEvidenceOnly: true, // sizes are evidence; the removal plan needs IDs only
-	Expensive:         []diag.Source{diag.SourceDockerSizes},
+	Needs: []diag.Source{diag.SourceDocker},
+	// Sizes, exit times and log paths are evidence; the removal plan
+	// needs the IDs only, so a fix gathers neither (1,000 exited
+	// containers would cost 1,000 inspects before the first removal).
+	WantsEvidenceOnly: true,
+	Expensive:         []diag.Source{diag.SourceDockerSizes, diag.SourceDockerStopped},
 	Wants: func(s *diag.Snapshot, _ *diag.Config) []diag.Source {
-		if s.Docker == nil || s.Docker.SizesGathered {
+		if s.Docker == nil || !slices.ContainsFunc(s.Docker.Containers, func(c diag.Container) bool { return c.State == "exited" }) {
 			return nil
 		}
-		for _, c := range s.Docker.Containers {
-			if c.State == "exited" {
-				return []diag.Source{diag.SourceDockerSizes}
-			}
+		var more []diag.Source
+		if !s.Docker.SizesGathered {
+			more = append(more, diag.SourceDockerSizes)
 		}
-		return nil
+		if !s.Docker.StoppedInspected {
+			more = append(more, diag.SourceDockerStopped)
+		}
+		return more
 	},
 	Run: runExitedContainers,
 }

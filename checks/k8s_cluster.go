@@ -20,6 +20,11 @@ func clusterFacts(pass *diag.Pass, area string) (*diag.ClusterFacts, error) {
 	if c == nil {
 		return nil, diag.Skip("no cluster facts in this snapshot")
 	}
+	for _, a := range pass.Check.ClusterAreas {
+		if !c.Holds(a) {
+			return nil, fmt.Errorf("cluster %s were not read by this sweep (it read %s)", a, strings.Join(c.Areas, ", "))
+		}
+	}
 	if reason, ok := c.Partial[area]; ok {
 		return nil, fmt.Errorf("cluster %s could not be read: %s", area, reason)
 	}

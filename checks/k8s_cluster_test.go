@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +31,48 @@ func TestClusterChecksSkippedWithoutCluster(t *testing.T) {
 	for _, r := range rep.Checks {
 		if (strings.HasPrefix(r.ID, "k8s.") || strings.HasPrefix(r.ID, "devops.")) && (r.Status != diag.StatusSkipped || !strings.Contains(r.Reason, "no kubeconfig")) {
 			t.Errorf("%s: %s %q, want skipped with the reason", r.ID, r.Status, r.Reason)
+		}
+	}
+}
+
+// TestClusterChecksOnlyJudgeWhatWasRead: a snapshot of a fix of evicted
+// pods read only the Failed pods; replayed with every check, the checks of
+// the parts it did not read say so and judge nothing, never "healthy".
+func TestClusterChecksOnlyJudgeWhatWasRead(t *testing.T) {
+	c := &diag.ClusterFacts{Reachable: true, Areas: []string{diag.ClusterAreaFailedPods}, FailedPods: []diag.PodFacts{}, CrashLoopPods: []diag.PodFacts{}}
+	rep := diag.Run([]diag.Check{K8sEvictedPods, K8sCrashLoopPods, K8sNodeConditions, K8sIngressTLS, DevopsJenkinsCascStale}, clusterSnap(c), nil, diag.RunOptions{})
+	for _, r := range rep.Checks {
+		want := diag.StatusError
+		if r.ID == K8sEvictedPods.ID {
+			want = diag.StatusPass
+		}
+		if r.Status != want {
+			t.Errorf("%s: %s (%s%s), want %s", r.ID, r.Status, r.Error, r.Reason, want)
+		}
+		if want == diag.StatusError && !strings.Contains(r.Error, "not read by this sweep") {
+			t.Errorf("%s: error %q does not say the part was not read", r.ID, r.Error)
+		}
+	}
+}
+
+func TestClusterAreasFor(t *testing.T) {
+	for _, tc := range []struct {
+		checks []diag.Check
+		want   []string
+	}{
+		{[]diag.Check{K8sEvictedPods}, []string{diag.ClusterAreaFailedPods}},
+		{[]diag.Check{K8sCrashLoopPods, K8sEvictedPods}, []string{diag.ClusterAreaCrashLoopPods, diag.ClusterAreaFailedPods}},
+		{[]diag.Check{DockerExitedContainers}, nil},
+		{[]diag.Check{K8sEvictedPods, {ID: "x.all", Needs: []diag.Source{diag.SourceCluster}}}, nil},
+	} {
+		if got := diag.ClusterAreasFor(tc.checks); !slices.Equal(got, tc.want) {
+			t.Errorf("ClusterAreasFor(%v) = %v, want %v", tc.checks, got, tc.want)
+		}
+	}
+	// Every cluster check names what it reads.
+	for _, c := range All() {
+		if slices.Contains(c.Sources(), diag.SourceCluster) && len(c.ClusterAreas) == 0 {
+			t.Errorf("%s reads the cluster but names no ClusterAreas", c.ID)
 		}
 	}
 }

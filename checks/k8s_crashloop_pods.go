@@ -20,8 +20,9 @@ OOMKilled; 1 = the program failed) and the owner. The restart remediation
 deletes the pods so their controllers recreate them; it is not offered for
 bare pods (nothing would recreate them) and rarely cures the cause: read the
 container's previous logs (kubectl logs --previous) first.`,
-	Needs: []diag.Source{diag.SourceCluster},
-	Run:   runCrashLoopPods,
+	Needs:        []diag.Source{diag.SourceCluster},
+	ClusterAreas: []string{diag.ClusterAreaCrashLoopPods},
+	Run:          runCrashLoopPods,
 }
 
 func runCrashLoopPods(pass *diag.Pass) ([]diag.Finding, error) {

@@ -28,9 +28,10 @@ namespace and node with the eviction message. The delete remediation
 removes exactly the previewed pods, each with a UID precondition so a pod
 recreated under the same name is never deleted; the eviction's cause (the
 node condition) is reported by k8s.node-conditions.`,
-	Needs:    []diag.Source{diag.SourceCluster},
-	CausedBy: []*diag.Check{&K8sNodeConditions},
-	Run:      runEvictedPods,
+	Needs:        []diag.Source{diag.SourceCluster},
+	ClusterAreas: []string{diag.ClusterAreaFailedPods},
+	CausedBy:     []*diag.Check{&K8sNodeConditions},
+	Run:          runEvictedPods,
 }
 
 func evictedPods(c *diag.ClusterFacts) []diag.PodFacts {

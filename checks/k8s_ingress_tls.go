@@ -45,8 +45,9 @@ critical, certificates expiring within cluster.certExpiryDays (14) a
 warning, and a host claimed by several Ingresses with different secrets a
 warning. Only public certificate facts are gathered; private keys never
 reach the snapshot or the report.`,
-	Needs: []diag.Source{diag.SourceCluster},
-	Run:   runIngressTLS,
+	Needs:        []diag.Source{diag.SourceCluster},
+	ClusterAreas: []string{diag.ClusterAreaIngresses},
+	Run:          runIngressTLS,
 }
 
 // tlsRef is one Ingress TLS entry that may serve a host.

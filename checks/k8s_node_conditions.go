@@ -18,9 +18,10 @@ then show up as evicted pods) and the scheduler avoids the node. On the node
 being swept, DiskPressure is linked to disk.docker-root-usage when that
 check also fires: the Docker data-root filling up is the usual cause on
 Docker nodes (kubelet's imagefs).`,
-	Needs:    []diag.Source{diag.SourceCluster},
-	CausedBy: []*diag.Check{&DiskDockerRootUsage},
-	Run:      runNodeConditions,
+	Needs:        []diag.Source{diag.SourceCluster},
+	ClusterAreas: []string{diag.ClusterAreaNodes},
+	CausedBy:     []*diag.Check{&DiskDockerRootUsage},
+	Run:          runNodeConditions,
 }
 
 var pressureTypes = []string{"DiskPressure", "MemoryPressure", "PIDPressure"}

@@ -31,6 +31,11 @@ type Check struct {
 	// evidence, not the remediation plans: a fix then skips them, so
 	// preparing and verifying a fix costs no more than the fix needs.
 	WantsEvidenceOnly bool
+	// ClusterAreas are the parts of the cluster source the check reads
+	// (ClusterAreaNodes, ClusterAreaFailedPods, …): a sweep lists only
+	// the parts its checks name, so a fix of evicted pods lists Failed
+	// pods, not every pod and Ingress. Nil with SourceCluster reads all.
+	ClusterAreas []string
 	// CausedBy lists the checks whose findings may cause this one's; a
 	// finding links to one through Pass.CausedBy, and the engine fills the
 	// reverse Causes links (Link).

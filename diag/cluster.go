@@ -1,6 +1,9 @@
 package diag
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // ClusterFacts holds what the Kubernetes API said about the cluster: only
 // the facts the cluster checks judge, so a recorded sweep replays offline
@@ -44,12 +47,31 @@ type ClusterFacts struct {
 
 	// Jenkins is KubeSphere DevOps' Jenkins, nil when not installed.
 	Jenkins *JenkinsFacts `json:"jenkins,omitempty"`
+	// Areas are the parts of the cluster this sweep read (ClusterArea*
+	// names, e.g. only "failed-pods" for a fix of evicted pods); nil
+	// means every part, as in every snapshot before it was recorded. A
+	// part not read is never judged healthy (Holds).
+	Areas []string `json:"areas,omitempty"`
 	// Partial lists facts that could not be read (e.g. "ingresses: forbidden"),
 	// so the checks that need them say so instead of passing silently.
 	Partial map[string]string `json:"partial,omitempty"`
 }
 
-// Cluster fact areas named in ClusterFacts.Partial.
+// Holds tells whether the sweep read the given part of the cluster.
+func (c *ClusterFacts) Holds(area string) bool {
+	return c.Areas == nil || slices.Contains(c.Areas, area)
+}
+
+// Parts of the cluster a check reads (Check.ClusterAreas) and a sweep
+// gathers (ClusterFacts.Areas).
+const (
+	ClusterAreaFailedPods    = "failed-pods"
+	ClusterAreaCrashLoopPods = "crashloop-pods"
+)
+
+// Cluster fact areas named in ClusterFacts.Partial; nodes, ingresses
+// (with their secrets and controllers) and jenkins are also parts a check
+// reads.
 const (
 	ClusterAreaPods      = "pods"
 	ClusterAreaIngresses = "ingresses"

@@ -241,6 +241,28 @@ func SourcesFor(checks []Check) []Source {
 	return out
 }
 
+// ClusterAreasFor returns the parts of the cluster the checks read, in a
+// stable order; nil means every part (a check that reads the cluster
+// names no part, or no check reads the cluster).
+func ClusterAreasFor(checks []Check) []string {
+	var out []string
+	for _, c := range checks {
+		if !slices.Contains(c.Sources(), SourceCluster) {
+			continue
+		}
+		if len(c.ClusterAreas) == 0 {
+			return nil
+		}
+		for _, a := range c.ClusterAreas {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // WantedSources asks every check with a Wants function which expensive
 // sources are worth gathering given what snap already holds.
 func WantedSources(checks []Check, snap *Snapshot, cfg *Config) []Source {

@@ -13,18 +13,22 @@ const SchemaVersion = 1
 // sources they need; the gatherer collects only those.
 type Source string
 
-// The fact sources. Expensive ones (SourceDockerSizes, SourceDockerDisk) are
-// gathered only when a check asks for them after seeing the cheap facts.
+// The fact sources. Expensive ones (SourceDockerSizes, SourceDockerStopped,
+// SourceDockerDisk) are gathered only when a check asks for them after
+// seeing the cheap facts.
 const (
 	SourceHost        Source = "host"         // hostname, kernel, OS, time
 	SourceDocker      Source = "docker"       // daemon info and the container list
 	SourceDockerSizes Source = "docker.sizes" // per-container writable-layer sizes (walks layers)
-	SourceDockerDisk  Source = "docker.df"    // Docker's disk-usage breakdown (walks layers)
-	SourceFilesystems Source = "fs"           // statfs of the filesystems of interest
-	SourceNetwork     Source = "net"          // links, routes, iptables, sysctls, dockerd flags
-	SourceDockerConf  Source = "docker.config"
-	SourceCluster     Source = "cluster"
-	SourceDockerdProc Source = "dockerd.process" // the running dockerd's PID and command line
+	// SourceDockerStopped inspects each stopped container: the exit time and
+	// log path the list API lacks (one request per container).
+	SourceDockerStopped Source = "docker.stopped"
+	SourceDockerDisk    Source = "docker.df" // Docker's disk-usage breakdown (walks layers)
+	SourceFilesystems   Source = "fs"        // statfs of the filesystems of interest
+	SourceNetwork       Source = "net"       // links, routes, iptables, sysctls, dockerd flags
+	SourceDockerConf    Source = "docker.config"
+	SourceCluster       Source = "cluster"
+	SourceDockerdProc   Source = "dockerd.process" // the running dockerd's PID and command line
 )
 
 // Snapshot is everything the gatherers saw during one sweep. It is the only
@@ -91,6 +95,8 @@ func (s *Snapshot) holds(src Source) bool {
 		return s.Docker != nil
 	case SourceDockerSizes:
 		return s.Docker != nil && s.Docker.SizesGathered
+	case SourceDockerStopped:
+		return s.Docker != nil && s.Docker.StoppedInspected
 	case SourceDockerDisk:
 		return s.DockerDisk != nil
 	case SourceFilesystems:
@@ -157,6 +163,11 @@ type DockerFacts struct {
 	Containers    []Container `json:"containers"`
 	// SizesGathered is true when Container.SizeRw values were collected.
 	SizesGathered bool `json:"sizesGathered,omitempty"`
+	// StoppedInspected is true when the stopped containers' FinishedAt,
+	// ExitCode and LogPath come from inspecting each (source
+	// docker.stopped); otherwise ExitCode is read from the list's status
+	// and FinishedAt is unknown.
+	StoppedInspected bool `json:"stoppedInspected,omitempty"`
 }
 
 // Container is one Docker container as the daemon reported it.

@@ -231,13 +231,13 @@ func refillEvicted(b *testing.B, cs kubernetes.Interface, size clusterSize, roun
 	}
 }
 
-func countFailed(b *testing.B, cs kubernetes.Interface) int {
-	b.Helper()
+func countFailed(tb testing.TB, cs kubernetes.Interface) int {
+	tb.Helper()
 	n, opts := 0, metav1.ListOptions{FieldSelector: "status.phase=Failed", Limit: 1000}
 	for {
 		list, err := cs.CoreV1().Pods("").List(context.Background(), opts)
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		n += len(list.Items)
 		if opts.Continue = list.Continue; opts.Continue == "" {

@@ -250,7 +250,7 @@ func BenchmarkClusterIngressGather(b *testing.B) {
 	chk, _ := diag.Select(checks.All(), []string{"k8s.ingress-tls"}, nil)
 	b.ResetTimer()
 	for range b.N {
-		f, err := gather.CollectCluster(ctx, kc, "")
+		f, err := gather.CollectCluster(ctx, kc, "", nil)
 		if err != nil {
 			b.Fatal(err)
 		}

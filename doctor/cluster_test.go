@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,11 @@ func TestClusterEvictedPods(t *testing.T) {
 	cand, err := d.Prepare(ctx, "k8s.evicted-pods/delete", nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The fix reads only the part of the cluster its check reads: the
+	// Failed pods, selected by the server (no running pod, no Ingress).
+	if cf := cand.Snapshot.Cluster; !slices.Equal(cf.Areas, []string{diag.ClusterAreaFailedPods}) || cf.PodsSeen != countFailed(t, cs) || cf.Ingresses != nil || cf.Nodes != nil {
+		t.Errorf("the fix read areas %v, %d pods, %d ingresses, %d nodes; want only the %d Failed pods", cf.Areas, cf.PodsSeen, len(cf.Ingresses), len(cf.Nodes), countFailed(t, cs))
 	}
 	res := d.Apply(ctx, cand)
 	if res.Error != "" || !res.Verified {

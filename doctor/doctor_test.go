@@ -92,6 +92,13 @@ func TestRestartedContainerIsNeverRemoved(t *testing.T) {
 	if n := len(cand.Remediation.Plan.Steps); n != 2 {
 		t.Fatalf("plan has %d steps, want 2", n)
 	}
+	// The plan needs IDs only: a fix inspects no container and walks no
+	// layer before its first removal.
+	for _, src := range []diag.Source{diag.SourceDockerStopped, diag.SourceDockerSizes} {
+		if _, ok := cand.Snapshot.Sources[src]; ok {
+			t.Errorf("the fix gathered %s", src)
+		}
+	}
 	if err := cli.ContainerStart(ctx, comeback, container.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}

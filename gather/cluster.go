@@ -43,9 +43,12 @@ type KubeClient struct {
 // NewKubeClient loads the cluster configuration with the standard rules:
 // --kubeconfig (opts.Kubeconfig), else $KUBECONFIG, else ~/.kube/config,
 // else the in-cluster service account; opts.KubeContext overrides the
-// current context. The client speaks protobuf and is rate limited like
-// kubectl, a little higher for bulk deletes (the server's priority and
-// fairness still applies).
+// current context. The client speaks protobuf. It has no client-side rate
+// limit: every bulk call ksdoctor makes (secret reads, pod deletes, fleet
+// Jobs) is bounded in flight instead (32 at most), and the server's API
+// Priority and Fairness queues or refuses (429, retried by the client)
+// what it cannot take. The token bucket it had (200 a second, burst 300)
+// made 2,000 TLS secret reads wait 8.5 s, past the source's 5 s deadline.
 func NewKubeClient(opts Options) (*KubeClient, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if opts.Kubeconfig != "" {
@@ -74,11 +77,8 @@ func NewKubeClient(opts Options) (*KubeClient, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	if cfg.QPS == 0 {
-		cfg.QPS = 200
-	}
-	if cfg.Burst == 0 {
-		cfg.Burst = 300
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		cfg.QPS = -1 // no token bucket; see above
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "ksdoctor"
@@ -90,7 +90,7 @@ func NewKubeClient(opts Options) (*KubeClient, error) {
 	return &KubeClient{Clientset: cs, Config: cfg, Context: ctxName}, nil
 }
 
-func gatherCluster(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherCluster(ctx context.Context, g *run, s *diag.Snapshot) (func(*diag.Snapshot), error) {
 	kc, err := NewKubeClient(g.opts)
 	if err != nil {
 		return nil, err
@@ -99,7 +99,7 @@ func gatherCluster(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*di
 	if s.Host != nil {
 		hostname = s.Host.Hostname
 	}
-	facts, err := CollectCluster(ctx, kc, hostname)
+	facts, err := CollectCluster(ctx, kc, hostname, g.clusterAreas)
 	if err != nil {
 		// Record where it looked, so the report names the cluster.
 		down := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Error: err.Error()}
@@ -108,12 +108,13 @@ func gatherCluster(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*di
 	return func(s *diag.Snapshot) { s.Cluster = facts }, nil
 }
 
-// CollectCluster reads the cluster facts the checks need. An unreachable
-// API server is an error; a kind of object the identity may not read is
-// recorded in ClusterFacts.Partial and the rest is still gathered.
-func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag.ClusterFacts, error) {
+// CollectCluster reads the parts of the cluster (diag.ClusterArea*; nil:
+// all) the checks need. An unreachable API server is an error; a kind of
+// object the identity may not read is recorded in ClusterFacts.Partial and
+// the rest is still gathered.
+func CollectCluster(ctx context.Context, kc *KubeClient, hostname string, areas []string) (*diag.ClusterFacts, error) {
 	cs := kc.Clientset
-	f := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Reachable: true, Partial: map[string]string{}}
+	f := &diag.ClusterFacts{Server: kc.Config.Host, Context: kc.Context, Reachable: true, Partial: map[string]string{}, Areas: areas}
 	var v version.Info
 	body, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
 	if err != nil {
@@ -125,31 +126,40 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	wg.Go(func() { collectPods(ctx, cs, f, &mu) })
-	wg.Go(func() {
-		nodes, err := listNodes(ctx, cs)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			f.Partial[diag.ClusterAreaNodes] = describeKubeErr(fmt.Errorf("list nodes: %w", err))
-			return
-		}
-		f.Nodes = nodes
-		f.NodeName = matchNode(nodes, hostname)
-	})
-	wg.Go(func() { collectIngresses(ctx, cs, f, &mu) })
-	wg.Go(func() {
-		j, err := gatherJenkins(ctx, cs, func(ctx context.Context, path string) ([]byte, error) {
-			return cs.Discovery().RESTClient().Get().AbsPath(path).Do(ctx).Raw()
+	failed, crashing := f.Holds(diag.ClusterAreaFailedPods), f.Holds(diag.ClusterAreaCrashLoopPods)
+	if failed || crashing {
+		wg.Go(func() { collectPods(ctx, cs, f, &mu, failed, crashing) })
+	}
+	if f.Holds(diag.ClusterAreaNodes) {
+		wg.Go(func() {
+			nodes, err := listNodes(ctx, cs)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				f.Partial[diag.ClusterAreaNodes] = describeKubeErr(fmt.Errorf("list nodes: %w", err))
+				return
+			}
+			f.Nodes = nodes
+			f.NodeName = matchNode(nodes, hostname)
 		})
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			f.Partial[diag.ClusterAreaJenkins] = describeKubeErr(err)
-			return
-		}
-		f.Jenkins = j
-	})
+	}
+	if f.Holds(diag.ClusterAreaIngresses) {
+		wg.Go(func() { collectIngresses(ctx, cs, f, &mu) })
+	}
+	if f.Holds(diag.ClusterAreaJenkins) {
+		wg.Go(func() {
+			j, err := gatherJenkins(ctx, cs, func(ctx context.Context, path string) ([]byte, error) {
+				return cs.Discovery().RESTClient().Get().AbsPath(path).Do(ctx).Raw()
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				f.Partial[diag.ClusterAreaJenkins] = describeKubeErr(err)
+				return
+			}
+			f.Jenkins = j
+		})
+	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", kc.Config.Host, err)
@@ -168,17 +178,24 @@ func CollectCluster(ctx context.Context, kc *KubeClient, hostname string) (*diag
 	return f, nil
 }
 
-// collectPods lists the pods both pod checks read into f.
-func collectPods(ctx context.Context, cs kubeapi.Interface, f *diag.ClusterFacts, mu *sync.Mutex) {
+// collectPods lists the pods the pod checks read into f: the Failed ones
+// (evicted among them), the crash-looping ones, or both.
+func collectPods(ctx context.Context, cs kubeapi.Interface, f *diag.ClusterFacts, mu *sync.Mutex, failed, crashing bool) {
 	// One paginated List across all namespaces serves both pod checks:
 	// the server-side field selector drops finished (Succeeded) pods;
 	// Failed ones (evicted among them) and crash-looping ones are kept.
 	// Two Lists (status.phase=Failed, then the rest) would make the
-	// server read every pod from etcd twice.
+	// server read every pod twice. Failed pods alone (a fix of evicted
+	// pods, its re-check) are selected by the server: of 50,000 pods only
+	// the Failed ones cross the wire.
+	selector := "status.phase!=Succeeded"
+	if !crashing {
+		selector = "status.phase=Failed"
+	}
 	var seen int
-	pods, err := listPods(ctx, cs, "status.phase!=Succeeded", func(p *corev1.Pod) bool {
+	pods, err := listPods(ctx, cs, selector, func(p *corev1.Pod) bool {
 		seen++
-		return p.Status.Phase == corev1.PodFailed || crashLooping(p)
+		return failed && p.Status.Phase == corev1.PodFailed || crashing && p.Status.Phase != corev1.PodFailed && crashLooping(p)
 	})
 	mu.Lock()
 	defer mu.Unlock()
@@ -393,11 +410,15 @@ func listIngresses(ctx context.Context, cs kubeapi.Interface) ([]diag.IngressFac
 	return out, refs, nil
 }
 
+// secretReaders bounds the secret reads in flight.
+const secretReaders = 32
+
 // readTLSSecrets reads the referenced secrets (never a List of all
-// secrets), a few at a time; their data is reduced to certificate facts.
+// secrets: get is the only verb the reader role holds on them), 32 at a
+// time; their data is reduced to certificate facts.
 func readTLSSecrets(ctx context.Context, cs kubeapi.Interface, refs map[string]*diag.TLSSecretFacts) {
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, secretReaders)
 	for _, ref := range refs {
 		wg.Go(func() {
 			sem <- struct{}{}

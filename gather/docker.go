@@ -22,7 +22,7 @@ const inspectWorkers = 16
 
 var exitedStatus = regexp.MustCompile(`^Exited \((-?\d+)\)`)
 
-func gatherDocker(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherDocker(ctx context.Context, g *run, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
 	facts := &diag.DockerFacts{Address: g.opts.DockerHost}
 	store := func(s *diag.Snapshot) { s.Docker = facts }
 	fail := func(err error) (func(*diag.Snapshot), error) {
@@ -57,9 +57,6 @@ func gatherDocker(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*dia
 	for i, c := range list {
 		facts.Containers[i] = containerFromSummary(c)
 	}
-	if err := inspectStopped(ctx, cli, facts.Containers); err != nil {
-		return fail(err)
-	}
 	sort.Slice(facts.Containers, func(i, j int) bool { return facts.Containers[i].Name < facts.Containers[j].Name })
 	return store, nil
 }
@@ -85,53 +82,91 @@ func containerFromSummary(c container.Summary) diag.Container {
 	return out
 }
 
-// inspectStopped fills exit code, finish time and log path of containers
-// that are not running; the list API has neither.
-func inspectStopped(ctx context.Context, cli containerInspector, cs []diag.Container) error {
+// gatherDockerStopped inspects the containers that are not running for
+// what the list API lacks: exit code, finish time and log path. It is a
+// source of its own (one request per container: 1,000 exited containers
+// are 1,000 inspects), asked for by the checks that show those facts, and
+// skipped by a fix, whose plan needs only the IDs.
+func gatherDockerStopped(ctx context.Context, g *run, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+	if s.Docker == nil || !s.Docker.Reachable {
+		return nil, fmt.Errorf("docker is not reachable")
+	}
+	cli, err := g.DockerClient()
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range s.Docker.Containers {
+		if c.State == "exited" || c.State == "dead" {
+			ids = append(ids, c.ID)
+		}
+	}
+	got, err := inspectStopped(ctx, cli, ids)
+	if err != nil {
+		return nil, err
+	}
+	return func(s *diag.Snapshot) {
+		for i := range s.Docker.Containers {
+			if in, ok := got[s.Docker.Containers[i].ID]; ok {
+				c := &s.Docker.Containers[i]
+				c.ExitCode, c.FinishedAt, c.LogPath = in.ExitCode, in.FinishedAt, in.LogPath
+			}
+		}
+		s.Docker.StoppedInspected = true
+	}, nil
+}
+
+// stoppedFacts is what one inspect adds to a stopped container.
+type stoppedFacts struct {
+	ExitCode   int
+	FinishedAt time.Time
+	LogPath    string
+}
+
+// inspectStopped inspects the containers ids, inspectWorkers at a time. A
+// container removed since the list is left out (the list's facts stay).
+func inspectStopped(ctx context.Context, cli containerInspector, ids []string) (map[string]stoppedFacts, error) {
 	var (
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, inspectWorkers)
 		mu       sync.Mutex
 		firstErr error
+		out      = make(map[string]stoppedFacts, len(ids))
 	)
-	for i := range cs {
-		if cs[i].State != "exited" && cs[i].State != "dead" {
-			continue
-		}
+	for _, id := range ids {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			in, err := cli.ContainerInspect(ctx, cs[i].ID)
+			in, err := cli.ContainerInspect(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				if isNotFound(err) { // removed since the list: keep what the list said
-					return
+				if !isNotFound(err) && firstErr == nil {
+					firstErr = fmt.Errorf("inspect container %s: %w", diag.ShortID(id), err)
 				}
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("inspect container %s: %w", cs[i].Name, err)
-				}
-				mu.Unlock()
 				return
 			}
+			var f stoppedFacts
+			f.LogPath = in.LogPath
 			if in.State != nil {
-				cs[i].ExitCode = in.State.ExitCode
+				f.ExitCode = in.State.ExitCode
 				if t, err := time.Parse(time.RFC3339Nano, in.State.FinishedAt); err == nil && t.Year() > 1 {
-					cs[i].FinishedAt = t.UTC()
+					f.FinishedAt = t.UTC()
 				}
 			}
-			cs[i].LogPath = in.LogPath
+			out[id] = f
 		}()
 	}
 	wg.Wait()
-	return firstErr
+	return out, firstErr
 }
 
 type containerInspector interface {
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 }
 
-func gatherDockerSizes(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherDockerSizes(ctx context.Context, g *run, s *diag.Snapshot) (func(*diag.Snapshot), error) {
 	if s.Docker == nil || !s.Docker.Reachable {
 		return nil, fmt.Errorf("docker is not reachable")
 	}
@@ -157,7 +192,7 @@ func gatherDockerSizes(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func
 	}, nil
 }
 
-func gatherDockerDisk(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherDockerDisk(ctx context.Context, g *run, s *diag.Snapshot) (func(*diag.Snapshot), error) {
 	if s.Docker == nil || !s.Docker.Reachable {
 		return nil, fmt.Errorf("docker is not reachable")
 	}

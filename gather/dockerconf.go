@@ -18,14 +18,14 @@ const largestLogs = 10
 
 // gatherDockerConf resolves dockerd's configuration from the files under the host root and
 // the running process's command line.
-func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherDockerConf(ctx context.Context, g *run, s *diag.Snapshot) (func(*diag.Snapshot), error) {
 	var running []string
 	var pid int
 	if s.Dockerd != nil {
 		running, pid = s.Dockerd.Args, s.Dockerd.PID
 	}
 	// Judge the files with the flags of the installed release.
-	facts := resolveForRelease(ctx, g, running)
+	facts := resolveForRelease(ctx, g.Gatherer, running)
 	if pid > 0 {
 		if t, err := processStart(g.Root(), pid); err == nil {
 			facts.DockerdStartedAt = t
@@ -50,7 +50,7 @@ func gatherDockerConf(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(
 		if o, ok := diag.Option(facts.Running, "data-root"); ok {
 			from = o.Value
 		}
-		facts.Move = measureMove(ctx, g, from, to)
+		facts.Move = measureMove(ctx, g.Gatherer, from, to)
 	}
 	store := func(s *diag.Snapshot) { s.DockerConf = facts }
 	if len(facts.Unjudged) > 0 {

@@ -56,7 +56,7 @@ func TestGatherDockerConfHostRoot(t *testing.T) {
 	g := New(Options{HostRoot: root})
 	s := g.NewSnapshot(diag.Tool{})
 	s.Inputs = map[string]string{"to": "/mnt/new"}
-	store, err := gatherDockerConf(context.Background(), g, s)
+	store, err := gatherDockerConf(context.Background(), &run{Gatherer: g}, s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 // gatherDockerdProcess finds the running dockerd: the PID in its pidfile
 // when that process is a dockerd, else the only dockerd in the host's /proc.
-func gatherDockerdProcess(_ context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherDockerdProcess(_ context.Context, g *run, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
 	root := g.Root()
 	if b, err := root.ReadFileLimit(g.opts.DockerdPIDFile, 64); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {

@@ -21,7 +21,7 @@ const (
 	PurposeRoot       = "root"
 )
 
-func gatherFilesystems(_ context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherFilesystems(_ context.Context, g *run, s *diag.Snapshot) (func(*diag.Snapshot), error) {
 	dockerRoot := DefaultDockerRoot
 	if s.Docker != nil && s.Docker.DataRoot != "" {
 		dockerRoot = s.Docker.DataRoot

@@ -113,7 +113,7 @@ func (g *Gatherer) Close() error {
 // snapshot (nil when there is nothing to store): results are stored only
 // when the source finished within its deadline, so an abandoned gatherer
 // never writes to a snapshot that checks are reading.
-type sourceFunc func(ctx context.Context, g *Gatherer, s *diag.Snapshot) (store func(*diag.Snapshot), err error)
+type sourceFunc func(ctx context.Context, g *run, s *diag.Snapshot) (store func(*diag.Snapshot), err error)
 
 type sourceDef struct {
 	deps []diag.Source
@@ -125,17 +125,18 @@ type sourceDef struct {
 
 // sources is the explicit registry of what can be gathered.
 var sources = map[diag.Source]sourceDef{
-	diag.SourceHost:        {fn: gatherHost},
-	diag.SourceDocker:      {fn: gatherDocker},
-	diag.SourceDockerSizes: {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerSizes},
-	diag.SourceDockerDisk:  {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerDisk},
-	diag.SourceFilesystems: {deps: []diag.Source{diag.SourceDocker}, fn: gatherFilesystems},
-	diag.SourceDockerdProc: {fn: gatherDockerdProcess},
-	diag.SourceNetwork:     {fn: gatherNetwork},
-	diag.SourceNetProbe:    {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe, minTimeout: 30 * time.Second},
-	diag.SourceDockerConf:  {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
-	diag.SourceCluster:     {deps: []diag.Source{diag.SourceHost}, fn: gatherCluster},
-	diag.SourceSystemd:     {fn: gatherSystemd},
+	diag.SourceHost:          {fn: gatherHost},
+	diag.SourceDocker:        {fn: gatherDocker},
+	diag.SourceDockerSizes:   {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerSizes},
+	diag.SourceDockerStopped: {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerStopped},
+	diag.SourceDockerDisk:    {deps: []diag.Source{diag.SourceDocker}, fn: gatherDockerDisk},
+	diag.SourceFilesystems:   {deps: []diag.Source{diag.SourceDocker}, fn: gatherFilesystems},
+	diag.SourceDockerdProc:   {fn: gatherDockerdProcess},
+	diag.SourceNetwork:       {fn: gatherNetwork},
+	diag.SourceNetProbe:      {deps: []diag.Source{diag.SourceNetwork, diag.SourceDocker}, fn: gatherNetProbe, minTimeout: 30 * time.Second},
+	diag.SourceDockerConf:    {deps: []diag.Source{diag.SourceDockerdProc}, fn: gatherDockerConf},
+	diag.SourceCluster:       {deps: []diag.Source{diag.SourceHost}, fn: gatherCluster},
+	diag.SourceSystemd:       {fn: gatherSystemd},
 }
 
 // NewSnapshot returns an empty snapshot stamped with tool and start time.
@@ -166,10 +167,11 @@ func (g *Gatherer) CollectWithInputs(ctx context.Context, tool diag.Tool, checks
 	defer cancel()
 	snap := g.NewSnapshot(tool)
 	snap.Inputs = inputs
+	r := &run{Gatherer: g, clusterAreas: diag.ClusterAreasFor(checks)}
 	// Host facts are always gathered: every report names its node.
-	g.Gather(ctx, snap, append([]diag.Source{diag.SourceHost}, diag.SourcesFor(checks)...), progress)
+	r.gather(ctx, snap, append([]diag.Source{diag.SourceHost}, diag.SourcesFor(checks)...), progress)
 	if more := diag.WantedSources(checks, snap, cfg); len(more) > 0 {
-		g.Gather(ctx, snap, more, progress)
+		r.gather(ctx, snap, more, progress)
 	}
 	snap.FinishedAt = time.Now().UTC().Truncate(time.Millisecond)
 	return snap
@@ -177,8 +179,22 @@ func (g *Gatherer) CollectWithInputs(ctx context.Context, tool diag.Tool, checks
 
 // Gather fills snap with the requested sources (and their dependencies)
 // that it does not hold yet. Independent sources run concurrently; each
-// gets its own deadline. Failures are recorded in snap.Sources.
+// gets its own deadline. Failures are recorded in snap.Sources. The
+// cluster source reads every area of the cluster.
 func (g *Gatherer) Gather(ctx context.Context, snap *diag.Snapshot, want []diag.Source, progress Progress) {
+	(&run{Gatherer: g}).gather(ctx, snap, want, progress)
+}
+
+// run is one gathering pass: the Gatherer and what this pass's checks
+// read of the sources that serve several checks.
+type run struct {
+	*Gatherer
+	// clusterAreas are the parts of the cluster the checks read
+	// (diag.ClusterGather*); nil reads all.
+	clusterAreas []string
+}
+
+func (g *run) gather(ctx context.Context, snap *diag.Snapshot, want []diag.Source, progress Progress) {
 	todo := closure(want)
 	var mu sync.Mutex // guards snap.Sources and progress
 	done := map[diag.Source]chan struct{}{}
@@ -227,7 +243,7 @@ func (g *Gatherer) Gather(ctx context.Context, snap *diag.Snapshot, want []diag.
 	wg.Wait()
 }
 
-func (g *Gatherer) runSource(ctx context.Context, src diag.Source, def sourceDef, snap *diag.Snapshot) (st diag.SourceStatus, store func(*diag.Snapshot)) {
+func (g *run) runSource(ctx context.Context, src diag.Source, def sourceDef, snap *diag.Snapshot) (st diag.SourceStatus, store func(*diag.Snapshot)) {
 	st.Source = src
 	start := time.Now()
 	defer func() { st.DurationMs = time.Since(start).Milliseconds() }()

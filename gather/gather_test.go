@@ -98,13 +98,13 @@ func TestSourceDeadlineAndPanic(t *testing.T) {
 	saved := sources
 	t.Cleanup(func() { sources = saved })
 	sources = map[diag.Source]sourceDef{
-		"slow": {fn: func(ctx context.Context, _ *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+		"slow": {fn: func(ctx context.Context, _ *run, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
 			time.Sleep(2 * time.Second) // ignores ctx, as a stuck syscall would
 			return func(s *diag.Snapshot) { s.Host = &diag.HostFacts{Hostname: "late"} }, nil
 		}},
-		"panics": {fn: func(context.Context, *Gatherer, *diag.Snapshot) (func(*diag.Snapshot), error) { panic("oops") }},
-		"fine":   {fn: func(context.Context, *Gatherer, *diag.Snapshot) (func(*diag.Snapshot), error) { return nil, nil }},
-		"after":  {deps: []diag.Source{"fine"}, fn: func(context.Context, *Gatherer, *diag.Snapshot) (func(*diag.Snapshot), error) { return nil, nil }},
+		"panics": {fn: func(context.Context, *run, *diag.Snapshot) (func(*diag.Snapshot), error) { panic("oops") }},
+		"fine":   {fn: func(context.Context, *run, *diag.Snapshot) (func(*diag.Snapshot), error) { return nil, nil }},
+		"after":  {deps: []diag.Source{"fine"}, fn: func(context.Context, *run, *diag.Snapshot) (func(*diag.Snapshot), error) { return nil, nil }},
 	}
 	g := New(Options{SourceTimeout: 100 * time.Millisecond})
 	snap := g.NewSnapshot(diag.Tool{Name: "ksdoctor"})

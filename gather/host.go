@@ -15,7 +15,7 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
-func gatherHost(_ context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherHost(_ context.Context, g *run, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
 	h := &diag.HostFacts{Arch: runtime.GOARCH}
 	// Inside a pod the container's hostname is not the node's: prefer the
 	// host's /etc/hostname when a host root is mounted.

@@ -31,7 +31,7 @@ import (
 // iptables backend holds. The parts run concurrently; a part that fails is
 // recorded in NetFacts.Errors and the rest is kept. Only netlink failing
 // fails the source.
-func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherNetwork(ctx context.Context, g *run, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
 	facts := &diag.NetFacts{}
 	var (
 		wg      sync.WaitGroup
@@ -68,7 +68,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 			sctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*3/4))
 			defer cancel()
 		}
-		out, err := runSave(sctx, g, "iptables-save")
+		out, err := runSave(sctx, g.Gatherer, "iptables-save")
 		if err != nil {
 			addErr(fmt.Errorf("read the iptables tables: %w", err))
 			return
@@ -80,7 +80,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		out, err := ipsetSave(ctx, g)
+		out, err := ipsetSave(ctx, g.Gatherer)
 		mu.Lock()
 		defer mu.Unlock()
 		sets = out
@@ -91,7 +91,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		f := binaryFacts(ctx, g)
+		f := binaryFacts(ctx, g.Gatherer)
 		mu.Lock()
 		*ipt = f
 		mu.Unlock()
@@ -101,7 +101,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 		defer wg.Done()
 		fwd := readSysctl(g.Root(), "/proc/sys/net/ipv4/ip_forward")
 		bnf := readSysctl(g.Root(), "/proc/sys/net/bridge/bridge-nf-call-iptables")
-		conf := ipForwardConf(g)
+		conf := ipForwardConf(g.Gatherer)
 		mu.Lock()
 		facts.IPForward, facts.BridgeNFIP, facts.IPForwardConf = fwd, bnf, conf
 		mu.Unlock()
@@ -117,7 +117,7 @@ func gatherNetwork(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*di
 	}
 	if len(facts.Tables) > 0 && facts.Backend != "" {
 		ts, _ := iptsave.ParseBytes(save)
-		facts.Backends = otherBackends(ctx, g, facts.Backend, iptsave.CountRules(ts))
+		facts.Backends = otherBackends(ctx, g.Gatherer, facts.Backend, iptsave.CountRules(ts))
 	}
 	sort.Strings(facts.Errors)
 	return func(s *diag.Snapshot) { s.Network = facts }, nil

@@ -9,6 +9,6 @@ import (
 	"github.com/ksdoctor/ksdoctor/diag"
 )
 
-func gatherNetwork(context.Context, *Gatherer, *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherNetwork(context.Context, *run, *diag.Snapshot) (func(*diag.Snapshot), error) {
 	return nil, errors.New("network facts are read over netlink, which only Linux has")
 }

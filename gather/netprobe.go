@@ -32,7 +32,7 @@ const probeWait = 3
 // proves packets came back; a timeout or no route does not), and removes
 // the container. Without a
 // local image it records why it was skipped instead.
-func gatherNetProbe(ctx context.Context, g *Gatherer, s *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherNetProbe(ctx context.Context, g *run, s *diag.Snapshot) (func(*diag.Snapshot), error) {
 	p := &diag.NetProbe{Image: g.opts.ProbeImage, Target: g.opts.ProbeTarget}
 	if p.Image == "" {
 		p.Image = DefaultProbeImage

@@ -12,7 +12,7 @@ import (
 // gatherSystemd asks the node's systemd, over the D-Bus socket under the host
 // root, how it holds docker.service: its state, last result, restarts and
 // start limit, and the files it loaded the unit from.
-func gatherSystemd(ctx context.Context, g *Gatherer, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
+func gatherSystemd(ctx context.Context, g *run, _ *diag.Snapshot) (func(*diag.Snapshot), error) {
 	root := g.opts.HostRoot
 	if root == "" {
 		root = "/"
