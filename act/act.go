@@ -1,6 +1,7 @@
 package act
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +21,8 @@ type Executor struct {
 	Kube kubeapi.Interface
 	// HostRoot prefixes every host path.
 	HostRoot string
-	// Workers bounds concurrent steps of one kind (default 32).
+	// Workers bounds concurrent steps of one kind (default: the kind's own
+	// bound, 32 for most).
 	Workers int
 	// Services manages the node's services (nil: systemd over D-Bus found
 	// under the host root, or systemctl with host root /).
@@ -40,7 +42,9 @@ type Executor struct {
 
 // kinds is the explicit registry of step kinds this executor applies.
 var kinds = map[diag.StepKind]kindDef{
-	diag.StepRemoveContainer: {apply: removeContainer, parallel: true},
+	// 50 removals in flight, as `docker rm A B C…` runs them (docker/cli's
+	// parallelOperation): the daemon's removals are the limit.
+	diag.StepRemoveContainer: {apply: removeContainer, parallel: true, workers: 50},
 	diag.StepRemoveImage:     {apply: removeImage, parallel: true},
 	diag.StepPruneBuildCache: {apply: pruneBuildCache},
 	diag.StepIPTablesRule:    {apply: addIPTablesRule},
@@ -287,10 +291,7 @@ func (e *Executor) preflight(ctx context.Context, steps []diag.Step) error {
 }
 
 func (e *execution) runBatch(ctx context.Context, def kindDef, r *run, from, to int) {
-	workers := e.Workers
-	if workers <= 0 {
-		workers = 32
-	}
+	workers := cmp.Or(e.Workers, def.workers, defaultWorkers)
 	if to-from == 1 || !def.parallel {
 		workers = 1
 	}

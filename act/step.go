@@ -57,4 +57,9 @@ type kindDef struct {
 	apply handler
 	// parallel steps touch independent objects and may run concurrently.
 	parallel bool
+	// workers bounds a parallel kind's steps in flight (0: defaultWorkers).
+	workers int
 }
+
+// defaultWorkers bounds the steps of one parallel kind in flight.
+const defaultWorkers = 32
