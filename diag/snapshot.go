@@ -19,7 +19,7 @@ type Source string
 const (
 	SourceHost        Source = "host"         // hostname, kernel, OS, time
 	SourceDocker      Source = "docker"       // daemon info and the container list
-	SourceDockerSizes Source = "docker.sizes" // per-container writable-layer sizes (walks layers)
+	SourceDockerSizes Source = "docker.sizes" // stopped containers' writable-layer sizes (walks their layers)
 	// SourceDockerStopped inspects each stopped container: the exit time and
 	// log path the list API lacks (one request per container).
 	SourceDockerStopped Source = "docker.stopped"
@@ -161,7 +161,8 @@ type DockerFacts struct {
 	// BridgeSubnets are the IPv4 subnets of Docker's default "bridge" network.
 	BridgeSubnets []string    `json:"bridgeSubnets,omitempty"`
 	Containers    []Container `json:"containers"`
-	// SizesGathered is true when Container.SizeRw values were collected.
+	// SizesGathered is true when Container.SizeRw values were collected:
+	// of the stopped containers (docker.sizes) or of all (docker.df).
 	SizesGathered bool `json:"sizesGathered,omitempty"`
 	// StoppedInspected is true when the stopped containers' FinishedAt,
 	// ExitCode and LogPath come from inspecting each (source

@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/ksdoctor/ksdoctor/diag"
@@ -174,9 +175,13 @@ func gatherDockerSizes(ctx context.Context, g *run, s *diag.Snapshot) (func(*dia
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Size: true})
+	// Only stopped containers are sized: their writable layers are what
+	// the checks weigh (what removing them frees), and sizing a running
+	// container walks a layer that is still being written.
+	stopped := filters.NewArgs(filters.Arg("status", "exited"), filters.Arg("status", "dead"))
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Size: true, Filters: stopped})
 	if err != nil {
-		return nil, fmt.Errorf("list containers with sizes: %w", err)
+		return nil, fmt.Errorf("list stopped containers with sizes: %w", err)
 	}
 	sizes := make(map[string]int64, len(list))
 	for _, c := range list {
