@@ -54,8 +54,10 @@ type clusterResult struct {
 	size                    clusterSize
 	setup                   time.Duration
 	sweep, seedFind         []testbed.Run
+	evictedSweep            []testbed.Run // sweep --checks k8s.evicted-pods: the seed loop's own question
 	del, seedDel            []testbed.Run
 	sweepReqs, seedReqs     map[string]float64
+	evictedReqs             map[string]float64
 	apiRSSSweep, apiRSSPeak int64 // bytes: largest VmRSS seen during the sweeps; VmHWM at the end
 	podsSeen                int
 	defaultTimeouts         string // the cluster source under the default timeouts
@@ -136,6 +138,18 @@ func benchClusterSize(b *testing.B, ksd string, size clusterSize) clusterResult 
 		}
 		return run
 	}
+	// The seed's loop asks one question: which pods are evicted. ksdoctor
+	// answers the same question with its one check: one List of the
+	// Failed pods, selected by the server.
+	evictedSweep := func() testbed.Run {
+		cmd := exec.Command(ksd, "sweep", "--config", cfg, "--checks", "k8s.evicted-pods", "--format", "json", "-o", report)
+		cmd.Env = env
+		run, _, err := testbed.TimeCmd(cmd, sweepOK)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return run
+	}
 	seed := func(script string) testbed.Run {
 		cmd := exec.Command("bash", "-c", script)
 		cmd.Env = env
@@ -154,6 +168,8 @@ func benchClusterSize(b *testing.B, ksd string, size clusterSize) clusterResult 
 				r.sweep = append(r.sweep, countRequests(b, cs, &r.sweepReqs, sweep))
 			}
 			r.podsSeen = checkClusterReport(b, report, size)
+			r.evictedSweep = append(r.evictedSweep, countRequests(b, cs, &r.evictedReqs, evictedSweep))
+			checkClusterReport(b, report, size)
 			// Delete: each side on a fresh set of evicted pods.
 			fix := exec.Command(ksd, "fix", "k8s.evicted-pods/delete", "--yes", "--config", cfg)
 			fix.Env = env
@@ -175,6 +191,7 @@ func benchClusterSize(b *testing.B, ksd string, size clusterSize) clusterResult 
 	}
 	r.apiRSSPeak, _ = c.PeakRSS()
 	b.ReportMetric(testbed.WallMedian(r.seedFind)/testbed.WallMedian(r.sweep), "find_speedup")
+	b.ReportMetric(testbed.WallMedian(r.seedFind)/testbed.WallMedian(r.evictedSweep), "evicted_find_speedup")
 	b.ReportMetric(testbed.WallMedian(r.seedDel)/testbed.WallMedian(r.del), "delete_speedup")
 	b.ReportMetric(float64(testbed.MaxRSS(r.sweep))/1024, "sweep_peak_MB")
 	return r

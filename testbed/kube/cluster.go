@@ -28,8 +28,8 @@ const (
 	EnvEtcd = "KSDOCTOR_ETCD"
 	// DefaultAPIServer is where `make kube-apiserver-bin` puts the binary.
 	DefaultAPIServer = "/var/cache/ksdoctor-test/bin/kube-apiserver"
-	// DefaultEtcd is Debian's etcd-server binary.
-	DefaultEtcd = "/usr/bin/etcd"
+	// DefaultEtcd is where `make etcd-bin` puts etcd 3.6 (testbed/etcd).
+	DefaultEtcd = "/var/cache/ksdoctor-test/bin/etcd"
 
 	// ContextName is the context (and cluster) name in kubeconfigs from WriteKubeconfig.
 	ContextName = "ksdt"
@@ -84,7 +84,7 @@ func Available() error {
 	apiserver, etcd := Binaries()
 	for _, bin := range []struct{ path, hint string }{
 		{apiserver, "run `make kube-apiserver-bin` or set " + EnvAPIServer},
-		{etcd, "apt-get install etcd-server or set " + EnvEtcd},
+		{etcd, "run make etcd-bin (testbed/etcd/build.sh) or set " + EnvEtcd},
 	} {
 		fi, err := os.Stat(bin.path)
 		if err != nil {

@@ -1,6 +1,6 @@
 // Package kube starts a real, throw-away Kubernetes control plane for ksdoctor's tests:
-// Debian's etcd (/usr/bin/etcd) and an upstream kube-apiserver v1.36.3 built by
-// testbed/kubeapiserver/build.sh (make kube-apiserver-bin), both listening on
+// etcd v3.6.16 (testbed/etcd/build.sh, make etcd-bin) and an upstream kube-apiserver
+// v1.36.3 built by testbed/kubeapiserver/build.sh (make kube-apiserver-bin), both listening on
 // 127.0.0.1 only, with a self-signed CA, static bearer tokens and RBAC.
 //
 // Real kubelets: StartForNodes starts a cluster on an address in 198.18.0.0/15 on a veth
@@ -37,5 +37,7 @@
 // A package that wants one cluster for all its tests can call StartCluster in TestMain
 // and Stop it before exiting. The kube-apiserver binary comes from
 // $KSDOCTOR_KUBE_APISERVER, else /var/cache/ksdoctor-test/bin/kube-apiserver; etcd from
-// $KSDOCTOR_ETCD, else /usr/bin/etcd.
+// $KSDOCTOR_ETCD, else /var/cache/ksdoctor-test/bin/etcd. Debian's etcd 3.4 also runs,
+// but cannot serve consistent Lists from kube-apiserver's watch cache (no progress
+// notifications before 3.4.31), so every List reads etcd: slower than real clusters.
 package kube
