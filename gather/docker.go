@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
 
 	"github.com/ksdoctor/ksdoctor/diag"
 )
@@ -37,22 +38,33 @@ func gatherDocker(ctx context.Context, g *run, _ *diag.Snapshot) (func(*diag.Sna
 	if err != nil {
 		return fail(err)
 	}
-	info, err := cli.Info(ctx)
-	if err != nil {
-		return fail(fmt.Errorf("docker info: %w", err))
+	// The three reads are independent: asked at once, the source costs
+	// the slowest of them, not their sum (a fix pays it twice: before
+	// and in its re-check).
+	var (
+		info           system.Info
+		nw             network.Inspect
+		list           []container.Summary
+		infoErr, nwErr error
+		listErr        error
+		wg             sync.WaitGroup
+	)
+	wg.Go(func() { info, infoErr = cli.Info(ctx) })
+	wg.Go(func() { nw, nwErr = cli.NetworkInspect(ctx, "bridge", network.InspectOptions{}) })
+	wg.Go(func() { list, listErr = cli.ContainerList(ctx, container.ListOptions{All: true}) })
+	wg.Wait()
+	if infoErr != nil {
+		return fail(fmt.Errorf("docker info: %w", infoErr))
 	}
 	DockerInfoFacts(info, facts)
 	facts.APIVersion = cli.ClientVersion()
-
-	if nw, err := cli.NetworkInspect(ctx, "bridge", network.InspectOptions{}); err == nil {
+	if nwErr == nil {
 		DockerBridgeFacts(nw, facts)
-	} else if isNotFound(err) {
+	} else if isNotFound(nwErr) {
 		facts.Daemon.BridgeAbsent = true // dockerd runs with --bridge=none
 	}
-
-	list, err := cli.ContainerList(ctx, container.ListOptions{All: true})
-	if err != nil {
-		return fail(fmt.Errorf("list containers: %w", err))
+	if listErr != nil {
+		return fail(fmt.Errorf("list containers: %w", listErr))
 	}
 	facts.Containers = make([]diag.Container, len(list))
 	for i, c := range list {
