@@ -280,7 +280,7 @@ func execOutput(name string, args ...string) (string, error) {
 // "ok, 840 ms" or "failed after 5000 ms: timed out after 5s".
 func sourceVerdict(b *testing.B, path string, source diag.Source) string {
 	b.Helper()
-	rep := readReportFile(b, path)
+	rep := testbed.ReadReport(b, path)
 	for _, st := range rep.Sources {
 		if st.Source == source {
 			if st.OK {

@@ -2,7 +2,6 @@ package doctor_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -267,7 +266,7 @@ func countFailed(tb testing.TB, cs kubernetes.Interface) int {
 // it found every evicted pod; it returns the pods the sweep read.
 func checkClusterReport(b *testing.B, path string, size clusterSize) int {
 	b.Helper()
-	rep := readReportFile(b, path)
+	rep := testbed.ReadReport(b, path)
 	for _, s := range rep.Sources {
 		if s.Source == diag.SourceCluster && !s.OK {
 			b.Fatalf("the sweep's cluster source failed: %s", s.Error)
@@ -278,18 +277,4 @@ func checkClusterReport(b *testing.B, path string, size clusterSize) int {
 		b.Fatalf("the sweep found %q", f.Title)
 	}
 	return size.pods
-}
-
-// readReportFile reads a sweep's JSON report written with -o.
-func readReportFile(b *testing.B, path string) diag.Report {
-	b.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var rep diag.Report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		b.Fatalf("report: %v", err)
-	}
-	return rep
 }

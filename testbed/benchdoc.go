@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
+
+	"github.com/ksdoctor/ksdoctor/diag"
 )
 
 // BenchDocEnv names the file the benchmarks write their sections into
@@ -236,4 +240,19 @@ func MetOrNot(ok bool) string {
 		return "met"
 	}
 	return "not met"
+}
+
+// ReadReport reads a sweep's JSON report that a benchmark had the binary
+// write with -o.
+func ReadReport(tb testing.TB, path string) diag.Report {
+	tb.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var rep diag.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		tb.Fatalf("report %s: %v", path, err)
+	}
+	return rep
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -156,7 +155,7 @@ func timeRun(b *testing.B, c *exec.Cmd, ok func(int) bool) testbed.Run {
 // It returns the sources' durations.
 func checkNodeReport(b *testing.B, path string, size nodeSize) string {
 	b.Helper()
-	rep := readReportFile(b, path)
+	rep := testbed.ReadReport(b, path)
 	var parts []string
 	for _, s := range rep.Sources {
 		if (s.Source == diag.SourceDocker || s.Source == diag.SourceNetwork) && !s.OK {
@@ -292,7 +291,7 @@ func writeNodeSection(b *testing.B, results []nodeResult) {
 // failed ("all ok" when none).
 func failedSources(b *testing.B, path string) string {
 	b.Helper()
-	rep := readReportFile(b, path)
+	rep := testbed.ReadReport(b, path)
 	var bad []string
 	for _, s := range rep.Sources {
 		if !s.OK && s.Source != diag.SourceCluster && s.Source != diag.SourceSystemd {
@@ -319,18 +318,4 @@ func runStats(floor, sweep []testbed.Run) (fw, sw, fc, sc float64) {
 		return m
 	}
 	return ms(floor, false), ms(sweep, false), ms(floor, true), ms(sweep, true)
-}
-
-// readReportFile reads a sweep's JSON report written with -o.
-func readReportFile(b *testing.B, path string) diag.Report {
-	b.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var rep diag.Report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		b.Fatalf("report: %v", err)
-	}
-	return rep
 }
