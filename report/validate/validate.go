@@ -177,13 +177,53 @@ func constraint(k string, kw, v any, at string) error {
 		if layout == "" {
 			return fmt.Errorf("report schema: format %q is not supported here", kw)
 		}
-		if _, err := time.Parse(layout, str); err != nil {
+		if _, err := time.Parse(layout, str); err != nil || kw == "date-time" && !rfc3339Shape(str) {
 			return fmt.Errorf("%s: %q is not a %s", where(at), str, kw)
 		}
 	default:
 		return fmt.Errorf("report schema: keyword %q is not supported by package validate", k)
 	}
 	return nil
+}
+
+// rfc3339Shape tells whether s has RFC 3339's date-time shape, digit for
+// digit (2006-01-02T15:04:05[.999]Z or ±07:00), as JSON Schema's format
+// demands. time.Parse alone is more lenient: it takes a one-digit hour
+// ("T9:02:06Z") and a comma before the fraction.
+func rfc3339Shape(s string) bool {
+	const shape = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(shape) {
+		return false
+	}
+	for i := range len(shape) {
+		if shape[i] == 'd' && !digits(s[i:i+1]) || shape[i] != 'd' && s[i] != shape[i] {
+			return false
+		}
+	}
+	rest := s[len(shape):]
+	if strings.HasPrefix(rest, ".") {
+		n := 1
+		for n < len(rest) && digits(rest[n:n+1]) {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && digits(rest[1:3]) && rest[3] == ':' && digits(rest[4:])
+}
+
+func digits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func num(kw any) float64 {

@@ -172,3 +172,40 @@ func FuzzReport(f *testing.F) {
 		}
 	})
 }
+
+// TestDateTimeShape: RFC 3339 digit for digit, as the JSON Schema's
+// date-time format; time.Parse alone took "T9:02:06.8Z" (found by
+// FuzzReport, kept in testdata/fuzz).
+func TestDateTimeShape(t *testing.T) {
+	for s, want := range map[string]bool{
+		"2026-11-26T09:02:06Z":          true,
+		"2026-11-26T09:02:06.8Z":        true,
+		"2026-11-26T09:02:06.123+08:00": true,
+		"2026-11-26T09:02:06-05:30":     true,
+		"2026-11-26T9:02:06.8Z":         false,
+		"2026-11-26T09:02:06,8Z":        false,
+		"2026-11-26T09:02:06.Z":         false,
+		"2026-11-26T09:02:06+0800":      false,
+		"2026-11-26t09:02:06Z":          false,
+		"2026-11-26T09:02:06":           false,
+	} {
+		var rep map[string]any
+		for _, d := range reportDocs(t) {
+			if err := json.Unmarshal(d, &rep); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		rep["startedAt"] = s
+		doc, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Report(doc); (err == nil) != want {
+			t.Errorf("startedAt %q: error %v, want accepted=%v", s, err, want)
+		}
+		if serr := schemacheck.ValidateJSON(doc); want && serr != nil {
+			t.Errorf("startedAt %q: the JSON Schema refuses it too: %v", s, serr)
+		}
+	}
+}
