@@ -190,7 +190,7 @@ func (g *Gatherer) Gather(ctx context.Context, snap *diag.Snapshot, want []diag.
 type run struct {
 	*Gatherer
 	// clusterAreas are the parts of the cluster the checks read
-	// (diag.ClusterGather*); nil reads all.
+	// (diag.ClusterArea*); nil reads all.
 	clusterAreas []string
 }
 
