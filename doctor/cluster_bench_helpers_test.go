@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -56,6 +57,24 @@ func sampleRSS(pid int, peak *int64) (stop func()) {
 		}
 	})
 	return func() { close(done); wg.Wait() }
+}
+
+// procCPU is the user and system CPU time pid has used so far
+// (/proc/PID/stat, in clock ticks of 10 ms); 0 when it cannot be read.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // apiRequests reads the apiserver's apiserver_request_total by verb and
@@ -226,6 +245,7 @@ func writeClusterSection(b *testing.B, results []clusterResult) {
 		"difference over the run. Goals at 50,000 pods: sweep peak RSS ≤ 200 MB, ≥ 100× faster than the find loop, delete ≥ 20× faster than the delete loop.\n\n")
 	w.WriteString("| pods / namespaces / evicted / crash-looping / Ingresses | pairs | every cluster check (s) | seed find loop (s) | speed-up | `--checks k8s.evicted-pods` (s) | speed-up | fix delete (s) | seed delete loop (s) | speed-up | sweep peak RSS (MiB) | apiserver RSS during sweep / peak (MiB) | load average (first pair) |\n")
 	w.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+
 	for _, r := range results {
 		s := r.size
 		fmt.Fprintf(&w, "| %d / %d / %d / %d / %d | %d | %.2f | %.1f | **%.0f×** | %.2f | **%.0f×** | %.2f | %.1f | **%.0f×** | %.1f | %d / %d | %s |\n",
@@ -245,6 +265,7 @@ func writeClusterSection(b *testing.B, results []clusterResult) {
 	for _, r := range results {
 		fmt.Fprintf(&w, "| %d / %d | %s | %s | %s |\n", r.size.pods, r.size.namespaces, describeRequests(r.sweepReqs), describeRequests(r.evictedReqs), describeRequests(r.seedReqs))
 	}
+	writeClusterFloor(&w, results)
 	last := results[len(results)-1]
 	find := testbed.WallMedian(last.seedFind) / testbed.WallMedian(last.sweep)
 	evicted := testbed.WallMedian(last.seedFind) / testbed.WallMedian(last.evictedSweep)
@@ -261,6 +282,27 @@ func writeClusterSection(b *testing.B, results []clusterResult) {
 		b.Logf("wrote the cluster section of %s", path)
 	}
 	b.Log("\n" + w.String())
+}
+
+// writeClusterFloor writes what bounds the sweep of every cluster check
+// from below: the apiserver's own CPU time while it serves the sweep (the
+// sweep cannot end before the server has produced every pod, and the
+// server has at most every core), and one kubectl for every namespace.
+func writeClusterFloor(w *strings.Builder, results []clusterResult) {
+	cores := runtime.NumCPU()
+	fmt.Fprintf(w, "\nWhat bounds the sweep of every cluster check: the apiserver's own CPU time while it serves that sweep (utime + stime from /proc, median over the pairs; "+
+		"the sweep cannot end before the server has done that work (every pod listed, every TLS secret read), so on %d cores it cannot take less than that CPU time / %d, and the speed-up over the seed's loop cannot exceed the figure in the last column), "+
+		"and the one command an engineer runs in place of the loop, `%s`, in the same pairs:\n\n", cores, cores, kubectlAllPods)
+	w.WriteString("| pods | every cluster check (s) | `kubectl get pods -A` (s) | sweep / kubectl | apiserver CPU during the sweep (s) | speed-up bound: seed loop / (apiserver CPU / cores) |\n|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		api, _, _ := testbed.Median(r.apiCPU)
+		bound := "n/a"
+		if api > 0 {
+			bound = fmt.Sprintf("%.0f×", testbed.WallMedian(r.seedFind)/(api/float64(cores)))
+		}
+		fmt.Fprintf(w, "| %d | %.2f | %.2f | %.2f× | %.2f | %s |\n", r.size.pods, testbed.WallMedian(r.sweep), testbed.WallMedian(r.kubectlAll),
+			testbed.WallMedian(r.sweep)/testbed.WallMedian(r.kubectlAll), api, bound)
+	}
 }
 
 func kubectlVersion() string {

@@ -37,6 +37,11 @@ var clusterSizes = []clusterSize{
 // seedFindLoop is the seed article's per-namespace loop, verbatim in shape.
 const seedFindLoop = `for ns in $(kubectl get ns | grep -v NAME | awk '{print $1}'); do kubectl get pods -n $ns | grep Evicted; done`
 
+// kubectlAllPods is the one command an engineer would run in place of the
+// seed's loop: one paginated List of every pod (kubectl's default chunks
+// of 500), printed as kubectl's table.
+const kubectlAllPods = `kubectl get pods -A >/dev/null`
+
 // seedDeleteLoop is the seed's cleanup: two kubectl calls per namespace,
 // failing on namespaces with nothing to delete.
 const seedDeleteLoop = `for ns in $(kubectl get ns | grep -v NAME | awk '{print $1}'); do kubectl get pods -n $ns | grep Evicted | awk '{print $1}' | xargs kubectl delete pod -n $ns; done`
@@ -53,6 +58,8 @@ type clusterResult struct {
 	size                    clusterSize
 	setup                   time.Duration
 	sweep, seedFind         []testbed.Run
+	kubectlAll              []testbed.Run // one kubectl for every namespace: what an engineer runs instead of the loop
+	apiCPU                  []float64     // seconds: the apiserver's own CPU time during each sweep of every cluster check
 	evictedSweep            []testbed.Run // sweep --checks k8s.evicted-pods: the seed loop's own question
 	del, seedDel            []testbed.Run
 	sweepReqs, seedReqs     map[string]float64
@@ -130,7 +137,9 @@ func benchClusterSize(b *testing.B, ksd string, size clusterSize) clusterResult 
 		cmd := exec.Command(ksd, "sweep", "--config", cfg, "--checks", clusterChecksArg, "--format", "json", "-o", report)
 		cmd.Env = env
 		stop := sampleRSS(apiPID, &r.apiRSSSweep)
+		cpu0 := procCPU(apiPID)
 		run, _, err := testbed.TimeCmd(cmd, sweepOK)
+		r.apiCPU = append(r.apiCPU, (procCPU(apiPID) - cpu0).Seconds())
 		stop()
 		if err != nil {
 			b.Fatal(err)
@@ -167,6 +176,7 @@ func benchClusterSize(b *testing.B, ksd string, size clusterSize) clusterResult 
 				r.sweep = append(r.sweep, countRequests(b, cs, &r.sweepReqs, sweep))
 			}
 			r.podsSeen = checkClusterReport(b, report, size)
+			r.kubectlAll = append(r.kubectlAll, seed(kubectlAllPods))
 			r.evictedSweep = append(r.evictedSweep, countRequests(b, cs, &r.evictedReqs, evictedSweep))
 			checkClusterReport(b, report, size)
 			// Delete: each side on a fresh set of evicted pods.

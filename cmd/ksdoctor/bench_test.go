@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,10 @@ func exitedRatios(r exitedResult) (vsPrune, vsSeed []float64) {
 }
 
 func writeExitedSection(b *testing.B, results []exitedResult) {
+	// By size, whatever order KSDOCTOR_BENCH_SIZES ran them in: the
+	// summary is of the largest.
+	results = slices.Clone(results)
+	slices.SortFunc(results, func(x, y exitedResult) int { return x.count - y.count })
 	var w strings.Builder
 	fmt.Fprintf(&w, "## Removing exited containers\n\n")
 	fmt.Fprintf(&w, "Written by `make bench-exited` (`BenchmarkExitedRemove`, cmd/ksdoctor/bench_test.go) on %s. Machine: %s, "+
