@@ -245,7 +245,6 @@ func writeClusterSection(b *testing.B, results []clusterResult) {
 		"difference over the run. Goals at 50,000 pods: sweep peak RSS ≤ 200 MB, ≥ 100× faster than the find loop, delete ≥ 20× faster than the delete loop.\n\n")
 	w.WriteString("| pods / namespaces / evicted / crash-looping / Ingresses | pairs | every cluster check (s) | seed find loop (s) | speed-up | `--checks k8s.evicted-pods` (s) | speed-up | fix delete (s) | seed delete loop (s) | speed-up | sweep peak RSS (MiB) | apiserver RSS during sweep / peak (MiB) | load average (first pair) |\n")
 	w.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
-
 	for _, r := range results {
 		s := r.size
 		fmt.Fprintf(&w, "| %d / %d / %d / %d / %d | %d | %.2f | %.1f | **%.0f×** | %.2f | **%.0f×** | %.2f | %.1f | **%.0f×** | %.1f | %d / %d | %s |\n",
@@ -286,8 +285,8 @@ func writeClusterSection(b *testing.B, results []clusterResult) {
 
 // writeClusterFloor writes what bounds the sweep of every cluster check
 // from below: the apiserver's own CPU time while it serves the sweep (the
-// sweep cannot end before the server has produced every pod, and the
-// server has at most every core), and one kubectl for every namespace.
+// sweep cannot end before the server has done that work, with at most
+// every core), and one kubectl for every namespace beside it.
 func writeClusterFloor(w *strings.Builder, results []clusterResult) {
 	cores := runtime.NumCPU()
 	fmt.Fprintf(w, "\nWhat bounds the sweep of every cluster check: the apiserver's own CPU time while it serves that sweep (utime + stime from /proc, median over the pairs; "+
