@@ -48,7 +48,13 @@ func Run(checks []Check, snap *Snapshot, cfg *Config, opts RunOptions) *Report {
 	if gather < 0 {
 		gather = 0
 	}
-	rep.DurationMs = (gather + time.Since(start)).Milliseconds()
+	total := gather + time.Since(start)
+	if total < gather {
+		// A recorded snapshot's times can be centuries apart: Sub
+		// saturates, and the sum must not wrap to a negative duration.
+		total = gather
+	}
+	rep.DurationMs = total.Milliseconds()
 	return rep
 }
 
