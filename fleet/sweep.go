@@ -70,6 +70,10 @@ type nodeRun struct {
 	pod     *corev1.Pod
 	reading bool
 	done    bool
+	// imageWait is the last image-pull wait the watch saw ("image X:
+	// ImagePullBackOff: …"): a Job's deadline can end the pod before any
+	// event is read, and the ended pod only says ContainerStatusUnknown.
+	imageWait string
 }
 
 // NewSweepID returns a random sweep ID (8 hex digits).
@@ -286,6 +290,11 @@ func watchLoop(ctx context.Context, o Options, runs map[string]*nodeRun, pw *pod
 				continue
 			}
 			r.pod, r.out.Pod = pod, pod.Name
+			for _, c := range pod.Status.ContainerStatuses {
+				if w := c.State.Waiting; w != nil && imageReasons[w.Reason] {
+					r.imageWait = fmt.Sprintf("image %s: %s: %s", c.Image, w.Reason, w.Message)
+				}
+			}
 			switch {
 			case pod.Status.Phase == corev1.PodSucceeded || reportedFindings(pod):
 				r.reading = true
@@ -301,6 +310,9 @@ func watchLoop(ctx context.Context, o Options, runs map[string]*nodeRun, pw *pod
 			case pod.Status.Phase == corev1.PodFailed:
 				r.done = true
 				r.out.Reason, r.out.Detail = classify(pod, r.node, nil, o.NodeTimeout)
+				if r.out.Reason == ReasonFailed && r.imageWait != "" && neverStarted(pod) {
+					r.out.Reason, r.out.Detail = ReasonImageMissing, fmt.Sprintf("pod %s ended before its container started: %s", pod.Name, r.imageWait)
+				}
 				r.out.DurationMs = time.Since(r.created).Milliseconds()
 			}
 		case lr := <-logs:
